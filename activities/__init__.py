@@ -1,0 +1,1 @@
+"""Every side effect a workflow causes. Activities are idempotent by construction."""

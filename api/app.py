@@ -1,0 +1,67 @@
+"""The FastAPI application: JSON API under /api/v1, the web UI, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api import errors
+from api.limits import BodyLimit
+from api.routers import desk, directory, tickets, tokens
+from api.temporal import connect
+from models.db import make_engine, make_session_factory
+from tempodesk.settings import Settings, get_settings
+
+# Multipart framing and form fields around the file itself.
+_UPLOAD_OVERHEAD = 64 * 1024
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(
+            settings.resolved_database_url(),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        app.state.settings = settings
+        app.state.sessions = make_session_factory(engine)
+        app.state.temporal = await connect(settings.temporal_address, settings.temporal_namespace)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Tempodesk",
+        version="0.1.0",
+        summary="A service desk in which every ticket is a durable Temporal workflow.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        tickets.router,
+        tickets.attachments_router,
+        directory.router,
+        tokens.router,
+        desk.router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_json_bytes,
+        upload_limit=settings.max_attachment_bytes + _UPLOAD_OVERHEAD,
+    )
+    return app

@@ -1,0 +1,167 @@
+"""Who is calling: bearer tokens for API clients, a session cookie plus CSRF token for browsers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError
+from api.security import digest, new_secret, same
+from models import ApiToken, GroupMember, Organisation, User, WebSession
+from workflows.choices import Role
+from workflows.ticket_model import Actor
+
+SESSION_COOKIE = "tempodesk_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass
+class Principal:
+    """An authenticated caller."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    organisation_id: int | None
+    organisation_shared: bool
+    via: str
+    csrf_token: str | None = None
+    group_ids: list[int] = field(default_factory=list)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.is_staff
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def actor(self) -> Actor:
+        return Actor(user_id=self.id, role=self.role.value, organisation_id=self.organisation_id)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def _principal(
+    session: AsyncSession, user: User, shared: bool | None, via: str, csrf: str | None
+) -> Principal:
+    group_ids: list[int] = []
+    if user.role != Role.CUSTOMER:
+        group_ids = list(
+            (
+                await session.scalars(
+                    select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+                )
+            ).all()
+        )
+    return Principal(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(user.role),
+        organisation_id=user.organisation_id,
+        organisation_shared=bool(shared),
+        via=via,
+        csrf_token=csrf,
+        group_ids=group_ids,
+    )
+
+
+async def authenticate(request: Request, session: AsyncSession) -> Principal | None:
+    """The caller, or None. A bearer header wins over a cookie and is never CSRF-checked."""
+    token = _bearer(request)
+    if token is not None:
+        row = (
+            await session.execute(
+                select(User, ApiToken.id, ApiToken.last_used_at, Organisation.shared_tickets)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .outerjoin(Organisation, Organisation.id == User.organisation_id)
+                .where(
+                    ApiToken.digest == digest(token),
+                    ApiToken.revoked_at.is_(None),
+                    User.active.is_(True),
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            raise ApiError(401, "the bearer token is unknown or revoked", code="unauthenticated")
+        user, token_id, last_used, shared = row
+        now = datetime.now(UTC)
+        if last_used is None or now - last_used > _TOKEN_TOUCH_INTERVAL:
+            await session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )
+            await session.commit()
+        return await _principal(session, user, shared, "token", None)
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    row = (
+        await session.execute(
+            select(User, WebSession.csrf_token, Organisation.shared_tickets)
+            .join(WebSession, WebSession.user_id == User.id)
+            .outerjoin(Organisation, Organisation.id == User.organisation_id)
+            .where(
+                WebSession.digest == digest(cookie),
+                WebSession.expires_at > datetime.now(UTC),
+                User.active.is_(True),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    user, csrf, shared = row
+    return await _principal(session, user, shared, "session", csrf)
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    """Cookie-authenticated writes must echo the session's CSRF token (header or form field)."""
+    if principal.via != "session" or request.method not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or principal.csrf_token is None or not same(sent, principal.csrf_token):
+        raise ApiError(403, "the CSRF token is missing or wrong; reload the page", code="csrf")
+
+
+async def start_session(session: AsyncSession, user_id: int, hours: int) -> str:
+    """Create a browser session; returns the cookie value (only its digest is stored)."""
+    secret = new_secret()
+    session.add(
+        WebSession(
+            digest=digest(secret),
+            user_id=user_id,
+            csrf_token=new_secret(),
+            expires_at=datetime.now(UTC) + timedelta(hours=hours),
+        )
+    )
+    await session.commit()
+    return secret
+
+
+async def end_session(session: AsyncSession, cookie: str | None) -> None:
+    if cookie:
+        from sqlalchemy import delete
+
+        await session.execute(delete(WebSession).where(WebSession.digest == digest(cookie)))
+        await session.commit()

@@ -1,0 +1,112 @@
+"""One error shape for the whole API, and the mapping from workflow rejections to HTTP.
+
+Every error body is `{"detail": <message a person can act on>, "field": <name or null>,
+"code": <stable machine code>}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.lifecycle import RuleViolation, ViolationKind
+from workflows.ticket import UNAVAILABLE
+
+STATUS_BY_CODE = {
+    ViolationKind.ILLEGAL_STATE.value: 409,
+    ViolationKind.FORBIDDEN.value: 403,
+    ViolationKind.INVALID_FIELD.value: 422,
+    UNAVAILABLE: 503,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, *, field: str | None = None, code: str = "error"):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "field": self.field, "code": self.code}
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found", code="not_found")
+
+
+def from_violation(exc: RuleViolation) -> ApiError:
+    return ApiError(
+        STATUS_BY_CODE[exc.kind.value], exc.message, field=exc.field, code=exc.kind.value
+    )
+
+
+def from_temporal(exc: Exception, closed_message: str) -> ApiError:
+    """Translate what a ticket workflow answered into the error a person sees."""
+    if isinstance(exc, WorkflowUpdateFailedError) and isinstance(exc.cause, ApplicationError):
+        cause = exc.cause
+        code = cause.type or "error"
+        field = cause.details[0] if cause.details and isinstance(cause.details[0], str) else None
+        return ApiError(STATUS_BY_CODE.get(code, 500), cause.message, field=field, code=code)
+    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+        # The workflow has ended: the ticket is closed and can no longer change.
+        return ApiError(409, closed_message, code=ViolationKind.ILLEGAL_STATE.value)
+    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return ApiError(504, "the ticket did not answer in time; try again", code="timeout")
+    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE:
+        return ApiError(503, "the workflow engine is unavailable; try again", code=UNAVAILABLE)
+    raise exc
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    """`("body", "subject")` -> "subject"; the first element only says where the field was."""
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form"):
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc) or None
+
+
+def api_error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse(
+        {"detail": exc.detail, "field": None, "code": "http_error"},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return api_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field = _field_of(tuple(first.get("loc", ())))
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        body = {
+            "detail": message,
+            "field": field,
+            "code": "invalid_field",
+            "errors": [
+                {"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+                for e in errors
+            ],
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return http_error_response(exc)

@@ -1,0 +1,232 @@
+"""Request and response schemas of the JSON API, one family per entity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from workflows.choices import Channel, ResolutionCode, Role, Status, TicketType
+from workflows.lifecycle import BODY_MAX, REASON_MAX, SUBJECT_MAX
+
+Level = Annotated[int, Field(ge=1, le=3, description="1 = high, 3 = low")]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=BODY_MAX)]
+Reason = Annotated[str, StringConstraints(max_length=REASON_MAX)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- people
+
+
+class UserRef(BaseModel):
+    id: int
+    name: str
+
+
+class GroupRef(BaseModel):
+    id: int
+    name: str
+
+
+class UserPublic(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+    organisation_id: int | None
+    active: bool
+
+
+class UserCreate(Strict):
+    email: EmailStr
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    role: Role
+    organisation_id: int | None = None
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
+
+
+class OrganisationPublic(BaseModel):
+    id: int
+    name: str
+    domain: str | None
+    shared_tickets: bool
+
+
+class OrganisationCreate(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    domain: Annotated[str, StringConstraints(max_length=255, to_lower=True)] | None = None
+    shared_tickets: bool = False
+
+
+class GroupPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    member_ids: list[int]
+
+
+class GroupCreate(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    member_ids: list[int] = []
+
+
+class TokenCreate(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    user_id: int
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The secret. Shown once; only its digest is stored.")
+
+
+# ---------------------------------------------------------------- desk settings
+
+
+class DeskSettings(Strict):
+    priority_matrix: list[list[int]] = Field(
+        description="Rows impact 1..3, columns urgency 1..3, values priority 1..5"
+    )
+    reopen_window_seconds: int = Field(
+        ge=0, le=365 * 24 * 3600, description="How long a resolved ticket may be reopened"
+    )
+
+
+# ---------------------------------------------------------------- tickets
+
+
+class TicketCreate(Strict):
+    type: TicketType = TicketType.INCIDENT
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)]
+    description: Annotated[str, StringConstraints(max_length=BODY_MAX)] = ""
+    impact: Level = 3
+    urgency: Level = 3
+    requester_id: int | None = Field(None, description="Staff only; defaults to the caller")
+    group_id: int | None = Field(None, description="Staff only")
+    assignee_id: int | None = Field(None, description="Staff only")
+    channel: Channel | None = Field(None, description="Staff only; defaults to api or portal")
+
+
+class TicketPublic(BaseModel):
+    number: int
+    workflow_id: str
+    type: TicketType
+    status: Status
+    channel: Channel
+    subject: str
+    description: str
+    requester: UserRef | None
+    organisation_id: int | None
+    group: GroupRef | None
+    assignee: UserRef | None
+    impact: int
+    urgency: int
+    priority: int
+    pending_reason: str | None
+    resolution_code: str | None
+    resolution_note: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopen_until: datetime | None
+    reopen_count: int
+    actions: list[str] = Field(description="Actions the caller may take now")
+
+
+class TicketPage(BaseModel):
+    items: list[TicketPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+class EventPublic(BaseModel):
+    seq: int
+    kind: str
+    at: datetime
+    actor: UserRef | None
+    actor_role: str
+    public: bool
+    data: dict[str, object]
+
+
+class CommentCreate(Strict):
+    body: Body
+    public: bool = Field(True, description="False: an internal note (staff only)")
+
+
+class CommentPublic(BaseModel):
+    seq: int
+    at: datetime
+    author: UserRef | None
+    public: bool
+    body: str
+    body_html: str = Field(description="The body sanitised for display as HTML")
+
+
+class ClassifyBody(Strict):
+    impact: Level
+    urgency: Level
+
+
+class AssignBody(Strict):
+    group_id: int | None = None
+    assignee_id: int | None = None
+    note: Reason = ""
+
+
+class PendBody(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX)]
+
+
+class ResolveBody(Strict):
+    resolution_code: ResolutionCode
+    note: Annotated[str, StringConstraints(max_length=BODY_MAX)] = ""
+
+
+class ReopenBody(Strict):
+    reason: Reason = ""
+
+
+class Empty(Strict):
+    pass
+
+
+class AttachmentPublic(BaseModel):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    public: bool
+    created_at: datetime
+    uploaded_by: int | None
+
+
+SortKey = Literal[
+    "number",
+    "-number",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "priority",
+    "-priority",
+]
+Queue = Literal["all", "mine", "groups", "unassigned"]

@@ -1,0 +1,1 @@
+"""Service functions shared by the JSON API and the web UI."""

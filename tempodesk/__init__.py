@@ -1,0 +1,1 @@
+"""Tempodesk wiring: settings, the embedded stack and the `tempodesk` command."""

@@ -1,0 +1,3 @@
+from tempodesk.cli import main
+
+main()

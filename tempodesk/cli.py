@@ -1,0 +1,335 @@
+"""The `tempodesk` command: run the embedded stack or each production piece."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from tempodesk.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Tempodesk service desk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+# ---------------------------------------------------------------- production pieces
+
+
+@app.command()
+def api(
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the web UI and JSON API (TEMPODESK_HTTP_HOST/PORT)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "tempodesk.asgi:build_app",
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (scale by starting more)."""
+    from tempodesk.worker import run_worker
+
+    settings = get_settings()
+    _logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (idempotent)."""
+    from models.migrate import upgrade
+
+    upgrade(get_settings().resolved_database_url())
+    typer.echo("database is up to date")
+
+
+async def _with_db(fn):  # type: ignore[no-untyped-def]
+    from models.db import make_engine, make_session_factory
+
+    engine = make_engine(get_settings().resolved_database_url(), pool_size=1, max_overflow=0)
+    try:
+        async with make_session_factory(engine)() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def createuser(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    role: Annotated[str, typer.Option(help="customer, agent, manager or admin")] = "admin",
+    organisation_id: Annotated[int | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="Prompted when not given")] = None,
+) -> None:
+    """Create a user who can log in."""
+    from pydantic import ValidationError
+
+    from api.errors import ApiError
+    from api.schemas import UserCreate
+    from api.services import directory
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+    try:
+        body = UserCreate(
+            email=email, name=name, role=role, organisation_id=organisation_id, password=password
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+        return
+    try:
+        user = asyncio.run(_with_db(lambda s: directory.create_user(s, body)))
+    except ApiError as exc:
+        _fail(exc.detail)
+        return
+    typer.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="Owner of the token")],
+    name: Annotated[str, typer.Option(help="What the token is for")],
+) -> None:
+    """Create a token and print its secret (shown once)."""
+    from sqlalchemy import select
+
+    from api.services import directory
+    from models import User
+
+    async def run(session):  # type: ignore[no-untyped-def]
+        user_id = await session.scalar(select(User.id).where(User.email == email.lower()))
+        if user_id is None:
+            return None
+        return await directory.create_token(session, user_id, name)
+
+    created = asyncio.run(_with_db(run))
+    if created is None:
+        _fail(f"no user with email {email}")
+        return
+    typer.echo(f"token {created.id} for {email}: {created.token}")
+
+
+@token_app.command("list")
+def token_list(email: Annotated[str, typer.Option()]) -> None:
+    """List a user's tokens."""
+    from sqlalchemy import select
+
+    from models import ApiToken, User
+
+    async def run(session):  # type: ignore[no-untyped-def]
+        rows = await session.execute(
+            select(ApiToken)
+            .join(User, User.id == ApiToken.user_id)
+            .where(User.email == email.lower())
+        )
+        return list(rows.scalars())
+
+    for token in asyncio.run(_with_db(run)):
+        state = "revoked" if token.revoked_at else "active"
+        typer.echo(f"{token.id}\t{token.prefix}…\t{token.name}\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id; requests with it are refused from now on."""
+    from datetime import UTC, datetime
+
+    from models import ApiToken
+
+    async def run(session):  # type: ignore[no-untyped-def]
+        token = await session.get(ApiToken, token_id)
+        if token is None:
+            return False
+        if token.revoked_at is None:
+            token.revoked_at = datetime.now(UTC)
+            await session.commit()
+        return True
+
+    if not asyncio.run(_with_db(run)):
+        _fail(f"no token with id {token_id}")
+    typer.echo(f"token {token_id} revoked")
+
+
+# ---------------------------------------------------------------- embedded stack
+
+
+def _child_env(settings: Settings, database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        TEMPODESK_HOME=str(settings.home.absolute()),
+        TEMPODESK_DATABASE_URL=database_url,
+        TEMPODESK_TEMPORAL_ADDRESS=f"127.0.0.1:{settings.temporal_port}",
+    )
+    return env
+
+
+def _stop(proc: subprocess.Popen[bytes], name: str, timeout: float = 20) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        typer.echo(f"{name} did not stop in {timeout:.0f} s; killing it", err=True)
+        proc.kill()
+        proc.wait()
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo people and tickets")] = False,
+) -> None:
+    """Start everything on the embedded default under TEMPODESK_HOME (Ctrl-C stops all)."""
+    from models.migrate import upgrade
+    from tempodesk.embedded import (
+        EmbeddedError,
+        PostgresServer,
+        TemporalDevServer,
+        pgserver_bin_dir,
+        port_is_free,
+        temporal_binary,
+        wait_for_port,
+    )
+
+    settings = get_settings()
+    home = settings.home.absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    pg_bin = pgserver_bin_dir()
+    if pg_bin is None:
+        _fail("the PostgreSQL binaries are missing: pip install pgserver")
+        return
+    try:
+        temporal_binary()
+    except EmbeddedError as exc:
+        _fail(str(exc))
+    if not port_is_free(settings.http_host, settings.http_port):
+        _fail(
+            f"port {settings.http_port} for the web server is busy: stop what uses it or set "
+            "TEMPODESK_HTTP_PORT"
+        )
+
+    pg = PostgresServer(pg_bin, settings.pg_data_dir, settings.pg_port)
+    temporal = TemporalDevServer(
+        db_file=home / "temporal.db",
+        port=settings.temporal_port,
+        ui_port=settings.temporal_ui_port,
+        log_file=home / "temporal.log",
+    )
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        typer.echo(f"data folder     {home}")
+        pg.start()
+        typer.echo(f"PostgreSQL      127.0.0.1:{settings.pg_port} (log {pg.log_file})")
+        database_url = pg.url()
+        upgrade(database_url)
+        temporal.start()
+        typer.echo(
+            f"Temporal        127.0.0.1:{settings.temporal_port}, UI http://127.0.0.1:{settings.temporal_ui_port}"
+        )
+        env = _child_env(settings, database_url)
+        for name in ("worker", "api"):
+            # -P: never import from the current folder, whatever it contains.
+            proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "tempodesk", name], env=env, start_new_session=True
+            )
+            children.append((name, proc))
+        wait_for_port(settings.http_host, settings.http_port, 60, children[-1][1])
+        if demo:
+            logins = asyncio.run(_seed_demo(database_url, settings))
+            typer.echo("demo logins (password 'tempodesk-demo'):")
+            for login in logins:
+                typer.echo(f"  {login.role:9} {login.email}")
+        typer.secho(
+            f"Tempodesk       http://{settings.http_host}:{settings.http_port}  (API at /docs)",
+            fg=typer.colors.GREEN,
+        )
+        typer.echo("Ctrl-C stops everything.")
+        while (
+            all(proc.poll() is None for _, proc in children)
+            and temporal.proc
+            and temporal.proc.poll() is None
+        ):
+            time.sleep(0.5)
+        dead = [name for name, proc in children if proc.poll() is not None]
+        if dead:
+            typer.echo(f"{', '.join(dead)} stopped unexpectedly; shutting down", err=True)
+    except KeyboardInterrupt:
+        typer.echo("stopping…")
+    except EmbeddedError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            for name, proc in reversed(children):
+                _stop(proc, name)
+            temporal.stop()
+            pg.stop()
+    typer.echo("stopped")
+
+
+async def _seed_demo(database_url: str, settings: Settings) -> list[object]:
+    from api.temporal import connect
+    from models.db import make_engine, make_session_factory
+    from tempodesk.demo import seed
+
+    engine = make_engine(database_url, pool_size=2, max_overflow=0)
+    try:
+        client = await connect(f"127.0.0.1:{settings.temporal_port}", settings.temporal_namespace)
+        return list(await seed(make_session_factory(engine), client))
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

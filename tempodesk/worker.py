@@ -1,0 +1,60 @@
+"""The Temporal worker: every workflow and activity of Tempodesk on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.projection import ProjectionActivities
+from api.temporal import connect
+from models.db import make_engine, make_session_factory
+from tempodesk.settings import Settings
+from workflows import ids
+from workflows.ticket import TicketWorkflow
+
+WORKFLOWS: Sequence[type] = (TicketWorkflow,)
+
+log = logging.getLogger("tempodesk.worker")
+
+
+def build_worker(client: Client, settings: Settings, activities: Sequence[Any]) -> Worker:
+    """A worker sized by the settings (see docs/architecture.md for the reasoning)."""
+    return Worker(
+        client,
+        task_queue=ids.TASK_QUEUE,
+        workflows=list(WORKFLOWS),
+        activities=list(activities),
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_task_polls=settings.worker_workflow_task_pollers,
+        max_concurrent_activity_task_polls=settings.worker_activity_task_pollers,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    engine = make_engine(
+        settings.resolved_database_url(),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    sessions = make_session_factory(engine)
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    projection = ProjectionActivities(sessions)
+    worker = build_worker(
+        client, settings, [projection.persist_ticket, projection.load_desk_config]
+    )
+    log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)
+    try:
+        if stop is None:
+            await worker.run()
+        else:
+            async with worker:
+                await stop.wait()
+    finally:
+        await engine.dispose()

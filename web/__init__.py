@@ -1,0 +1,18 @@
+"""The server-rendered web UI: agent workspace, portal, token and admin pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    from web import routes
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(routes.router)
+    routes.install_handlers(app)

@@ -1,0 +1,58 @@
+"""Jinja environment and the filters templates use. Templates hold no business logic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from api.text import sanitise
+from workflows.choices import (
+    LEVEL_CHOICES,
+    PRIORITY_CHOICES,
+    RESOLUTION_CHOICES,
+    STATUS_CHOICES,
+    TYPE_CHOICES,
+    ResolutionCode,
+    Status,
+    TicketType,
+)
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+env = templates.env
+
+
+def _sanitised(text: str | None) -> Markup:
+    return Markup(sanitise(text or ""))
+
+
+def _when(value: datetime | str | None) -> Markup:
+    if value is None:
+        return Markup("")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    iso = value.isoformat()
+    text = value.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}">{}</time>').format(iso, text)
+
+
+env.filters["sanitise"] = _sanitised
+env.filters["when"] = _when
+env.globals.update(
+    STATUS_CHOICES={s.value: c for s, c in STATUS_CHOICES.items()},
+    TYPE_CHOICES={t.value: c for t, c in TYPE_CHOICES.items()},
+    PRIORITY_CHOICES=PRIORITY_CHOICES,
+    LEVEL_CHOICES=LEVEL_CHOICES,
+    RESOLUTION_CHOICES={r.value: c for r, c in RESOLUTION_CHOICES.items()},
+    STATUSES=[s.value for s in Status],
+    TYPES=[t.value for t in TicketType],
+    RESOLUTIONS=[r.value for r in ResolutionCode],
+)
+
+
+def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,555 @@
+"""HTML routes. They call the same service functions as the JSON API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.auth import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    Principal,
+    authenticate,
+    check_csrf,
+    end_session,
+    start_session,
+)
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError, api_error_response, http_error_response
+from api.schemas import (
+    AssignBody,
+    ClassifyBody,
+    CommentCreate,
+    DeskSettings,
+    PendBody,
+    ReopenBody,
+    ResolveBody,
+    TicketCreate,
+    TokenCreate,
+)
+from api.security import new_secret, same
+from api.services import desk, directory
+from api.services import tickets as service
+from web.render import page
+from workflows.choices import OPEN_STATUSES, Role, Status, TicketType
+from workflows.ticket_model import (
+    AddNote,
+    Assign,
+    Classify,
+    Close,
+    Pend,
+    Reopen,
+    Reply,
+    Resolve,
+    Resume,
+)
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF_COOKIE = "tempodesk_login_csrf"
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+async def _web_user(request: Request, session: SessionDep) -> Principal:
+    principal = await authenticate(request, session)
+    if principal is None:
+        raise LoginRequired(request.url.path)
+    await check_csrf(request, principal)
+    return principal
+
+
+WebUser = Annotated[Principal, Depends(_web_user)]
+
+
+async def _web_staff(user: WebUser) -> Principal:
+    if not user.is_staff:
+        raise ApiError(403, "this page is for agents", code="forbidden")
+    return user
+
+
+async def _web_admin(user: WebUser) -> Principal:
+    if not user.is_admin:
+        raise ApiError(403, "this page is for admins", code="forbidden")
+    return user
+
+
+WebStaff = Annotated[Principal, Depends(_web_staff)]
+WebAdmin = Annotated[Principal, Depends(_web_admin)]
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise ApiError(
+            422,
+            f"{field}: {first['msg']}" if field else first["msg"],
+            field=field,
+            code="invalid_field",
+        ) from None
+
+
+def _form_dict(form: Any, *, drop: tuple[str, ...] = (CSRF_FIELD,)) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key in drop or not isinstance(value, str):
+            continue
+        data[key] = value
+    return data
+
+
+def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        if data.get(key, "") == "":
+            data[key] = None
+    return data
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        return _see_other(f"/login?next={quote(exc.next_path)}")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return api_error_response(exc)
+        return page(
+            request, "error.html", {"status": exc.status, "message": exc.detail}, exc.status
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/static/")):
+            return http_error_response(exc)
+        return page(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": exc.detail},
+            exc.status_code,
+        )
+
+
+# ---------------------------------------------------------------- login
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_secret()
+    response = page(
+        request, "login.html", {"next": _safe_next(next), "login_csrf": token, "user": None}
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    form = await request.form()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    next_path = _safe_next(str(form.get("next", "/")))
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent = str(form.get(CSRF_FIELD, ""))
+    context = {
+        "next": next_path,
+        "login_csrf": expected or new_secret(),
+        "user": None,
+        "email": email,
+    }
+    if not expected or not same(sent, expected):
+        return page(
+            request, "login.html", {**context, "error": "The form expired; try again."}, 403
+        )
+    user = await directory.login(session, email, password)
+    if user is None:
+        return page(request, "login.html", {**context, "error": "Email or password is wrong."}, 401)
+    secret = await start_session(session, user.id, settings.session_hours)
+    response = _see_other(next_path)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_hours * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, user: WebUser, session: SessionDep) -> Response:
+    await end_session(session, request.cookies.get(SESSION_COOKIE))
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def home(user: WebUser) -> Response:
+    return _see_other("/queue" if user.is_staff else "/portal")
+
+
+# ---------------------------------------------------------------- agent workspace
+
+QUEUES = {"mine": "Mine", "groups": "My groups", "unassigned": "Unassigned", "all": "All"}
+SORTS = ("number", "created_at", "updated_at", "priority")
+
+
+@router.get("/queue")
+async def queue(
+    request: Request,
+    user: WebStaff,
+    session: SessionDep,
+    queue: str = "mine",
+    q: str | None = None,
+    sort: str = "-updated_at",
+    cursor: str | None = None,
+) -> Response:
+    params = request.query_params
+    statuses_raw = params.getlist("status")
+    if not statuses_raw:
+        statuses = list(OPEN_STATUSES)
+    elif "any" in statuses_raw:
+        statuses = []
+    else:
+        statuses = [Status(s) for s in statuses_raw if s in Status.__members__.values()]
+    priorities = [int(p) for p in params.getlist("priority") if p.isdigit()]
+    types = [TicketType(t) for t in params.getlist("type") if t in TicketType.__members__.values()]
+    if queue not in QUEUES:
+        queue = "mine"
+    if sort.lstrip("-") not in SORTS:
+        sort = "-updated_at"
+    filters = service.TicketFilters(
+        queue=queue, status=statuses, priority=priorities, type=types, q=q or None, sort=sort
+    )
+    result = await service.list_tickets(session, user, filters, cursor)
+    counts = {
+        key: await service.count_tickets(
+            session, user, service.TicketFilters(queue=key, status=list(OPEN_STATUSES))
+        )
+        for key in QUEUES
+    }
+    context = {
+        "user": user,
+        "page": result,
+        "queue": queue,
+        "queues": QUEUES,
+        "counts": counts,
+        "q": q or "",
+        "sort": sort,
+        "statuses": [s.value for s in statuses],
+        "status_any": "any" in statuses_raw,
+        "priorities": priorities,
+        "types": [t.value for t in types],
+        "cursor": cursor,
+        "query_base": _query_without(request, "cursor"),
+        "sort_base": _query_without(request, "cursor", "sort"),
+    }
+    template = (
+        "agent/_queue_table.html" if request.headers.get("HX-Request") else "agent/queue.html"
+    )
+    return page(request, template, context)
+
+
+def _query_without(request: Request, *names: str) -> str:
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in names]
+    return "&".join(f"{quote(k)}={quote(v)}" for k, v in items)
+
+
+async def _new_ticket_context(session: SessionDep, user: Principal) -> dict[str, Any]:
+    return {
+        "user": user,
+        "customers": await directory.list_users(session, roles=[Role.CUSTOMER]),
+        "groups": await directory.list_groups(session),
+        "agents": await directory.list_users(session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN]),
+        "idempotency_key": uuid.uuid4().hex,
+        "values": {},
+    }
+
+
+@router.get("/tickets/new")
+async def new_ticket_form(request: Request, user: WebUser, session: SessionDep) -> Response:
+    if not user.is_staff:
+        return page(
+            request,
+            "portal/new.html",
+            {"user": user, "idempotency_key": uuid.uuid4().hex, "values": {}},
+        )
+    return page(request, "agent/new.html", await _new_ticket_context(session, user))
+
+
+@router.post("/tickets/new")
+async def new_ticket(
+    request: Request, user: WebUser, session: SessionDep, client: TemporalDep
+) -> Response:
+    form = await request.form()
+    data = _form_dict(form, drop=(CSRF_FIELD, "idempotency_key"))
+    key = str(form.get("idempotency_key") or "") or None
+    if user.is_staff:
+        _blank_to_none(data, "requester_id", "group_id", "assignee_id")
+    try:
+        body = _parse(TicketCreate, data)
+        from workflows.choices import Channel
+
+        ticket = await service.create_ticket(
+            session, client, user, body, key, default_channel=Channel.WEB
+        )
+    except ApiError as exc:
+        if user.is_staff:
+            context = await _new_ticket_context(session, user)
+        else:
+            context = {"user": user}
+        context.update(
+            values=data,
+            error=exc.detail,
+            error_field=exc.field,
+            idempotency_key=key or uuid.uuid4().hex,
+        )
+        template = "agent/new.html" if user.is_staff else "portal/new.html"
+        return page(request, template, context, exc.status)
+    return _see_other(f"/tickets/{ticket.number}")
+
+
+async def _ticket_page(
+    request: Request,
+    user: Principal,
+    session: SessionDep,
+    number: int,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    ticket = await service.get_ticket(session, user, number)
+    context: dict[str, Any] = {
+        "user": user,
+        "ticket": ticket,
+        "events": await service.timeline(session, user, number),
+        "attachments": await service.list_attachments(session, user, number),
+        "error": error.detail if error else None,
+        "error_field": error.field if error else None,
+        "values": values or {},
+    }
+    if user.is_staff:
+        context["groups"] = await directory.list_groups(session)
+        context["agents"] = await directory.list_users(
+            session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN]
+        )
+        names = {a.id: a.name for a in context["agents"]}
+        names.update({ticket.requester.id: ticket.requester.name} if ticket.requester else {})
+        context["user_names"] = names
+        context["group_names"] = {g.id: g.name for g in context["groups"]}
+        template = "agent/ticket.html"
+    else:
+        template = "portal/ticket.html"
+    return page(request, template, context, error.status if error else 200)
+
+
+@router.get("/tickets/{number}")
+async def ticket_detail(
+    request: Request, number: int, user: WebUser, session: SessionDep
+) -> Response:
+    return await _ticket_page(request, user, session, number)
+
+
+ACTIONS = ("reply", "note", "classify", "assign", "pend", "resume", "resolve", "reopen", "close")
+
+
+def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
+    actor = user.actor()
+    if action == "reply":
+        return Reply(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
+    if action == "note":
+        return AddNote(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
+    if action == "classify":
+        body = _parse(ClassifyBody, {k: data.get(k) for k in ("impact", "urgency")})
+        return Classify(actor=actor, impact=body.impact, urgency=body.urgency)
+    if action == "assign":
+        raw = _blank_to_none(
+            {k: data.get(k, "") for k in ("group_id", "assignee_id")}, "group_id", "assignee_id"
+        )
+        body = _parse(AssignBody, {**raw, "note": data.get("note", "")})
+        return Assign(
+            actor=actor, group_id=body.group_id, assignee_id=body.assignee_id, note=body.note
+        )
+    if action == "pend":
+        return Pend(actor=actor, reason=_parse(PendBody, {"reason": data.get("reason", "")}).reason)
+    if action == "resume":
+        return Resume(actor=actor)
+    if action == "resolve":
+        body = _parse(
+            ResolveBody,
+            {"resolution_code": data.get("resolution_code", ""), "note": data.get("note", "")},
+        )
+        return Resolve(actor=actor, resolution_code=body.resolution_code.value, note=body.note)
+    if action == "reopen":
+        return Reopen(
+            actor=actor, reason=_parse(ReopenBody, {"reason": data.get("reason", "")}).reason
+        )
+    return Close(actor=actor)
+
+
+@router.post("/tickets/{number}/attachments")
+async def upload(
+    request: Request,
+    number: int,
+    user: WebUser,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    form = await request.form()
+    file = form.get("file")
+    try:
+        if file is None or isinstance(file, str) or not file.filename:
+            raise ApiError(422, "choose a file to upload", field="file", code="invalid_field")
+        await service.add_attachment(
+            session,
+            client,
+            user,
+            number,
+            file,
+            public="public" in form if user.is_staff else True,
+            max_bytes=settings.max_attachment_bytes,
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return await _ticket_page(request, user, session, number, error=exc)
+    return _see_other(f"/tickets/{number}#attachments")
+
+
+@router.post("/tickets/{number}/{action}")
+async def ticket_action(
+    request: Request,
+    number: int,
+    action: str,
+    user: WebUser,
+    session: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    if action not in ACTIONS:
+        raise ApiError(404, f"unknown action {action!r}", code="not_found")
+    form = await request.form()
+    data = _form_dict(form)
+    try:
+        msg = _action_message(action, user, data)
+        if isinstance(msg, Assign):
+            await service.assign(session, client, user, number, msg)
+        else:
+            await service.act(session, client, user, number, msg)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return await _ticket_page(request, user, session, number, error=exc, values=data)
+    return _see_other(f"/tickets/{number}")
+
+
+# ---------------------------------------------------------------- portal
+
+
+@router.get("/portal")
+async def portal(
+    request: Request, user: WebUser, session: SessionDep, cursor: str | None = None
+) -> Response:
+    filters = service.TicketFilters(queue="all", sort="-updated_at")
+    result = await service.list_tickets(session, user, filters, cursor)
+    return page(request, "portal/index.html", {"user": user, "page": result})
+
+
+# ---------------------------------------------------------------- tokens and admin
+
+
+@router.get("/settings/tokens")
+async def tokens_page(request: Request, user: WebUser, session: SessionDep) -> Response:
+    tokens = await directory.list_tokens(session, user)
+    return page(request, "settings/tokens.html", {"user": user, "tokens": tokens})
+
+
+@router.post("/settings/tokens")
+async def create_token(request: Request, user: WebUser, session: SessionDep) -> Response:
+    form = await request.form()
+    try:
+        body = _parse(TokenCreate, {"name": str(form.get("name", ""))})
+    except ApiError as exc:
+        tokens = await directory.list_tokens(session, user)
+        return page(
+            request,
+            "settings/tokens.html",
+            {"user": user, "tokens": tokens, "error": exc.detail},
+            exc.status,
+        )
+    created = await directory.create_token(session, user.id, body.name)
+    tokens = await directory.list_tokens(session, user)
+    return page(
+        request, "settings/tokens.html", {"user": user, "tokens": tokens, "created": created}
+    )
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+async def revoke_token(token_id: int, user: WebUser, session: SessionDep) -> Response:
+    await directory.revoke_token(session, user, token_id)
+    return _see_other("/settings/tokens")
+
+
+@router.get("/admin/settings")
+async def admin_settings(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    current = await desk.get_settings(session)
+    return page(request, "admin/settings.html", {"user": user, "settings": current})
+
+
+@router.post("/admin/settings")
+async def save_admin_settings(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+    try:
+        matrix = [
+            [int(str(form.get(f"m_{i}_{u}", "0")) or 0) for u in (1, 2, 3)] for i in (1, 2, 3)
+        ]
+        hours = float(str(form.get("reopen_window_hours", "")).replace(",", "."))
+    except ValueError:
+        current = await desk.get_settings(session)
+        return page(
+            request,
+            "admin/settings.html",
+            {
+                "user": user,
+                "settings": current,
+                "error": "reopen_window_hours must be a number of hours",
+            },
+            422,
+        )
+    try:
+        body = _parse(
+            DeskSettings, {"priority_matrix": matrix, "reopen_window_seconds": round(hours * 3600)}
+        )
+        saved = await desk.put_settings(session, body)
+    except ApiError as exc:
+        current = await desk.get_settings(session)
+        return page(
+            request,
+            "admin/settings.html",
+            {"user": user, "settings": current, "error": exc.detail},
+            exc.status,
+        )
+    return page(request, "admin/settings.html", {"user": user, "settings": saved, "saved": True})

@@ -1,0 +1,35 @@
+"""Workflow ids, task-queue names and related keys, defined once.
+
+Nothing else in the code base spells these strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+TASK_QUEUE = "tempodesk"
+"""The task queue every Tempodesk worker polls."""
+
+TICKET_PREFIX = "ticket-"
+
+OPEN_UPDATE_ID = "open"
+"""Update id of the creating update: a retried create resends it and gets the first result."""
+
+
+def ticket_workflow_id(caller: str, idempotency_key: str | None) -> str:
+    """The workflow id of a new ticket.
+
+    With an idempotency key the id is derived from (caller, key), so the same
+    caller retrying with the same key reaches the same workflow; keys of
+    different callers never collide. Without a key every call gets a fresh id.
+    """
+    if idempotency_key is None:
+        return TICKET_PREFIX + uuid.uuid4().hex
+    digest = hashlib.sha256(f"{caller}\x00{idempotency_key}".encode()).hexdigest()
+    return TICKET_PREFIX + digest[:32]
+
+
+# Activity names, so workflows can call activities without importing their I/O code.
+PERSIST_TICKET = "persist_ticket"
+LOAD_DESK_CONFIG = "load_desk_config"

@@ -1,0 +1,462 @@
+"""The ticket state machine: which actor may do what in which status, and what it changes.
+
+Plain functions with no Temporal import. The workflow's update validators call
+`check_*`; its handlers call `apply_*`, which return the new state and the
+timeline event. A rejected change raises `RuleViolation`, whose `kind` the
+workflow turns into an `ApplicationError` type and the API into 409/403/422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from workflows.choices import LEVELS, ResolutionCode, Role, Status
+from workflows.priority import priority_for
+from workflows.ticket_model import (
+    Actor,
+    AddNote,
+    Assign,
+    Attach,
+    Classify,
+    Close,
+    DeskConfig,
+    OpenTicket,
+    Pend,
+    Reopen,
+    Reply,
+    Resolve,
+    Resume,
+    TicketEvent,
+    TicketState,
+)
+
+SUBJECT_MAX = 200
+BODY_MAX = 65_536
+REASON_MAX = 1_000
+FILENAME_MAX = 255
+
+
+class ViolationKind(StrEnum):
+    ILLEGAL_STATE = "illegal_state"
+    """The action is not possible in the ticket's current status (HTTP 409)."""
+    FORBIDDEN = "forbidden"
+    """This actor may not do this to this ticket (HTTP 403)."""
+    INVALID_FIELD = "invalid_field"
+    """A field of the request is wrong (HTTP 422)."""
+
+
+class RuleViolation(Exception):
+    def __init__(self, kind: ViolationKind, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    label: str
+    staff: frozenset[Status]
+    customer: frozenset[Status] = frozenset()
+
+
+_WORKING = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
+
+ACTIONS: dict[str, ActionRule] = {
+    "reply": ActionRule("reply to", _WORKING, _WORKING),
+    "add_note": ActionRule("add a note to", _WORKING | {Status.RESOLVED}),
+    "classify": ActionRule("change impact/urgency of", _WORKING),
+    "assign": ActionRule("assign", _WORKING),
+    "pend": ActionRule("set pending", frozenset({Status.NEW, Status.OPEN})),
+    "resume": ActionRule("resume", frozenset({Status.PENDING})),
+    "resolve": ActionRule("resolve", _WORKING),
+    "reopen": ActionRule("reopen", frozenset({Status.RESOLVED}), frozenset({Status.RESOLVED})),
+    "close": ActionRule("close", frozenset({Status.RESOLVED})),
+    "attach": ActionRule("attach a file to", _WORKING | {Status.RESOLVED}, _WORKING),
+}
+"""Every agent-facing action with the statuses it is legal in, per kind of actor."""
+
+
+def _is_staff(actor: Actor) -> bool:
+    return actor.role in {r.value for r in Role if r.is_staff}
+
+
+def _is_party(state: TicketState, actor: Actor) -> bool:
+    """A customer is party to a ticket they requested or one of their organisation."""
+    if actor.user_id is not None and actor.user_id == state.requester_id:
+        return True
+    return actor.organisation_id is not None and actor.organisation_id == state.organisation_id
+
+
+def _label(state: TicketState) -> str:
+    return f"ticket #{state.number}" if state.number is not None else "the ticket"
+
+
+def authorise(state: TicketState, action: str, actor: Actor, now: datetime) -> None:
+    """Raise `RuleViolation` unless `actor` may perform `action` on `state` now."""
+    rule = ACTIONS[action]
+    if _is_staff(actor):
+        allowed = rule.staff
+    elif actor.role == Role.CUSTOMER:
+        if not _is_party(state, actor):
+            raise RuleViolation(ViolationKind.FORBIDDEN, f"you are not a party to {_label(state)}")
+        if not rule.customer:
+            raise RuleViolation(ViolationKind.FORBIDDEN, f"customers cannot {rule.label} a ticket")
+        allowed = rule.customer
+    else:
+        raise RuleViolation(
+            ViolationKind.FORBIDDEN, f"role {actor.role!r} cannot {rule.label} a ticket"
+        )
+    if state.status not in allowed:
+        ordered = [s.value for s in Status if s in allowed]
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE,
+            f"cannot {rule.label} {_label(state)} while it is {state.status.value}; "
+            f"allowed when {', '.join(ordered)}",
+        )
+    window_over = state.reopen_until is not None and now >= state.reopen_until
+    if action == "reopen" and actor.role == Role.CUSTOMER and window_over:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE,
+            f"the reopen window of {_label(state)} has ended; open a new ticket instead",
+        )
+
+
+def legal_actions(state: TicketState, actor: Actor, now: datetime) -> list[str]:
+    """The actions `actor` may offer on `state` right now, in display order."""
+    legal: list[str] = []
+    for action in ACTIONS:
+        try:
+            authorise(state, action, actor, now)
+        except RuleViolation:
+            continue
+        legal.append(action)
+    return legal
+
+
+# ---------------------------------------------------------------- field rules
+
+
+def _text(value: str, field: str, *, maximum: int, required: bool = True) -> str:
+    text = value.strip()
+    if required and not text:
+        raise RuleViolation(ViolationKind.INVALID_FIELD, f"{field} must not be empty", field)
+    if len(value) > maximum:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD, f"{field} is longer than {maximum} characters", field
+        )
+    return text
+
+
+def _level(value: int, field: str) -> None:
+    if value not in LEVELS:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD,
+            f"{field} must be one of {', '.join(map(str, LEVELS))} (1 = high)",
+            field,
+        )
+
+
+def check_open(msg: OpenTicket) -> None:
+    _text(msg.subject, "subject", maximum=SUBJECT_MAX)
+    _text(msg.description, "description", maximum=BODY_MAX, required=False)
+    _level(msg.impact, "impact")
+    _level(msg.urgency, "urgency")
+    if msg.requester_id is None:
+        raise RuleViolation(ViolationKind.INVALID_FIELD, "requester_id is required", "requester_id")
+    if msg.actor.role == Role.CUSTOMER and msg.requester_id != msg.actor.user_id:
+        raise RuleViolation(
+            ViolationKind.FORBIDDEN,
+            "customers can open tickets only for themselves",
+            "requester_id",
+        )
+
+
+def check_reply(state: TicketState, msg: Reply, now: datetime) -> None:
+    authorise(state, "reply", msg.actor, now)
+    _text(msg.body, "body", maximum=BODY_MAX)
+
+
+def check_add_note(state: TicketState, msg: AddNote, now: datetime) -> None:
+    authorise(state, "add_note", msg.actor, now)
+    _text(msg.body, "body", maximum=BODY_MAX)
+
+
+def check_classify(state: TicketState, msg: Classify, now: datetime) -> None:
+    authorise(state, "classify", msg.actor, now)
+    _level(msg.impact, "impact")
+    _level(msg.urgency, "urgency")
+    if (msg.impact, msg.urgency) == (state.impact, state.urgency):
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD,
+            "impact and urgency are already set to these values",
+            "impact",
+        )
+
+
+def check_assign(state: TicketState, msg: Assign, now: datetime) -> None:
+    authorise(state, "assign", msg.actor, now)
+    _text(msg.note, "note", maximum=REASON_MAX, required=False)
+    if (msg.group_id, msg.assignee_id) == (state.group_id, state.assignee_id):
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD,
+            "group_id and assignee_id are already set to these values",
+            "assignee_id",
+        )
+
+
+def check_pend(state: TicketState, msg: Pend, now: datetime) -> None:
+    authorise(state, "pend", msg.actor, now)
+    _text(msg.reason, "reason", maximum=REASON_MAX)
+
+
+def check_resume(state: TicketState, msg: Resume, now: datetime) -> None:
+    authorise(state, "resume", msg.actor, now)
+
+
+def check_resolve(state: TicketState, msg: Resolve, now: datetime) -> None:
+    authorise(state, "resolve", msg.actor, now)
+    if msg.resolution_code not in {c.value for c in ResolutionCode}:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD,
+            "resolution_code must be one of " + ", ".join(c.value for c in ResolutionCode),
+            "resolution_code",
+        )
+    _text(msg.note, "note", maximum=BODY_MAX, required=False)
+
+
+def check_reopen(state: TicketState, msg: Reopen, now: datetime) -> None:
+    authorise(state, "reopen", msg.actor, now)
+    _text(msg.reason, "reason", maximum=REASON_MAX, required=False)
+
+
+def check_close(state: TicketState, msg: Close, now: datetime) -> None:
+    authorise(state, "close", msg.actor, now)
+
+
+def check_attach(state: TicketState, msg: Attach, now: datetime) -> None:
+    authorise(state, "attach", msg.actor, now)
+    _text(msg.filename, "filename", maximum=FILENAME_MAX)
+    if msg.size <= 0:
+        raise RuleViolation(ViolationKind.INVALID_FIELD, "the file is empty", "file")
+    if msg.attachment_id in state.attachment_ids:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD, "this attachment is already on the ticket", "attachment_id"
+        )
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def _event(
+    state: TicketState,
+    kind: str,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any],
+    *,
+    public: bool = True,
+) -> TicketEvent:
+    return TicketEvent(
+        seq=state.seq + 1,
+        kind=kind,
+        at=now,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        public=public,
+        data=data,
+    )
+
+
+def _advance(
+    state: TicketState, now: datetime, event: TicketEvent, **changes: Any
+) -> tuple[TicketState, TicketEvent]:
+    if "status" in changes and changes["status"] != state.status:
+        event.data["status"] = {"from": state.status.value, "to": changes["status"].value}
+    new = state.model_copy(update={**changes, "seq": event.seq, "updated_at": now})
+    return new, event
+
+
+def apply_open(
+    ticket_id: str, msg: OpenTicket, config: DeskConfig, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    blank = TicketState(id=ticket_id)
+    priority = priority_for(config.priority_matrix, msg.impact, msg.urgency)
+    status = Status.OPEN if msg.assignee_id is not None else Status.NEW
+    event = _event(
+        blank,
+        "opened",
+        msg.actor,
+        now,
+        {
+            "type": msg.type.value,
+            "channel": msg.channel.value,
+            "subject": msg.subject.strip(),
+            "description": msg.description,
+            "priority": priority,
+            "group_id": msg.group_id,
+            "assignee_id": msg.assignee_id,
+        },
+    )
+    state = blank.model_copy(
+        update={
+            "seq": event.seq,
+            "status": status,
+            "type": msg.type,
+            "channel": msg.channel,
+            "subject": msg.subject.strip(),
+            "description": msg.description,
+            "requester_id": msg.requester_id,
+            "organisation_id": msg.organisation_id,
+            "group_id": msg.group_id,
+            "assignee_id": msg.assignee_id,
+            "impact": msg.impact,
+            "urgency": msg.urgency,
+            "priority": priority,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    return state, event
+
+
+def apply_reply(state: TicketState, msg: Reply, now: datetime) -> tuple[TicketState, TicketEvent]:
+    event = _event(state, "replied", msg.actor, now, {"body": msg.body})
+    changes: dict[str, Any] = {}
+    if _is_staff(msg.actor):
+        if state.first_response_at is None:
+            changes["first_response_at"] = now
+        if state.status == Status.NEW:
+            changes["status"] = Status.OPEN
+    elif state.status == Status.PENDING:
+        # A customer answering is what a pending ticket was waiting for.
+        changes["status"] = Status.OPEN
+        changes["pending_reason"] = None
+    return _advance(state, now, event, **changes)
+
+
+def apply_add_note(
+    state: TicketState, msg: AddNote, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    event = _event(state, "note_added", msg.actor, now, {"body": msg.body}, public=False)
+    return _advance(state, now, event)
+
+
+def apply_classify(
+    state: TicketState, msg: Classify, config: DeskConfig, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    priority = priority_for(config.priority_matrix, msg.impact, msg.urgency)
+    event = _event(
+        state,
+        "classified",
+        msg.actor,
+        now,
+        {
+            "impact": {"from": state.impact, "to": msg.impact},
+            "urgency": {"from": state.urgency, "to": msg.urgency},
+            "priority": {"from": state.priority, "to": priority},
+        },
+        public=False,
+    )
+    return _advance(state, now, event, impact=msg.impact, urgency=msg.urgency, priority=priority)
+
+
+def apply_assign(state: TicketState, msg: Assign, now: datetime) -> tuple[TicketState, TicketEvent]:
+    event = _event(
+        state,
+        "assigned",
+        msg.actor,
+        now,
+        {
+            "group_id": {"from": state.group_id, "to": msg.group_id},
+            "assignee_id": {"from": state.assignee_id, "to": msg.assignee_id},
+            "note": msg.note.strip(),
+        },
+        public=False,
+    )
+    changes: dict[str, Any] = {"group_id": msg.group_id, "assignee_id": msg.assignee_id}
+    if state.status == Status.NEW and msg.assignee_id is not None:
+        changes["status"] = Status.OPEN
+    return _advance(state, now, event, **changes)
+
+
+def apply_pend(state: TicketState, msg: Pend, now: datetime) -> tuple[TicketState, TicketEvent]:
+    reason = msg.reason.strip()
+    event = _event(state, "pended", msg.actor, now, {"reason": reason})
+    return _advance(state, now, event, status=Status.PENDING, pending_reason=reason)
+
+
+def apply_resume(state: TicketState, msg: Resume, now: datetime) -> tuple[TicketState, TicketEvent]:
+    event = _event(state, "resumed", msg.actor, now, {})
+    return _advance(state, now, event, status=Status.OPEN, pending_reason=None)
+
+
+def apply_resolve(
+    state: TicketState, msg: Resolve, config: DeskConfig, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    reopen_until = now + timedelta(seconds=config.reopen_window_seconds)
+    event = _event(
+        state,
+        "resolved",
+        msg.actor,
+        now,
+        {
+            "resolution_code": msg.resolution_code,
+            "note": msg.note,
+            "reopen_until": reopen_until.isoformat(),
+        },
+    )
+    return _advance(
+        state,
+        now,
+        event,
+        status=Status.RESOLVED,
+        resolution_code=msg.resolution_code,
+        resolution_note=msg.note,
+        resolved_at=now,
+        reopen_until=reopen_until,
+        pending_reason=None,
+    )
+
+
+def apply_reopen(state: TicketState, msg: Reopen, now: datetime) -> tuple[TicketState, TicketEvent]:
+    event = _event(state, "reopened", msg.actor, now, {"reason": msg.reason.strip()})
+    return _advance(
+        state,
+        now,
+        event,
+        status=Status.OPEN,
+        resolution_code=None,
+        resolution_note=None,
+        resolved_at=None,
+        reopen_until=None,
+        reopen_count=state.reopen_count + 1,
+    )
+
+
+def apply_close(
+    state: TicketState, actor: Actor, now: datetime, *, automatic: bool
+) -> tuple[TicketState, TicketEvent]:
+    event = _event(state, "closed", actor, now, {"automatic": automatic})
+    return _advance(state, now, event, status=Status.CLOSED, closed_at=now, reopen_until=None)
+
+
+def apply_attach(state: TicketState, msg: Attach, now: datetime) -> tuple[TicketState, TicketEvent]:
+    event = _event(
+        state,
+        "attached",
+        msg.actor,
+        now,
+        {
+            "attachment_id": msg.attachment_id,
+            "filename": msg.filename,
+            "content_type": msg.content_type,
+            "size": msg.size,
+        },
+        # Customers cannot see internal files, so theirs are always public.
+        public=msg.public or not _is_staff(msg.actor),
+    )
+    return _advance(state, now, event, attachment_ids=[*state.attachment_ids, msg.attachment_id])

@@ -1,0 +1,342 @@
+"""`TicketWorkflow`: one workflow per ticket, the only writer of its state.
+
+Every change arrives as an Update. Its validator runs the pure rules of
+`workflows.lifecycle` and rejects an illegal change before anything is written.
+The handler applies the change and persists the projection (ticket row plus an
+append-only event row) through a local activity before it returns, so a read
+right after a write sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import ids
+from workflows.choices import Status
+from workflows.lifecycle import (
+    RuleViolation,
+    apply_add_note,
+    apply_assign,
+    apply_attach,
+    apply_classify,
+    apply_close,
+    apply_open,
+    apply_pend,
+    apply_reopen,
+    apply_reply,
+    apply_resolve,
+    apply_resume,
+    check_add_note,
+    check_assign,
+    check_attach,
+    check_classify,
+    check_close,
+    check_open,
+    check_pend,
+    check_reopen,
+    check_reply,
+    check_resolve,
+    check_resume,
+)
+from workflows.ticket_model import (
+    SYSTEM,
+    AddNote,
+    Assign,
+    Attach,
+    Classify,
+    Close,
+    DeskConfig,
+    OpenTicket,
+    Pend,
+    ProjectionResult,
+    ProjectTicket,
+    Reopen,
+    Reply,
+    Resolve,
+    Resume,
+    TicketEvent,
+    TicketInput,
+    TicketState,
+)
+
+M = TypeVar("M")
+
+UNAVAILABLE = "unavailable"
+"""ApplicationError type when the projection could not be written (HTTP 503)."""
+
+# Projection writes are idempotent, so retrying them is safe; after this long
+# the update fails instead of hanging the caller, and nothing is changed.
+_PERSIST_TIMEOUT = timedelta(seconds=30)
+_PERSIST_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=2)
+)
+
+
+def _rejected(exc: RuleViolation) -> ApplicationError:
+    return ApplicationError(exc.message, exc.field, type=exc.kind.value, non_retryable=True)
+
+
+@workflow.defn
+class TicketWorkflow:
+    @workflow.init
+    def __init__(self, inp: TicketInput) -> None:
+        self._state: TicketState | None = inp.state
+        # Handlers await the projection write; the lock keeps one change at a
+        # time so events get gap-free sequence numbers in the order applied.
+        self._lock = asyncio.Lock()
+        self._wake = False
+
+    @workflow.run
+    async def run(self, inp: TicketInput) -> TicketState:
+        if self._state is None:
+            if inp.open is None:
+                raise ApplicationError("a new ticket needs its OpenTicket", non_retryable=True)
+            # Update-with-start is not atomic: the start may arrive without the
+            # `open` update, so the workflow opens the ticket itself too.
+            try:
+                check_open(inp.open)
+            except RuleViolation as exc:
+                raise _rejected(exc) from None
+            await self._open(inp.open)
+
+        while True:
+            state = self._require_state()
+            if state.status == Status.CLOSED:
+                break
+            if workflow.info().is_continue_as_new_suggested():
+                break
+            self._wake = False
+            deadline = state.reopen_until if state.status == Status.RESOLVED else None
+            if deadline is not None and workflow.now() >= deadline:
+                await self._auto_close()
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda: self._wake or workflow.info().is_continue_as_new_suggested(),
+                    timeout=(deadline - workflow.now()) if deadline is not None else None,
+                    timeout_summary="auto-close" if deadline is not None else None,
+                )
+            except TimeoutError:
+                await self._auto_close()
+
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        state = self._require_state()
+        if state.status == Status.CLOSED:
+            return state
+        workflow.continue_as_new(TicketInput(state=state))
+
+    # ------------------------------------------------------------ queries
+
+    @workflow.query
+    def current(self) -> TicketState:
+        """The live state of the ticket."""
+        return self._require_state()
+
+    # ------------------------------------------------------------ updates
+
+    @workflow.update
+    async def open(self, msg: OpenTicket) -> TicketState:
+        """Create the ticket. Repeating it returns the ticket as it is now."""
+        return await self._open(msg)
+
+    @open.validator
+    def _validate_open(self, msg: OpenTicket) -> None:
+        if self._state is not None:
+            return  # a retry of the creating request: answered with the current state
+        self._check(lambda: check_open(msg))
+
+    @workflow.update
+    async def reply(self, msg: Reply) -> TicketState:
+        """A public reply from an agent or the customer."""
+        return await self._change(msg, check_reply, lambda s: apply_reply(s, msg, workflow.now()))
+
+    @reply.validator
+    def _validate_reply(self, msg: Reply) -> None:
+        self._check_state(msg, check_reply)
+
+    @workflow.update
+    async def add_note(self, msg: AddNote) -> TicketState:
+        """An internal note."""
+        return await self._change(
+            msg, check_add_note, lambda s: apply_add_note(s, msg, workflow.now())
+        )
+
+    @add_note.validator
+    def _validate_add_note(self, msg: AddNote) -> None:
+        self._check_state(msg, check_add_note)
+
+    @workflow.update
+    async def classify(self, msg: Classify) -> TicketState:
+        """Change impact and urgency; the priority follows from the desk's matrix."""
+        config = await self._config()
+        return await self._change(
+            msg, check_classify, lambda s: apply_classify(s, msg, config, workflow.now())
+        )
+
+    @classify.validator
+    def _validate_classify(self, msg: Classify) -> None:
+        self._check_state(msg, check_classify)
+
+    @workflow.update
+    async def assign(self, msg: Assign) -> TicketState:
+        """Set group and assignee."""
+        return await self._change(msg, check_assign, lambda s: apply_assign(s, msg, workflow.now()))
+
+    @assign.validator
+    def _validate_assign(self, msg: Assign) -> None:
+        self._check_state(msg, check_assign)
+
+    @workflow.update
+    async def pend(self, msg: Pend) -> TicketState:
+        """Wait for someone else, with a reason."""
+        return await self._change(msg, check_pend, lambda s: apply_pend(s, msg, workflow.now()))
+
+    @pend.validator
+    def _validate_pend(self, msg: Pend) -> None:
+        self._check_state(msg, check_pend)
+
+    @workflow.update
+    async def resume(self, msg: Resume) -> TicketState:
+        """Back to work after pending."""
+        return await self._change(msg, check_resume, lambda s: apply_resume(s, msg, workflow.now()))
+
+    @resume.validator
+    def _validate_resume(self, msg: Resume) -> None:
+        self._check_state(msg, check_resume)
+
+    @workflow.update
+    async def resolve(self, msg: Resolve) -> TicketState:
+        """Resolve with a resolution code; the reopen window starts."""
+        config = await self._config()
+        return await self._change(
+            msg, check_resolve, lambda s: apply_resolve(s, msg, config, workflow.now())
+        )
+
+    @resolve.validator
+    def _validate_resolve(self, msg: Resolve) -> None:
+        self._check_state(msg, check_resolve)
+
+    @workflow.update
+    async def reopen(self, msg: Reopen) -> TicketState:
+        """Reopen a resolved ticket within the reopen window."""
+        return await self._change(msg, check_reopen, lambda s: apply_reopen(s, msg, workflow.now()))
+
+    @reopen.validator
+    def _validate_reopen(self, msg: Reopen) -> None:
+        self._check_state(msg, check_reopen)
+
+    @workflow.update
+    async def close(self, msg: Close) -> TicketState:
+        """Close a resolved ticket now instead of at the end of the reopen window."""
+        return await self._change(
+            msg, check_close, lambda s: apply_close(s, msg.actor, workflow.now(), automatic=False)
+        )
+
+    @close.validator
+    def _validate_close(self, msg: Close) -> None:
+        self._check_state(msg, check_close)
+
+    @workflow.update
+    async def attach(self, msg: Attach) -> TicketState:
+        """Record a stored attachment on the ticket."""
+        return await self._change(msg, check_attach, lambda s: apply_attach(s, msg, workflow.now()))
+
+    @attach.validator
+    def _validate_attach(self, msg: Attach) -> None:
+        self._check_state(msg, check_attach)
+
+    # ------------------------------------------------------------ internals
+
+    def _require_state(self) -> TicketState:
+        if self._state is None:
+            raise ApplicationError("the ticket is not open yet", type="illegal_state")
+        return self._state
+
+    @staticmethod
+    def _check(check: Callable[[], None]) -> None:
+        try:
+            check()
+        except RuleViolation as exc:
+            raise _rejected(exc) from None
+
+    def _check_state(self, msg: M, check: Callable[[TicketState, M, datetime], None]) -> None:
+        state = self._require_state()
+        self._check(lambda: check(state, msg, workflow.now()))
+
+    async def _open(self, msg: OpenTicket) -> TicketState:
+        async with self._lock:
+            if self._state is not None:
+                return self._state
+            config = await self._config()
+            state, event = apply_open(workflow.info().workflow_id, msg, config, workflow.now())
+            result = await self._persist(state, event)
+            self._state = state.model_copy(update={"number": result.number})
+            self._wake = True
+            return self._state
+
+    async def _change(
+        self,
+        msg: M,
+        check: Callable[[TicketState, M, datetime], None],
+        apply: Callable[[TicketState], tuple[TicketState, TicketEvent]],
+    ) -> TicketState:
+        async with self._lock:
+            # Validated against the state at arrival; another update may have
+            # changed it while this one waited for the lock, so check again.
+            self._check_state(msg, check)
+            state, event = apply(self._require_state())
+            await self._persist(state, event)
+            self._state = state
+            self._wake = True
+            return state
+
+    async def _auto_close(self) -> None:
+        async with self._lock:
+            state = self._require_state()
+            if state.status != Status.RESOLVED or state.reopen_until is None:
+                return
+            if workflow.now() < state.reopen_until:
+                return
+            new, event = apply_close(state, SYSTEM, workflow.now(), automatic=True)
+            await self._persist(new, event)
+            self._state = new
+
+    async def _persist(self, state: TicketState, event: TicketEvent) -> ProjectionResult:
+        try:
+            result: ProjectionResult = await workflow.execute_local_activity(
+                ids.PERSIST_TICKET,
+                ProjectTicket(state=state, event=event),
+                result_type=ProjectionResult,
+                schedule_to_close_timeout=_PERSIST_TIMEOUT,
+                retry_policy=_PERSIST_RETRY,
+            )
+            return result
+        except ActivityError as exc:
+            raise ApplicationError(
+                "the ticket could not be saved; nothing was changed, try again",
+                type=UNAVAILABLE,
+                non_retryable=True,
+            ) from exc
+
+    async def _config(self) -> DeskConfig:
+        try:
+            config: DeskConfig = await workflow.execute_local_activity(
+                ids.LOAD_DESK_CONFIG,
+                result_type=DeskConfig,
+                schedule_to_close_timeout=_PERSIST_TIMEOUT,
+                retry_policy=_PERSIST_RETRY,
+            )
+            return config
+        except ActivityError as exc:
+            raise ApplicationError(
+                "the desk settings could not be read; try again",
+                type=UNAVAILABLE,
+                non_retryable=True,
+            ) from exc

@@ -1,0 +1,197 @@
+"""Messages of the ticket workflow: its state and one model per update.
+
+These models are a wire format between the API and running workflows, some of
+which live for months: add fields only with defaults, never rename or remove.
+They deliberately carry no constraints beyond their types. Field rules live in
+the validators (`workflows.lifecycle`), so a bad value is rejected as a clear
+update failure instead of failing a workflow task on decode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from workflows.choices import Channel, Status, TicketType
+from workflows.priority import DEFAULT_MATRIX, matrix_problems
+
+
+class Actor(BaseModel):
+    """Who asks for a change. `user_id` is None for the desk itself (timers)."""
+
+    user_id: int | None = None
+    role: str = "system"
+    organisation_id: int | None = None
+
+
+SYSTEM = Actor()
+
+
+class DeskConfig(BaseModel):
+    """Desk-wide settings the workflow needs, read through an activity."""
+
+    priority_matrix: list[list[int]] = Field(
+        default_factory=lambda: [list(row) for row in DEFAULT_MATRIX]
+    )
+    reopen_window_seconds: int = 7 * 24 * 3600
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> DeskConfig:
+        """Build from stored settings, keeping the default for anything absent or unusable."""
+        config = cls()
+        matrix = stored.get("priority_matrix")
+        if isinstance(matrix, list) and not matrix_problems(matrix):
+            config.priority_matrix = matrix
+        window = stored.get("reopen_window_seconds")
+        if isinstance(window, int) and window >= 0:
+            config.reopen_window_seconds = window
+        return config
+
+
+class TicketEvent(BaseModel):
+    """One entry of a ticket's append-only timeline."""
+
+    seq: int
+    kind: str
+    at: datetime
+    actor_id: int | None = None
+    actor_role: str = "system"
+    public: bool = True
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TicketState(BaseModel):
+    """The whole state of a ticket, owned by its workflow and mirrored in PostgreSQL."""
+
+    id: str
+    number: int | None = None
+    seq: int = 0
+    status: Status = Status.NEW
+    type: TicketType = TicketType.INCIDENT
+    channel: Channel = Channel.WEB
+    subject: str = ""
+    description: str = ""
+    requester_id: int | None = None
+    organisation_id: int | None = None
+    group_id: int | None = None
+    assignee_id: int | None = None
+    impact: int = 3
+    urgency: int = 3
+    priority: int = 5
+    pending_reason: str | None = None
+    resolution_code: str | None = None
+    resolution_note: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopen_until: datetime | None = None
+    reopen_count: int = 0
+    attachment_ids: list[str] = Field(default_factory=list)
+
+
+class TicketInput(BaseModel):
+    """Start (or continue-as-new) argument of `TicketWorkflow`.
+
+    A fresh ticket carries `open`; a continued one carries `state`.
+    """
+
+    open: OpenTicket | None = None
+    state: TicketState | None = None
+
+
+class OpenTicket(BaseModel):
+    actor: Actor
+    type: TicketType = TicketType.INCIDENT
+    channel: Channel = Channel.WEB
+    subject: str = ""
+    description: str = ""
+    requester_id: int | None = None
+    organisation_id: int | None = None
+    impact: int = 3
+    urgency: int = 3
+    group_id: int | None = None
+    assignee_id: int | None = None
+
+
+class Reply(BaseModel):
+    """A public message on the ticket, visible to the requester."""
+
+    actor: Actor
+    body: str
+
+
+class AddNote(BaseModel):
+    """An internal note, visible to staff only."""
+
+    actor: Actor
+    body: str
+
+
+class Classify(BaseModel):
+    """Change impact and urgency; priority follows from the matrix."""
+
+    actor: Actor
+    impact: int
+    urgency: int
+
+
+class Assign(BaseModel):
+    """Set the group and/or the agent working on the ticket (None clears it)."""
+
+    actor: Actor
+    group_id: int | None = None
+    assignee_id: int | None = None
+    note: str = ""
+
+
+class Pend(BaseModel):
+    actor: Actor
+    reason: str
+
+
+class Resume(BaseModel):
+    actor: Actor
+
+
+class Resolve(BaseModel):
+    actor: Actor
+    resolution_code: str
+    note: str = ""
+
+
+class Reopen(BaseModel):
+    actor: Actor
+    reason: str = ""
+
+
+class Close(BaseModel):
+    actor: Actor
+
+
+class Attach(BaseModel):
+    """Record an attachment the API has already stored."""
+
+    actor: Actor
+    attachment_id: str
+    filename: str
+    content_type: str
+    size: int
+    public: bool = True
+
+
+class ProjectTicket(BaseModel):
+    """What the projection activity writes: the new state and the event that led to it."""
+
+    state: TicketState
+    event: TicketEvent
+
+
+class ProjectionResult(BaseModel):
+    number: int
+
+
+TicketInput.model_rebuild()
