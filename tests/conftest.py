@@ -89,4 +89,3 @@ def customer(directory: Directory, org: int) -> Person:
 @pytest.fixture(scope="session")
 async def temporal_client(temporal_address: str) -> AsyncIterator[Client]:
     yield await connect(temporal_address, "default")
-

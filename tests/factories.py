@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,9 @@ class Api:
 
     def ok(self, method: str, path: str, expected: int = 200, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
-        assert response.status_code == expected, f"{method} {path}: {response.status_code} {response.text}"
+        assert response.status_code == expected, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
         return response.json() if response.content else None
 
     def open_ticket(self, subject: str = "Printer on fire", **fields: Any) -> dict[str, Any]:
@@ -82,7 +86,9 @@ class Directory:
         assert row is not None
         return int(row[0])
 
-    def person(self, role: str = "agent", organisation_id: int | None = None, name: str | None = None) -> Person:
+    def person(
+        self, role: str = "agent", organisation_id: int | None = None, name: str | None = None
+    ) -> Person:
         tag = uuid.uuid4().hex[:10]
         email = f"{role}-{tag}@example.com"
         name = name or f"{role.title()} {tag[:4]}"
@@ -104,14 +110,36 @@ class Directory:
     def group(self, name: str | None = None, members: list[Person] | None = None) -> int:
         name = name or f"Group {uuid.uuid4().hex[:8]}"
         with psycopg.connect(self.dsn, autocommit=True) as conn:
-            row = conn.execute("INSERT INTO groups (name) VALUES (%s) RETURNING id", (name,)).fetchone()
+            row = conn.execute(
+                "INSERT INTO groups (name) VALUES (%s) RETURNING id", (name,)
+            ).fetchone()
             assert row is not None
             for member in members or []:
                 conn.execute(
-                    "INSERT INTO group_members (group_id, user_id) VALUES (%s, %s)", (row[0], member.id)
+                    "INSERT INTO group_members (group_id, user_id) VALUES (%s, %s)",
+                    (row[0], member.id),
                 )
         return int(row[0])
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             return conn.execute(sql, params).fetchall()
+
+
+@contextlib.contextmanager
+def browser_session(base_url: str, email: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
+    """An httpx client logged in through the web login form (session cookie)."""
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        client.get("/login")
+        form = {
+            "email": email,
+            "password": password,
+            "csrf_token": client.cookies["tempodesk_login_csrf"],
+        }
+        response = client.post("/login", data=form)
+        assert response.status_code == 303, response.text
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf_token" value="')[1].split('"')[0]

@@ -565,11 +565,12 @@ async def add_attachment(
         data=b"".join(chunks),
         uploaded_by=principal.id,
     )
+    attachment_id = attachment.id
     session.add(attachment)
     await session.commit()
     msg = Attach(
         actor=principal.actor(),
-        attachment_id=str(attachment.id),
+        attachment_id=str(attachment_id),
         filename=attachment.filename,
         content_type=content_type,
         size=size,
@@ -579,7 +580,7 @@ async def add_attachment(
         await act(session, client, principal, number, msg)
     except BaseException:
         await session.rollback()
-        await session.execute(delete(Attachment).where(Attachment.id == attachment.id))
+        await session.execute(delete(Attachment).where(Attachment.id == attachment_id))
         await session.commit()
         raise
     await session.refresh(attachment)

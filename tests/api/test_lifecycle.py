@@ -30,10 +30,14 @@ def test_agent_works_a_ticket_from_open_to_resolved(
     api = agent.api
     t = api.ok("POST", f"/tickets/{number}/comments", json={"body": "Looking into it"})
     assert t["status"] == "open" and t["first_response_at"] is not None
-    api.ok("POST", f"/tickets/{number}/comments", json={"body": "Router firmware?", "public": False})
+    api.ok(
+        "POST", f"/tickets/{number}/comments", json={"body": "Router firmware?", "public": False}
+    )
     t = api.ok("POST", f"/tickets/{number}/classify", json={"impact": 1, "urgency": 2})
     assert (t["impact"], t["urgency"], t["priority"]) == (1, 2, 2)
-    t = api.ok("POST", f"/tickets/{number}/assign", json={"group_id": group, "assignee_id": agent.id})
+    t = api.ok(
+        "POST", f"/tickets/{number}/assign", json={"group_id": group, "assignee_id": agent.id}
+    )
     assert t["group"]["id"] == group and t["assignee"]["name"] == agent.name
     t = api.ok("POST", f"/tickets/{number}/pend", json={"reason": "Waiting for logs"})
     assert t["status"] == "pending" and t["pending_reason"] == "Waiting for logs"
@@ -41,7 +45,8 @@ def test_agent_works_a_ticket_from_open_to_resolved(
     t = api.ok("POST", f"/tickets/{number}/resume", json={})
     assert t["status"] == "open" and t["pending_reason"] is None
     t = api.ok(
-        "POST", f"/tickets/{number}/resolve",
+        "POST",
+        f"/tickets/{number}/resolve",
         json={"resolution_code": "workaround", "note": "Reverted firmware"},
     )
     assert t["status"] == "resolved"
@@ -52,7 +57,14 @@ def test_agent_works_a_ticket_from_open_to_resolved(
     events = timeline(agent, number)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert [e["kind"] for e in events] == [
-        "opened", "replied", "note_added", "classified", "assigned", "pended", "resumed", "resolved",
+        "opened",
+        "replied",
+        "note_added",
+        "classified",
+        "assigned",
+        "pended",
+        "resumed",
+        "resolved",
     ]
     assert events[0]["actor"]["id"] == customer.id
     assert all(e["actor"]["id"] == agent.id for e in events[1:])
@@ -80,7 +92,9 @@ def test_priority_follows_the_configured_matrix(admin: Person, agent: Person) ->
         admin.api.ok("PUT", "/settings", json={**original, "priority_matrix": matrix})
         t = agent.api.open_ticket(impact=3, urgency=3)
         assert t["priority"] == 4
-        t = agent.api.ok("POST", f"/tickets/{t['number']}/classify", json={"impact": 1, "urgency": 2})
+        t = agent.api.ok(
+            "POST", f"/tickets/{t['number']}/classify", json={"impact": 1, "urgency": 2}
+        )
         assert t["priority"] == 1
     finally:
         admin.api.ok("PUT", "/settings", json=original)
@@ -88,7 +102,9 @@ def test_priority_follows_the_configured_matrix(admin: Person, agent: Person) ->
 
 def test_matrix_with_a_bad_priority_is_rejected(admin: Person) -> None:
     original = admin.api.ok("GET", "/settings")
-    r = admin.api.put("/settings", json={**original, "priority_matrix": [[1, 2, 9], [2, 3, 4], [3, 4, 5]]})
+    r = admin.api.put(
+        "/settings", json={**original, "priority_matrix": [[1, 2, 9], [2, 3, 4], [3, 4, 5]]}
+    )
     assert r.status_code == 422
     assert r.json()["field"] == "priority_matrix"
     assert "impact 1 urgency 3" in r.json()["detail"]
@@ -110,12 +126,19 @@ def test_agents_cannot_change_desk_settings(agent: Person) -> None:
         ([("resolve", {"resolution_code": "solved"})], "resolve", {"resolution_code": "solved"}),
         ([("resolve", {"resolution_code": "solved"})], "comments", {"body": "late"}),
         ([("resolve", {"resolution_code": "solved"})], "pend", {"reason": "x"}),
-        ([("resolve", {"resolution_code": "solved"})], "assign", {"assignee_id": None, "group_id": None, "note": "x"}),
+        (
+            [("resolve", {"resolution_code": "solved"})],
+            "assign",
+            {"assignee_id": None, "group_id": None, "note": "x"},
+        ),
         ([("resolve", {"resolution_code": "solved"})], "classify", {"impact": 1, "urgency": 1}),
     ],
 )
 def test_illegal_transition_is_409_and_writes_nothing(
-    directory: Directory, agent: Person, setup: list[tuple[str, dict[str, Any]]], action: str,
+    directory: Directory,
+    agent: Person,
+    setup: list[tuple[str, dict[str, Any]]],
+    action: str,
     body: dict[str, Any],
 ) -> None:
     number = agent.api.open_ticket()["number"]
