@@ -249,13 +249,18 @@ def up(
         temporal_binary()
     except EmbeddedError as exc:
         _fail(str(exc))
-    if not port_is_free(settings.http_host, settings.http_port):
-        _fail(
-            f"port {settings.http_port} for the web server is busy: stop what uses it or set "
-            "TEMPODESK_HTTP_PORT"
-        )
-
     pg = PostgresServer(pg_bin, settings.pg_data_dir, settings.pg_port)
+    ports = [
+        (settings.http_port, "the web server", "TEMPODESK_HTTP_PORT"),
+        (settings.temporal_port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
+        (settings.temporal_ui_port, "the Temporal UI", "TEMPODESK_TEMPORAL_UI_PORT"),
+    ]
+    if not (pg.initialised() and pg.running()):
+        ports.append((settings.pg_port, "PostgreSQL", "TEMPODESK_PG_PORT"))
+    for port, name, variable in ports:
+        if not port_is_free(settings.http_host, port):
+            _fail(f"port {port} for {name} is busy: stop what uses it or set {variable}")
+
     temporal = TemporalDevServer(
         db_file=home / "temporal.db",
         port=settings.temporal_port,

@@ -17,6 +17,7 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from workflows import ids
 from workflows.choices import Status
@@ -73,6 +74,9 @@ UNAVAILABLE = "unavailable"
 
 # Projection writes are idempotent, so retrying them is safe; after this long
 # the update fails instead of hanging the caller, and nothing is changed.
+# A local activity's failure arrives as the activity's own error (not wrapped
+# in ActivityError), so all three kinds are caught.
+_ACTIVITY_FAILED = (ActivityError, ApplicationError, TemporalTimeoutError)
 _PERSIST_TIMEOUT = timedelta(seconds=30)
 _PERSIST_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=2)
@@ -318,7 +322,7 @@ class TicketWorkflow:
                 retry_policy=_PERSIST_RETRY,
             )
             return result
-        except ActivityError as exc:
+        except _ACTIVITY_FAILED as exc:
             raise ApplicationError(
                 "the ticket could not be saved; nothing was changed, try again",
                 type=UNAVAILABLE,
@@ -334,7 +338,7 @@ class TicketWorkflow:
                 retry_policy=_PERSIST_RETRY,
             )
             return config
-        except ActivityError as exc:
+        except _ACTIVITY_FAILED as exc:
             raise ApplicationError(
                 "the desk settings could not be read; try again",
                 type=UNAVAILABLE,

@@ -1,0 +1,124 @@
+"""TicketWorkflow in isolation: the real workflow on the real dev server, stand-in activities.
+
+The stand-ins record what the workflow asked to persist and can fail on demand,
+which the real database cannot do reliably.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from workflows import ids
+from workflows.choices import Status
+from workflows.ticket import TicketWorkflow
+from workflows.ticket_model import (
+    Actor,
+    DeskConfig,
+    OpenTicket,
+    ProjectionResult,
+    ProjectTicket,
+    Reply,
+    Resume,
+    TicketInput,
+)
+
+AGENT = Actor(user_id=1, role="agent")
+
+
+@dataclass
+class StandIns:
+    written: list[ProjectTicket] = field(default_factory=list)
+    fail_next: bool = False
+
+    @activity.defn(name=ids.PERSIST_TICKET)
+    async def persist(self, msg: ProjectTicket) -> ProjectionResult:
+        if self.fail_next:
+            self.fail_next = False
+            raise ApplicationError("database is down", non_retryable=True)
+        self.written.append(msg)
+        return ProjectionResult(number=4711)
+
+    @activity.defn(name=ids.LOAD_DESK_CONFIG)
+    async def config(self) -> DeskConfig:
+        return DeskConfig()
+
+
+@dataclass
+class Harness:
+    client: Client
+    task_queue: str
+    stand_ins: StandIns
+
+    async def start(self) -> str:
+        workflow_id = f"ticket-test-{uuid.uuid4().hex}"
+        msg = OpenTicket(actor=AGENT, subject="Disk full", requester_id=1)
+        handle = await self.client.start_workflow(
+            TicketWorkflow.run, TicketInput(open=msg), id=workflow_id, task_queue=self.task_queue
+        )
+        # No `open` update was sent: the workflow opens the ticket by itself.
+        state = await handle.execute_update(TicketWorkflow.open, msg, id=ids.OPEN_UPDATE_ID)
+        assert state.number == 4711
+        return workflow_id
+
+
+@pytest.fixture
+async def harness(temporal_client: Client) -> AsyncIterator[Harness]:
+    stand_ins = StandIns()
+    task_queue = f"test-{uuid.uuid4().hex}"
+    async with Worker(
+        temporal_client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[stand_ins.persist, stand_ins.config],
+    ):
+        yield Harness(temporal_client, task_queue, stand_ins)
+
+
+async def test_start_without_the_update_still_opens_the_ticket_once(harness: Harness) -> None:
+    workflow_id = await harness.start()
+    handle = harness.client.get_workflow_handle(workflow_id)
+    again = await handle.execute_update(
+        TicketWorkflow.open, OpenTicket(actor=AGENT, subject="Other", requester_id=1)
+    )
+    assert again.subject == "Disk full" and again.seq == 1
+    assert [w.event.kind for w in harness.stand_ins.written] == ["opened"]
+
+
+async def test_rejected_update_leaves_no_trace_in_history(harness: Harness) -> None:
+    handle = harness.client.get_workflow_handle(await harness.start())
+    before = [e.event_type for e in (await handle.fetch_history()).events]
+
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(TicketWorkflow.resume, Resume(actor=AGENT))
+
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == "illegal_state"
+    after = [e.event_type for e in (await handle.fetch_history()).events]
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED not in after[len(before):]
+    assert [w.event.kind for w in harness.stand_ins.written] == ["opened"]
+
+
+async def test_failed_projection_write_changes_nothing(harness: Harness) -> None:
+    handle = harness.client.get_workflow_handle(await harness.start())
+    harness.stand_ins.fail_next = True
+
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="lost"))
+
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == "unavailable"
+    state = await handle.query(TicketWorkflow.current)
+    assert state.seq == 1 and state.status == Status.NEW
+    # The next change takes the sequence number the failed one would have had.
+    state = await handle.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="kept"))
+    assert state.seq == 2 and state.status == Status.OPEN
+    assert [(w.event.seq, w.event.kind) for w in harness.stand_ins.written] == [(1, "opened"), (2, "replied")]
