@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from api import errors
 from api.limits import BodyLimit
 from api.routers import desk, directory, tickets, tokens
+from api.schemas import ERROR_RESPONSES
 from api.temporal import connect
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings, get_settings
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for router in (
         tickets.router,
         tickets.attachments_router,

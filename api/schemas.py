@@ -6,18 +6,57 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from workflows.choices import Channel, ResolutionCode, Role, Status, TicketType
 from workflows.lifecycle import BODY_MAX, REASON_MAX, SUBJECT_MAX
 
-Level = Annotated[int, Field(ge=1, le=3, description="1 = high, 3 = low")]
+MAX_INT = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
+"""An id of a stored row: out-of-range numbers are a 422, never a database error."""
+Level = Annotated[int, Field(ge=1, le=3, strict=True, description="1 = high, 3 = low")]
+Flag = Annotated[bool, Field(strict=True)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=BODY_MAX)]
 Reason = Annotated[str, StringConstraints(max_length=REASON_MAX)]
 
 
 class Strict(BaseModel):
+    """Base of every request body: unknown fields and NUL characters are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text and JSONB cannot hold NUL; refuse it at the door.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers with."""
+
+    detail: str = Field(description="What went wrong, in words a person can act on")
+    field: str | None = Field(None, description="The request field at fault, when there is one")
+    code: str = Field(description="Stable machine code, e.g. illegal_state, invalid_field, csrf")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "The body could not be parsed"),
+        (401, "Not authenticated"),
+        (403, "Not allowed for this caller"),
+        (404, "Not found, or not visible to this caller"),
+        (409, "Not possible in the record's current state"),
+        (413, "Body larger than the limit"),
+        (422, "A field is invalid"),
+        (503, "A backing service is unavailable; nothing was changed"),
+        (504, "The workflow did not answer in time"),
+    )
+}
 
 
 # ---------------------------------------------------------------- people
@@ -46,7 +85,7 @@ class UserCreate(Strict):
     email: EmailStr
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     role: Role
-    organisation_id: int | None = None
+    organisation_id: DbId | None = None
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
 
 
@@ -60,7 +99,7 @@ class OrganisationPublic(BaseModel):
 class OrganisationCreate(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     domain: Annotated[str, StringConstraints(max_length=255, to_lower=True)] | None = None
-    shared_tickets: bool = False
+    shared_tickets: Flag = False
 
 
 class GroupPublic(BaseModel):
@@ -73,7 +112,7 @@ class GroupPublic(BaseModel):
 class GroupCreate(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
-    member_ids: list[int] = []
+    member_ids: list[DbId] = []
 
 
 class TokenCreate(Strict):
@@ -102,7 +141,10 @@ class DeskSettings(Strict):
         description="Rows impact 1..3, columns urgency 1..3, values priority 1..5"
     )
     reopen_window_seconds: int = Field(
-        ge=0, le=365 * 24 * 3600, description="How long a resolved ticket may be reopened"
+        ge=0,
+        le=365 * 24 * 3600,
+        strict=True,
+        description="How long a resolved ticket may be reopened",
     )
 
 
@@ -115,9 +157,9 @@ class TicketCreate(Strict):
     description: Annotated[str, StringConstraints(max_length=BODY_MAX)] = ""
     impact: Level = 3
     urgency: Level = 3
-    requester_id: int | None = Field(None, description="Staff only; defaults to the caller")
-    group_id: int | None = Field(None, description="Staff only")
-    assignee_id: int | None = Field(None, description="Staff only")
+    requester_id: DbId | None = Field(None, description="Staff only; defaults to the caller")
+    group_id: DbId | None = Field(None, description="Staff only")
+    assignee_id: DbId | None = Field(None, description="Staff only")
     channel: Channel | None = Field(None, description="Staff only; defaults to api or portal")
 
 
@@ -168,7 +210,7 @@ class EventPublic(BaseModel):
 
 class CommentCreate(Strict):
     body: Body
-    public: bool = Field(True, description="False: an internal note (staff only)")
+    public: Flag = Field(True, description="False: an internal note (staff only)")
 
 
 class CommentPublic(BaseModel):
@@ -186,8 +228,8 @@ class ClassifyBody(Strict):
 
 
 class AssignBody(Strict):
-    group_id: int | None = None
-    assignee_id: int | None = None
+    group_id: DbId | None = None
+    assignee_id: DbId | None = None
     note: Reason = ""
 
 

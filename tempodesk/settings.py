@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     worker_max_concurrent_workflow_tasks: int = Field(200, ge=1)
     worker_max_concurrent_activities: int = Field(200, ge=1)
 
-    max_json_bytes: int = Field(256 * 1024, ge=1024, description="Largest JSON or form body.")
+    # A 64 Ki-character body JSON-escaped as \uXXXX takes 6 bytes a character.
+    max_json_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON or form body.")
     max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_comment_chars: int = Field(65_536, ge=100)
 

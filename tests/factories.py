@@ -73,6 +73,12 @@ class Directory:
     def close(self) -> None:
         self.http.close()
 
+    def admin_for_fuzzing(self) -> Person:
+        """One admin shared by the generated API tests (made on first use)."""
+        if not hasattr(self, "_fuzz_admin"):
+            self._fuzz_admin = self.person("admin")
+        return self._fuzz_admin
+
     def api(self, token: str | None) -> Api:
         return Api(self.http, token)
 

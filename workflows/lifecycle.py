@@ -148,6 +148,9 @@ def _text(value: str, field: str, *, maximum: int, required: bool = True) -> str
         raise RuleViolation(
             ViolationKind.INVALID_FIELD, f"{field} is longer than {maximum} characters", field
         )
+    if "\x00" in value:
+        # The projection (PostgreSQL text/JSONB) cannot store NUL characters.
+        raise RuleViolation(ViolationKind.INVALID_FIELD, f"{field} contains a NUL character", field)
     return text
 
 

@@ -39,7 +39,7 @@ async def list_users(
     user: StaffUser,
     session: SessionDep,
     role: Annotated[list[Role], Query()] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
 ) -> list[UserPublic]:
     """Users, optionally by role or matching text (staff only)."""
     return await directory.list_users(session, roles=role, q=q)

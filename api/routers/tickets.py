@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.schemas import (
+    MAX_BIGINT,
+    MAX_INT,
     AssignBody,
     AttachmentPublic,
     ClassifyBody,
@@ -42,6 +44,8 @@ from workflows.ticket_model import (
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
+TicketNumber = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The ticket's number")]
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -71,9 +75,9 @@ async def list_tickets(
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     priority: Annotated[list[int], Query()] = [],  # noqa: B006
     type: Annotated[list[TicketType], Query()] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    group_id: int | None = None,
-    assignee_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    group_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+    assignee_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     sort: SortKey = "-updated_at",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
@@ -99,26 +103,30 @@ async def list_tickets(
 
 
 @router.get("/{number}")
-async def get_ticket(number: int, user: CurrentUser, session: SessionDep) -> TicketPublic:
+async def get_ticket(number: TicketNumber, user: CurrentUser, session: SessionDep) -> TicketPublic:
     """One ticket with the actions the caller may take."""
     return await service.get_ticket(session, user, number)
 
 
 @router.get("/{number}/timeline")
-async def get_timeline(number: int, user: CurrentUser, session: SessionDep) -> list[EventPublic]:
+async def get_timeline(
+    number: TicketNumber, user: CurrentUser, session: SessionDep
+) -> list[EventPublic]:
     """Every change, oldest first (customers see public entries only)."""
     return await service.timeline(session, user, number)
 
 
 @router.get("/{number}/comments")
-async def list_comments(number: int, user: CurrentUser, session: SessionDep) -> list[CommentPublic]:
+async def list_comments(
+    number: TicketNumber, user: CurrentUser, session: SessionDep
+) -> list[CommentPublic]:
     """Replies and (for staff) internal notes."""
     return await service.comments(session, user, number)
 
 
 @router.post("/{number}/comments")
 async def add_comment(
-    number: int,
+    number: TicketNumber,
     body: CommentCreate,
     user: CurrentUser,
     session: SessionDep,
@@ -135,7 +143,7 @@ async def add_comment(
 
 @router.post("/{number}/classify")
 async def classify(
-    number: int,
+    number: TicketNumber,
     body: ClassifyBody,
     user: CurrentUser,
     session: SessionDep,
@@ -149,7 +157,7 @@ async def classify(
 
 @router.post("/{number}/assign")
 async def assign(
-    number: int,
+    number: TicketNumber,
     body: AssignBody,
     user: CurrentUser,
     session: SessionDep,
@@ -165,7 +173,7 @@ async def assign(
 
 @router.post("/{number}/pend")
 async def pend(
-    number: int,
+    number: TicketNumber,
     body: PendBody,
     user: CurrentUser,
     session: SessionDep,
@@ -179,7 +187,7 @@ async def pend(
 
 @router.post("/{number}/resume")
 async def resume(
-    number: int,
+    number: TicketNumber,
     user: CurrentUser,
     session: SessionDep,
     client: TemporalDep,
@@ -194,7 +202,7 @@ async def resume(
 
 @router.post("/{number}/resolve")
 async def resolve(
-    number: int,
+    number: TicketNumber,
     body: ResolveBody,
     user: CurrentUser,
     session: SessionDep,
@@ -208,7 +216,7 @@ async def resolve(
 
 @router.post("/{number}/reopen")
 async def reopen(
-    number: int,
+    number: TicketNumber,
     user: CurrentUser,
     session: SessionDep,
     client: TemporalDep,
@@ -222,7 +230,7 @@ async def reopen(
 
 @router.post("/{number}/close")
 async def close(
-    number: int,
+    number: TicketNumber,
     user: CurrentUser,
     session: SessionDep,
     client: TemporalDep,
@@ -237,7 +245,7 @@ async def close(
 
 @router.get("/{number}/attachments")
 async def list_attachments(
-    number: int, user: CurrentUser, session: SessionDep
+    number: TicketNumber, user: CurrentUser, session: SessionDep
 ) -> list[AttachmentPublic]:
     """Files on the ticket (customers see public ones only)."""
     return await service.list_attachments(session, user, number)
@@ -245,7 +253,7 @@ async def list_attachments(
 
 @router.post("/{number}/attachments", status_code=status.HTTP_201_CREATED)
 async def add_attachment(
-    number: int,
+    number: TicketNumber,
     user: CurrentUser,
     session: SessionDep,
     client: TemporalDep,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentUser, SessionDep
-from api.schemas import TokenCreate, TokenCreated, TokenPublic
+from api.schemas import MAX_INT, TokenCreate, TokenCreated, TokenPublic
 from api.services import directory
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -26,6 +28,8 @@ async def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep
 
 
 @router.delete("/{token_id}")
-async def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> TokenPublic:
+async def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_INT)], user: CurrentUser, session: SessionDep
+) -> TokenPublic:
     """Revoke a token; requests with it get 401 from now on."""
     return await directory.revoke_token(session, user, token_id)
