@@ -34,12 +34,16 @@ class WorkRange(BaseModel):
     end: int
 
 
+def _closed_week() -> list[list[WorkRange]]:
+    return [[] for _ in range(7)]
+
+
 class BusinessCalendar(BaseModel):
     """A resolved business calendar (a wire format: add fields only with defaults)."""
 
     name: str = "calendar"
     timezone: str = "UTC"
-    week: list[list[WorkRange]] = Field(default_factory=lambda: [[] for _ in range(7)])
+    week: list[list[WorkRange]] = Field(default_factory=lambda: _closed_week())
     """Index 0 is Monday. Ranges are sorted and do not overlap."""
     days_off: list[date] = Field(default_factory=list)
     special_days: dict[date, list[WorkRange]] = Field(default_factory=dict)
