@@ -29,9 +29,10 @@ class BodyLimit:
             return
         path: str = scope["path"]
         limit = self.upload_limit if path.rstrip("/").endswith("/attachments") else self.limit
+        html = not path.startswith("/api/")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._reject(send, limit)
+                await self._reject(send, limit, html=html)
                 return
 
         received = 0
@@ -56,23 +57,28 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._reject(send, limit)
+                await self._reject(send, limit, html=html)
 
     @staticmethod
-    async def _reject(send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body is larger than the limit of {limit // 1024} KiB",
-                "field": None,
-                "code": "too_large",
-            }
-        ).encode()
+    async def _reject(send: Send, limit: int, *, html: bool) -> None:
+        message = f"request body is larger than the limit of {limit // 1024} KiB"
+        if html:
+            # The web UI's own pages: a person reads this, not a program.
+            content_type = b"text/html; charset=utf-8"
+            body = (
+                "<!doctype html><meta charset=utf-8><title>Too large</title>"
+                f"<h1>Too large</h1><p>The {message.removeprefix('request ')}.</p>"
+                '<p><a href="javascript:history.back()">Go back</a></p>'
+            ).encode()
+        else:
+            content_type = b"application/json"
+            body = json.dumps({"detail": message, "field": None, "code": "too_large"}).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],

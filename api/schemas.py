@@ -13,6 +13,8 @@ from workflows.lifecycle import BODY_MAX, REASON_MAX, SUBJECT_MAX
 
 MAX_INT = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
+SEARCH_MAX = 200
+"""Longest search text a list accepts."""
 DbId = Annotated[int, Field(ge=1, le=MAX_INT, strict=True)]
 """An id of a stored row: out-of-range numbers are a 422, never a database error."""
 Level = Annotated[int, Field(ge=1, le=3, strict=True, description="1 = high, 3 = low")]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from annotated_types import Le
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +26,9 @@ from api.auth import (
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, api_error_response, http_error_response
 from api.schemas import (
+    MAX_BIGINT,
+    MAX_INT,
+    SEARCH_MAX,
     AssignBody,
     ClassifyBody,
     CommentCreate,
@@ -37,7 +43,16 @@ from api.security import new_secret, same
 from api.services import desk, directory
 from api.services import tickets as service
 from web.render import page
-from workflows.choices import OPEN_STATUSES, Role, Status, TicketType
+from workflows.choices import (
+    LEVEL_CHOICES,
+    LEVELS,
+    OPEN_STATUSES,
+    PRIORITIES,
+    Channel,
+    Role,
+    Status,
+    TicketType,
+)
 from workflows.ticket_model import (
     AddNote,
     Assign,
@@ -53,6 +68,10 @@ from workflows.ticket_model import (
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "tempodesk_login_csrf"
 
+# Ticket numbers are BIGINT: a larger number in the URL is simply no ticket,
+# not a database error.
+TicketNumber = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+
 
 class LoginRequired(Exception):
     def __init__(self, next_path: str) -> None:
@@ -62,9 +81,24 @@ class LoginRequired(Exception):
 async def _web_user(request: Request, session: SessionDep) -> Principal:
     principal = await authenticate(request, session)
     if principal is None:
-        raise LoginRequired(request.url.path)
+        raise LoginRequired(_return_path(request))
     await check_csrf(request, principal)
+    # Error pages show the menu to whoever is logged in.
+    request.state.web_user = principal
     return principal
+
+
+def _return_path(request: Request) -> str:
+    """Where to go after logging in: the page asked for, never the address a form posts to."""
+    if request.method == "GET":
+        path, query = request.url.path, request.url.query
+    else:
+        # A form sent with an expired session: back to the page that showed the form.
+        referer = urlsplit(request.headers.get("referer", ""))
+        if referer.netloc != request.url.netloc or not referer.path:
+            return "/"
+        path, query = referer.path, referer.query
+    return path + (f"?{query}" if query else "")
 
 
 WebUser = Annotated[Principal, Depends(_web_user)]
@@ -87,7 +121,8 @@ WebAdmin = Annotated[Principal, Depends(_web_admin)]
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/") and not value.startswith("//"):
+    # Only a path on this site: browsers read `//host` and `/\\host` as another host.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return "/"
 
@@ -97,8 +132,12 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """Validate form input, which is all text: "3" is read as the number 3, as in a query string.
+
+    The API's schemas are strict about JSON types; a form cannot send anything but strings.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate_strings(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or None
@@ -119,36 +158,69 @@ def _form_dict(form: Any, *, drop: tuple[str, ...] = (CSRF_FIELD,)) -> dict[str,
     return data
 
 
-def _blank_to_none(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        if data.get(key, "") == "":
-            data[key] = None
-    return data
+def _without_blank(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """`data` without those of `keys` left blank: an unchosen "—" option means the default."""
+    return {k: v for k, v in data.items() if not (k in keys and v == "")}
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    user = getattr(request.state, "web_user", None)
+    context = {"status": status, "message": message, "user": user}
+    response: Response = page(request, "error.html", context, status)
+    return response
 
 
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
-        return _see_other(f"/login?next={quote(exc.next_path)}")
+        url = f"/login?next={quote(exc.next_path)}"
+        if request.headers.get("HX-Request") == "true":
+            # The XHR would follow a redirect and swap the login page into the table;
+            # HX-Redirect makes htmx load the login page as a page instead.
+            return Response(status_code=401, headers={"HX-Redirect": url})
+        return _see_other(url)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
         if request.url.path.startswith("/api/"):
             return api_error_response(exc)
-        return page(
-            request, "error.html", {"status": exc.status, "message": exc.detail}, exc.status
-        )
+        return _error_page(request, exc.status, exc.detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(("/api/", "/static/")):
             return http_error_response(exc)
-        return page(
-            request,
-            "error.html",
-            {"status": exc.status_code, "message": exc.detail},
-            exc.status_code,
-        )
+        response = _error_page(request, exc.status_code, exc.detail)
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
+
+    api_validation_error = app.exception_handlers[RequestValidationError]
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await api_validation_error(request, exc)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = tuple(first.get("loc", ()))
+        if loc and loc[0] == "path":
+            # A malformed URL such as /tickets/abc names nothing that exists.
+            status, message = 404, f"there is no page at {request.url.path}"
+        else:
+            field = ".".join(str(p) for p in loc[1:]) or None
+            status = 422
+            message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        return _error_page(request, status, message)
+
+    api_server_error = app.exception_handlers.get(Exception)
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        # Starlette still logs the exception; this only chooses what the person sees.
+        if request.url.path.startswith(("/api/", "/static/")):
+            if api_server_error is not None:
+                return await api_server_error(request, exc)
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        return _error_page(request, 500, "something went wrong on our side; try again in a moment")
 
 
 # ---------------------------------------------------------------- login
@@ -235,14 +307,16 @@ async def queue(
         statuses = []
     else:
         statuses = [Status(s) for s in statuses_raw if s in Status.__members__.values()]
-    priorities = [int(p) for p in params.getlist("priority") if p.isdigit()]
+    priorities = [p for p in PRIORITIES if str(p) in params.getlist("priority")]
     types = [TicketType(t) for t in params.getlist("type") if t in TicketType.__members__.values()]
     if queue not in QUEUES:
         queue = "mine"
     if sort.lstrip("-") not in SORTS:
         sort = "-updated_at"
+    # A search box is forgiving: PostgreSQL cannot take NUL, and the API's limit applies.
+    q = (q or "").replace("\x00", "").strip()[:SEARCH_MAX] or None
     filters = service.TicketFilters(
-        queue=queue, status=statuses, priority=priorities, type=types, q=q or None, sort=sort
+        queue=queue, status=statuses, priority=priorities, type=types, q=q, sort=sort
     )
     result = await service.list_tickets(session, user, filters, cursor)
     counts = {
@@ -267,10 +341,16 @@ async def queue(
         "query_base": _query_without(request, "cursor"),
         "sort_base": _query_without(request, "cursor", "sort"),
     }
-    template = (
-        "agent/_queue_table.html" if request.headers.get("HX-Request") else "agent/queue.html"
+    # htmx swaps in just the table, except when it restores a page from history:
+    # then it needs the whole page.
+    partial = request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
     )
-    return page(request, template, context)
+    template = "agent/_queue_table.html" if partial else "agent/queue.html"
+    response = page(request, template, context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def _query_without(request: Request, *names: str) -> str:
@@ -307,12 +387,8 @@ async def new_ticket(
     form = await request.form()
     data = _form_dict(form, drop=(CSRF_FIELD, "idempotency_key"))
     key = str(form.get("idempotency_key") or "") or None
-    if user.is_staff:
-        _blank_to_none(data, "requester_id", "group_id", "assignee_id")
     try:
-        body = _parse(TicketCreate, data)
-        from workflows.choices import Channel
-
+        body = _parse(TicketCreate, _without_blank(data, "requester_id", "group_id", "assignee_id"))
         ticket = await service.create_ticket(
             session, client, user, body, key, default_channel=Channel.WEB
         )
@@ -325,7 +401,9 @@ async def new_ticket(
             values=data,
             error=exc.detail,
             error_field=exc.field,
-            idempotency_key=key or uuid.uuid4().hex,
+            # Keep the key: no ticket was opened, and a retry must still open only one.
+            # A key the service refused cannot succeed, though; the retry gets a new one.
+            idempotency_key=key if key and exc.field != "Idempotency-Key" else uuid.uuid4().hex,
         )
         template = "agent/new.html" if user.is_staff else "portal/new.html"
         return page(request, template, context, exc.status)
@@ -340,7 +418,9 @@ async def _ticket_page(
     *,
     error: ApiError | None = None,
     values: dict[str, Any] | None = None,
+    failed: str | None = None,
 ) -> Response:
+    """The ticket page; after a refused action, with the error and that form's input kept."""
     ticket = await service.get_ticket(session, user, number)
     context: dict[str, Any] = {
         "user": user,
@@ -349,7 +429,10 @@ async def _ticket_page(
         "attachments": await service.list_attachments(session, user, number),
         "error": error.detail if error else None,
         "error_field": error.field if error else None,
+        # Input goes back only into the form it came from: a failed internal note
+        # must not reappear in the reply box, one click away from the customer.
         "values": values or {},
+        "failed": failed,
     }
     if user.is_staff:
         context["groups"] = await directory.list_groups(session)
@@ -368,7 +451,7 @@ async def _ticket_page(
 
 @router.get("/tickets/{number}")
 async def ticket_detail(
-    request: Request, number: int, user: WebUser, session: SessionDep
+    request: Request, number: TicketNumber, user: WebUser, session: SessionDep
 ) -> Response:
     return await _ticket_page(request, user, session, number)
 
@@ -383,13 +466,11 @@ def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
     if action == "note":
         return AddNote(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
     if action == "classify":
-        body = _parse(ClassifyBody, {k: data.get(k) for k in ("impact", "urgency")})
+        body = _parse(ClassifyBody, {k: data[k] for k in ("impact", "urgency") if k in data})
         return Classify(actor=actor, impact=body.impact, urgency=body.urgency)
     if action == "assign":
-        raw = _blank_to_none(
-            {k: data.get(k, "") for k in ("group_id", "assignee_id")}, "group_id", "assignee_id"
-        )
-        body = _parse(AssignBody, {**raw, "note": data.get("note", "")})
+        fields = {k: data.get(k, "") for k in ("group_id", "assignee_id", "note")}
+        body = _parse(AssignBody, _without_blank(fields, "group_id", "assignee_id"))
         return Assign(
             actor=actor, group_id=body.group_id, assignee_id=body.assignee_id, note=body.note
         )
@@ -413,7 +494,7 @@ def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
 @router.post("/tickets/{number}/attachments")
 async def upload(
     request: Request,
-    number: int,
+    number: TicketNumber,
     user: WebUser,
     session: SessionDep,
     client: TemporalDep,
@@ -443,7 +524,7 @@ async def upload(
 @router.post("/tickets/{number}/{action}")
 async def ticket_action(
     request: Request,
-    number: int,
+    number: TicketNumber,
     action: str,
     user: WebUser,
     session: SessionDep,
@@ -462,7 +543,9 @@ async def ticket_action(
     except ApiError as exc:
         if exc.status == 404:
             raise
-        return await _ticket_page(request, user, session, number, error=exc, values=data)
+        return await _ticket_page(
+            request, user, session, number, error=exc, values=data, failed=action
+        )
     return _see_other(f"/tickets/{number}")
 
 
@@ -497,7 +580,7 @@ async def create_token(request: Request, user: WebUser, session: SessionDep) -> 
         return page(
             request,
             "settings/tokens.html",
-            {"user": user, "tokens": tokens, "error": exc.detail},
+            {"user": user, "tokens": tokens, "error": exc.detail, "error_field": exc.field},
             exc.status,
         )
     created = await directory.create_token(session, user.id, body.name)
@@ -508,48 +591,80 @@ async def create_token(request: Request, user: WebUser, session: SessionDep) -> 
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, user: WebUser, session: SessionDep) -> Response:
+async def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_INT)], user: WebUser, session: SessionDep
+) -> Response:
     await directory.revoke_token(session, user, token_id)
     return _see_other("/settings/tokens")
+
+
+def _desk_form(settings: DeskSettings) -> dict[str, Any]:
+    """The settings as the admin form shows them: priorities per cell, the window in hours."""
+    return {
+        "matrix": [[str(p) for p in row] for row in settings.priority_matrix],
+        "hours": f"{settings.reopen_window_seconds / 3600:g}",
+    }
+
+
+def _max_reopen_hours() -> float:
+    limits = DeskSettings.model_fields["reopen_window_seconds"].metadata
+    return next(float(m.le) for m in limits if isinstance(m, Le)) / 3600
+
+
+def _desk_settings(matrix: list[list[str]], hours_text: str) -> DeskSettings:
+    """The admin form's input as settings, or an ApiError naming the form field to fix."""
+    cells: list[list[int]] = []
+    for i, row in zip(LEVELS, matrix, strict=True):
+        cells.append([])
+        for u, text in zip(LEVELS, row, strict=True):
+            if not text.isdigit() or int(text) not in PRIORITIES:
+                raise ApiError(
+                    422,
+                    f"priority for impact {LEVEL_CHOICES[i].label}, urgency "
+                    f"{LEVEL_CHOICES[u].label} must be one of P1..P{PRIORITIES[-1]}",
+                    field=f"m_{i}_{u}",
+                    code="invalid_field",
+                )
+            cells[-1].append(int(text))
+    try:
+        hours = float(hours_text.replace(",", "."))
+    except ValueError:
+        hours = math.nan
+    maximum = _max_reopen_hours()
+    # float() also reads "nan" and "inf", which no window can be.
+    if not (math.isfinite(hours) and 0 <= hours <= maximum):
+        raise ApiError(
+            422,
+            f"reopen_window_hours must be a number of hours from 0 to {maximum:g}",
+            field="reopen_window_hours",
+            code="invalid_field",
+        )
+    return DeskSettings.model_validate(
+        {"priority_matrix": cells, "reopen_window_seconds": round(hours * 3600)}
+    )
 
 
 @router.get("/admin/settings")
 async def admin_settings(request: Request, user: WebAdmin, session: SessionDep) -> Response:
     current = await desk.get_settings(session)
-    return page(request, "admin/settings.html", {"user": user, "settings": current})
+    return page(request, "admin/settings.html", {"user": user, **_desk_form(current)})
 
 
 @router.post("/admin/settings")
 async def save_admin_settings(request: Request, user: WebAdmin, session: SessionDep) -> Response:
     form = await request.form()
+    matrix = [[str(form.get(f"m_{i}_{u}", "")).strip() for u in LEVELS] for i in LEVELS]
+    hours = str(form.get("reopen_window_hours", "")).strip()
     try:
-        matrix = [
-            [int(str(form.get(f"m_{i}_{u}", "0")) or 0) for u in (1, 2, 3)] for i in (1, 2, 3)
-        ]
-        hours = float(str(form.get("reopen_window_hours", "")).replace(",", "."))
-    except ValueError:
-        current = await desk.get_settings(session)
-        return page(
-            request,
-            "admin/settings.html",
-            {
-                "user": user,
-                "settings": current,
-                "error": "reopen_window_hours must be a number of hours",
-            },
-            422,
-        )
-    try:
-        body = _parse(
-            DeskSettings, {"priority_matrix": matrix, "reopen_window_seconds": round(hours * 3600)}
-        )
-        saved = await desk.put_settings(session, body)
+        saved = await desk.put_settings(session, _desk_settings(matrix, hours))
     except ApiError as exc:
-        current = await desk.get_settings(session)
-        return page(
-            request,
-            "admin/settings.html",
-            {"user": user, "settings": current, "error": exc.detail},
-            exc.status,
-        )
-    return page(request, "admin/settings.html", {"user": user, "settings": saved, "saved": True})
+        # Show the admin what they sent, not the stored values, so they can fix it.
+        context = {
+            "user": user,
+            "matrix": matrix,
+            "hours": hours,
+            "error": exc.detail,
+            "error_field": exc.field,
+        }
+        return page(request, "admin/settings.html", context, exc.status)
+    return page(request, "admin/settings.html", {"user": user, **_desk_form(saved), "saved": True})

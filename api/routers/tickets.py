@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.schemas import (
     MAX_BIGINT,
     MAX_INT,
+    SEARCH_MAX,
     AssignBody,
     AttachmentPublic,
     ClassifyBody,
@@ -75,7 +76,7 @@ async def list_tickets(
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     priority: Annotated[list[int], Query()] = [],  # noqa: B006
     type: Annotated[list[TicketType], Query()] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    q: Annotated[str | None, Query(max_length=SEARCH_MAX, pattern=r"^[^\x00]*$")] = None,
     group_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     assignee_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     sort: SortKey = "-updated_at",
