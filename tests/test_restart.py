@@ -57,7 +57,9 @@ def test_open_tickets_survive_a_restart_of_worker_and_temporal(
             assert t["status"] == "open"
             deadline = time.monotonic() + 20
             while customer.api.ok("GET", f"/tickets/{closing}")["status"] != "closed":
-                assert time.monotonic() < deadline, "the auto-close timer did not fire after the restart"
+                assert time.monotonic() < deadline, (
+                    "the auto-close timer did not fire after the restart"
+                )
                 time.sleep(0.2)
             events = agent.api.ok("GET", f"/tickets/{replying}/timeline")
             assert [e["seq"] for e in events] == [1, 2]

@@ -52,7 +52,9 @@ def auto_close(admin: Person, agent: Person, customer: Person) -> dict[str, Any]
     admin.api.ok("PUT", "/settings", json={**original, "reopen_window_seconds": 1})
     try:
         ticket = customer.api.open_ticket("Replay: auto close")
-        agent.api.ok("POST", f"/tickets/{ticket['number']}/resolve", json={"resolution_code": "solved"})
+        agent.api.ok(
+            "POST", f"/tickets/{ticket['number']}/resolve", json={"resolution_code": "solved"}
+        )
     finally:
         admin.api.ok("PUT", "/settings", json=original)
     deadline = time.monotonic() + 20
@@ -66,7 +68,9 @@ def continued(agent: Person, customer: Person) -> dict[str, Any]:
     ticket = customer.api.open_ticket("Replay: long conversation")
     for i in range(30):
         person = agent if i % 2 else customer
-        person.api.ok("POST", f"/tickets/{ticket['number']}/comments", json={"body": f"message {i}"})
+        person.api.ok(
+            "POST", f"/tickets/{ticket['number']}/comments", json={"body": f"message {i}"}
+        )
     return ticket
 
 

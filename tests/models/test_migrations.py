@@ -14,7 +14,9 @@ from models.migrate import alembic_config, upgrade
 def test_migrations_match_the_models_and_are_reversible(database_url: str) -> None:
     url = make_url(database_url)
     name = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     target = url.set(database=name).render_as_string(hide_password=False)

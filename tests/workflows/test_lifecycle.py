@@ -65,9 +65,21 @@ def opened(**changes: object) -> TicketState:
 @pytest.mark.parametrize(
     ("status", "agent_actions", "customer_actions"),
     [
-        (Status.NEW, ["reply", "add_note", "classify", "assign", "pend", "resolve", "attach"], ["reply", "attach"]),
-        (Status.OPEN, ["reply", "add_note", "classify", "assign", "pend", "resolve", "attach"], ["reply", "attach"]),
-        (Status.PENDING, ["reply", "add_note", "classify", "assign", "resume", "resolve", "attach"], ["reply", "attach"]),
+        (
+            Status.NEW,
+            ["reply", "add_note", "classify", "assign", "pend", "resolve", "attach"],
+            ["reply", "attach"],
+        ),
+        (
+            Status.OPEN,
+            ["reply", "add_note", "classify", "assign", "pend", "resolve", "attach"],
+            ["reply", "attach"],
+        ),
+        (
+            Status.PENDING,
+            ["reply", "add_note", "classify", "assign", "resume", "resolve", "attach"],
+            ["reply", "attach"],
+        ),
         (Status.RESOLVED, ["add_note", "reopen", "close", "attach"], ["reopen"]),
         (Status.CLOSED, [], []),
     ],
@@ -99,7 +111,9 @@ def test_customer_cannot_reopen_after_the_window_but_an_agent_can() -> None:
 def test_illegal_state_message_names_the_ticket_and_the_allowed_statuses() -> None:
     with pytest.raises(RuleViolation) as caught:
         authorise(opened(), "resume", AGENT, NOW)
-    assert caught.value.message == "cannot resume ticket #1000 while it is new; allowed when pending"
+    assert (
+        caught.value.message == "cannot resume ticket #1000 while it is new; allowed when pending"
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,10 +164,16 @@ def test_first_agent_reply_is_the_first_response_and_opens_the_ticket() -> None:
 
 
 def test_resolve_sets_the_reopen_deadline_and_reopen_clears_it() -> None:
-    resolved, _ = apply_resolve(opened(), Resolve(actor=AGENT, resolution_code="solved"), CONFIG, NOW)
+    resolved, _ = apply_resolve(
+        opened(), Resolve(actor=AGENT, resolution_code="solved"), CONFIG, NOW
+    )
     assert resolved.reopen_until == NOW + timedelta(hours=1)
     reopened, _ = apply_reopen(resolved, Reopen(actor=CUSTOMER, reason="no"), NOW)
-    assert reopened.status == Status.OPEN and reopened.reopen_until is None and reopened.reopen_count == 1
+    assert (
+        reopened.status == Status.OPEN
+        and reopened.reopen_until is None
+        and reopened.reopen_count == 1
+    )
 
 
 # A random walk through the state machine: whatever legal sequence people take,
@@ -164,17 +184,25 @@ STEPS = {
     "classify": lambda s, a: apply_classify(
         s, Classify(actor=a, impact=s.impact % 3 + 1, urgency=s.urgency), CONFIG, NOW
     ),
-    "assign": lambda s, a: apply_assign(s, Assign(actor=a, assignee_id=(s.assignee_id or 0) + 1), NOW),
+    "assign": lambda s, a: apply_assign(
+        s, Assign(actor=a, assignee_id=(s.assignee_id or 0) + 1), NOW
+    ),
     "pend": lambda s, a: apply_pend(s, Pend(actor=a, reason="wait"), NOW),
     "resume": lambda s, a: apply_resume(s, Resume(actor=a), NOW),
-    "resolve": lambda s, a: apply_resolve(s, Resolve(actor=a, resolution_code="solved"), CONFIG, NOW),
+    "resolve": lambda s, a: apply_resolve(
+        s, Resolve(actor=a, resolution_code="solved"), CONFIG, NOW
+    ),
     "reopen": lambda s, a: apply_reopen(s, Reopen(actor=a), NOW),
     "close": lambda s, a: apply_close(s, a, NOW, automatic=False),
 }
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(sorted(STEPS)), st.sampled_from([AGENT, CUSTOMER])), max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(STEPS)), st.sampled_from([AGENT, CUSTOMER])), max_size=30
+    )
+)
 def test_any_legal_walk_keeps_the_ticket_consistent(walk: list[tuple[str, Actor]]) -> None:
     state = opened()
     seq = state.seq

@@ -103,7 +103,7 @@ async def test_rejected_update_leaves_no_trace_in_history(harness: Harness) -> N
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "illegal_state"
     after = [e.event_type for e in (await handle.fetch_history()).events]
-    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED not in after[len(before):]
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED not in after[len(before) :]
     assert [w.event.kind for w in harness.stand_ins.written] == ["opened"]
 
 
@@ -121,4 +121,7 @@ async def test_failed_projection_write_changes_nothing(harness: Harness) -> None
     # The next change takes the sequence number the failed one would have had.
     state = await handle.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="kept"))
     assert state.seq == 2 and state.status == Status.OPEN
-    assert [(w.event.seq, w.event.kind) for w in harness.stand_ins.written] == [(1, "opened"), (2, "replied")]
+    assert [(w.event.seq, w.event.kind) for w in harness.stand_ins.written] == [
+        (1, "opened"),
+        (2, "replied"),
+    ]
