@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
 import logging
 import os
@@ -210,6 +209,10 @@ def _child_env(settings: Settings, database_url: str) -> dict[str, str]:
     return env
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _stop(proc: subprocess.Popen[bytes], name: str, timeout: float = 20) -> None:
     if proc.poll() is not None:
         return
@@ -232,8 +235,11 @@ def up(
         EmbeddedError,
         PostgresServer,
         TemporalDevServer,
+        forget_children,
         pgserver_bin_dir,
         port_is_free,
+        record_child,
+        stop_leftovers,
         temporal_binary,
         wait_for_port,
     )
@@ -250,6 +256,8 @@ def up(
     except EmbeddedError as exc:
         _fail(str(exc))
     pg = PostgresServer(pg_bin, settings.pg_data_dir, settings.pg_port)
+    for name in stop_leftovers(home):
+        typer.echo(f"stopped the {name} a previous `tempodesk up` left running", err=True)
     ports = [
         (settings.http_port, "the web server", "TEMPODESK_HTTP_PORT"),
         (settings.temporal_port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
@@ -268,6 +276,8 @@ def up(
         log_file=home / "temporal.log",
     )
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    # A supervisor's SIGTERM (systemd, `timeout`, docker) stops the stack like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         typer.echo(f"data folder     {home}")
         pg.start()
@@ -275,6 +285,7 @@ def up(
         database_url = pg.url()
         upgrade(database_url)
         temporal.start()
+        record_child(home, "temporal", temporal.proc)
         typer.echo(
             f"Temporal        127.0.0.1:{settings.temporal_port}, UI http://127.0.0.1:{settings.temporal_ui_port}"
         )
@@ -285,6 +296,7 @@ def up(
                 [sys.executable, "-P", "-m", "tempodesk", name], env=env, start_new_session=True
             )
             children.append((name, proc))
+            record_child(home, name, proc)
         wait_for_port(settings.http_host, settings.http_port, 60, children[-1][1])
         if demo:
             logins = asyncio.run(_seed_demo(database_url, settings))
@@ -311,11 +323,16 @@ def up(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     finally:
-        with contextlib.suppress(KeyboardInterrupt):
-            for name, proc in reversed(children):
-                _stop(proc, name)
-            temporal.stop()
-            pg.stop()
+        # The children run in sessions of their own (so Ctrl-C reaches only us and
+        # they stop in order): a second Ctrl-C or a SIGTERM now must not cut this
+        # short, or they would outlive us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for name, proc in reversed(children):
+            _stop(proc, name)
+        temporal.stop()
+        pg.stop()
+        forget_children(home)
     typer.echo("stopped")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -18,8 +19,11 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 PG_SYSTEM_USER = "tempodesk"
 """Unprivileged account PostgreSQL runs as when we are root (initdb refuses root)."""
@@ -60,12 +64,60 @@ def wait_for_port(
     raise EmbeddedError(f"nothing answered on {host}:{port} within {timeout:.0f} s")
 
 
+# ---------------------------------------------------------------- children of `up`
+
+_CHILDREN_FILE = "children.json"
+
+
+def record_child(home: Path, name: str, proc: subprocess.Popen[bytes] | None) -> None:
+    """Remember a child of `tempodesk up`, so the next run can stop it if we die first."""
+    if proc is None:
+        return
+    path = home / _CHILDREN_FILE
+    known: dict[str, dict[str, float]] = json.loads(path.read_text()) if path.exists() else {}
+    known[name] = {"pid": proc.pid, "started": psutil.Process(proc.pid).create_time()}
+    path.write_text(json.dumps(known))
+
+
+def forget_children(home: Path) -> None:
+    (home / _CHILDREN_FILE).unlink(missing_ok=True)
+
+
+def stop_leftovers(home: Path, timeout: float = 15) -> list[str]:
+    """Stop children a killed `tempodesk up` left running; returns their names.
+
+    A pid is only trusted together with its start time, so a recycled pid that
+    now belongs to another program is never touched.
+    """
+    path = home / _CHILDREN_FILE
+    if not path.exists():
+        return []
+    stopped: list[str] = []
+    for name, entry in json.loads(path.read_text()).items():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc = psutil.Process(int(entry["pid"]))
+            if abs(proc.create_time() - float(entry["started"])) > 0.01:
+                continue
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except psutil.TimeoutExpired:
+                proc.kill()
+            stopped.append(name)
+    forget_children(home)
+    return stopped
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 
 def pgserver_bin_dir() -> Path | None:
     try:
-        import pgserver._commands as commands
+        # pgserver asks platformdirs for a runtime folder at import time, which
+        # warns when XDG_RUNTIME_DIR is unset (root, containers); we never use it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver._commands as commands
     except ImportError:
         return None
     path = Path(commands.POSTGRES_BIN_PATH)
