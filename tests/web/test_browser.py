@@ -97,6 +97,9 @@ def test_phone_layout_shows_the_queue_as_cards(
 ) -> None:
     agent = directory.person("agent")
     subject = unique("Phone layout ")
+    # A subject, requester name or group name with no place to break (a URL, a
+    # log line) must wrap instead of widening the page past the phone.
+    agent.api.open_ticket("https://example.com/" + "a" * 180)
     number = agent.api.open_ticket(subject)["number"]
 
     page = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
