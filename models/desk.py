@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, String, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -27,7 +27,7 @@ PRIORITY_MATRIX = "priority_matrix"
 REOPEN_WINDOW = "reopen_window_seconds"
 
 
-async def read_desk_settings(session: AsyncSession) -> dict[str, Any]:
+async def read_desk_settings(db: AsyncSession | AsyncConnection) -> dict[str, Any]:
     """Every stored desk setting by key (absent keys fall back to defaults in the caller)."""
-    rows = await session.execute(select(DeskSetting.key, DeskSetting.value))
+    rows = await db.execute(select(DeskSetting.key, DeskSetting.value))
     return {key: value for key, value in rows.tuples()}

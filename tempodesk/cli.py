@@ -63,6 +63,8 @@ def api(
 @app.command()
 def worker() -> None:
     """Run the Temporal worker (scale by starting more)."""
+    import uvloop
+
     from tempodesk.worker import run_worker
 
     settings = get_settings()
@@ -75,7 +77,9 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(settings, stop)
 
-    asyncio.run(main())
+    # uvloop (installed with uvicorn[standard]) runs the pollers, activities and
+    # gRPC plumbing; workflows run on Temporal's own deterministic loop either way.
+    uvloop.run(main())
 
 
 @app.command()

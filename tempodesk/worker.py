@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import py_compile
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +14,7 @@ from temporalio.worker import Worker
 
 from activities.projection import ProjectionActivities
 from api.temporal import connect
-from models.db import make_engine, make_session_factory
+from models.db import make_engine
 from tempodesk.settings import Settings
 from workflows import ids
 from workflows.ticket import TicketWorkflow
@@ -20,6 +22,26 @@ from workflows.ticket import TicketWorkflow
 WORKFLOWS: Sequence[type] = (TicketWorkflow,)
 
 log = logging.getLogger("tempodesk.worker")
+
+
+def cache_workflow_bytecode() -> None:
+    """Write the bytecode of every workflow module once, before the first run.
+
+    The sandbox re-imports a workflow's module for every new run. Without
+    cached bytecode (PYTHONDONTWRITEBYTECODE=1, or an editable install that
+    never wrote it) each import compiles the source again, which cost a fifth
+    of the worker's CPU per new ticket (docs/benchmarks.md). Imports use an
+    existing .pyc whatever that variable says; a read-only install only loses
+    the speed.
+    """
+    for workflow_class in WORKFLOWS:
+        source = sys.modules[workflow_class.__module__].__file__
+        if source is None:
+            continue
+        try:
+            py_compile.compile(source, doraise=True)
+        except (OSError, py_compile.PyCompileError) as exc:
+            log.warning("cannot cache the bytecode of %s (%s): new runs compile it", source, exc)
 
 
 def build_worker(client: Client, settings: Settings, activities: Sequence[Any]) -> Worker:
@@ -43,11 +65,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    sessions = make_session_factory(engine)
+    cache_workflow_bytecode()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
-    projection = ProjectionActivities(sessions)
+    projection = ProjectionActivities(engine)
     worker = build_worker(
-        client, settings, [projection.persist_ticket, projection.load_desk_config]
+        client,
+        settings,
+        [projection.persist_ticket, projection.open_ticket, projection.load_desk_config],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)
     try:

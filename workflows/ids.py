@@ -32,4 +32,5 @@ def ticket_workflow_id(caller: str, idempotency_key: str | None) -> str:
 
 # Activity names, so workflows can call activities without importing their I/O code.
 PERSIST_TICKET = "persist_ticket"
+OPEN_TICKET = "open_ticket"
 LOAD_DESK_CONFIG = "load_desk_config"

@@ -19,55 +19,68 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
-from workflows import ids
-from workflows.choices import Status
-from workflows.lifecycle import (
-    RuleViolation,
-    apply_add_note,
-    apply_assign,
-    apply_attach,
-    apply_classify,
-    apply_close,
-    apply_open,
-    apply_pend,
-    apply_reopen,
-    apply_reply,
-    apply_resolve,
-    apply_resume,
-    check_add_note,
-    check_assign,
-    check_attach,
-    check_classify,
-    check_close,
-    check_open,
-    check_pend,
-    check_reopen,
-    check_reply,
-    check_resolve,
-    check_resume,
-)
-from workflows.ticket_model import (
-    SYSTEM,
-    AddNote,
-    Assign,
-    Attach,
-    Classify,
-    Close,
-    DeskConfig,
-    OpenTicket,
-    Pend,
-    ProjectionResult,
-    ProjectTicket,
-    Reopen,
-    Reply,
-    Resolve,
-    Resume,
-    TicketEvent,
-    TicketInput,
-    TicketState,
-)
+# The pure domain modules hold no state and do no I/O (their functions take
+# `now` as an argument), so they are imported once and shared by every run
+# instead of being re-imported into each run's sandbox: that re-import rebuilt
+# every pydantic model per new ticket and was most of the worker's CPU
+# (docs/benchmarks.md). This module itself stays sandboxed.
+with workflow.unsafe.imports_passed_through():
+    from workflows import ids
+    from workflows.choices import Status
+    from workflows.lifecycle import (
+        RuleViolation,
+        apply_add_note,
+        apply_assign,
+        apply_attach,
+        apply_classify,
+        apply_close,
+        apply_open,
+        apply_pend,
+        apply_reopen,
+        apply_reply,
+        apply_resolve,
+        apply_resume,
+        check_add_note,
+        check_assign,
+        check_attach,
+        check_classify,
+        check_close,
+        check_open,
+        check_pend,
+        check_reopen,
+        check_reply,
+        check_resolve,
+        check_resume,
+    )
+    from workflows.ticket_model import (
+        SYSTEM,
+        AddNote,
+        Assign,
+        Attach,
+        Classify,
+        Close,
+        DeskConfig,
+        OpenTicket,
+        Pend,
+        ProjectedOpening,
+        ProjectionResult,
+        ProjectOpening,
+        ProjectTicket,
+        Reopen,
+        Reply,
+        Resolve,
+        Resume,
+        TicketEvent,
+        TicketInput,
+        TicketState,
+    )
 
 M = TypeVar("M")
+R = TypeVar("R")
+
+_PATCH_OPEN_IN_ONE_WRITE = "open-in-one-write"
+"""Opening reads the desk settings and writes the projection in one local
+activity (before: a settings read, then a write)."""
 
 UNAVAILABLE = "unavailable"
 """ApplicationError type when the projection could not be written (HTTP 503)."""
@@ -278,10 +291,21 @@ class TicketWorkflow:
         async with self._lock:
             if self._state is not None:
                 return self._state
-            config = await self._config()
-            state, event = apply_open(workflow.info().workflow_id, msg, config, workflow.now())
-            result = await self._persist(state, event)
-            self._state = state.model_copy(update={"number": result.number})
+            if workflow.patched(_PATCH_OPEN_IN_ONE_WRITE):
+                opened = await self._local(
+                    ids.OPEN_TICKET,
+                    ProjectOpening(
+                        ticket_id=workflow.info().workflow_id, open=msg, at=workflow.now()
+                    ),
+                    ProjectedOpening,
+                    "the ticket could not be saved; nothing was changed, try again",
+                )
+                self._state = opened.state
+            else:
+                config = await self._config()
+                state, event = apply_open(workflow.info().workflow_id, msg, config, workflow.now())
+                result = await self._persist(state, event)
+                self._state = state.model_copy(update={"number": result.number})
             self._wake = True
             return self._state
 
@@ -313,34 +337,28 @@ class TicketWorkflow:
             self._state = new
 
     async def _persist(self, state: TicketState, event: TicketEvent) -> ProjectionResult:
+        return await self._local(
+            ids.PERSIST_TICKET,
+            ProjectTicket(state=state, event=event),
+            ProjectionResult,
+            "the ticket could not be saved; nothing was changed, try again",
+        )
+
+    async def _config(self) -> DeskConfig:
+        return await self._local(
+            ids.LOAD_DESK_CONFIG, None, DeskConfig, "the desk settings could not be read; try again"
+        )
+
+    async def _local(self, name: str, arg: object, result_type: type[R], failure: str) -> R:
+        """Run a projection activity locally: no round trip through the server."""
         try:
-            result: ProjectionResult = await workflow.execute_local_activity(
-                ids.PERSIST_TICKET,
-                ProjectTicket(state=state, event=event),
-                result_type=ProjectionResult,
+            result: R = await workflow.execute_local_activity(
+                name,
+                *([] if arg is None else [arg]),
+                result_type=result_type,
                 schedule_to_close_timeout=_PERSIST_TIMEOUT,
                 retry_policy=_PERSIST_RETRY,
             )
             return result
         except _ACTIVITY_FAILED as exc:
-            raise ApplicationError(
-                "the ticket could not be saved; nothing was changed, try again",
-                type=UNAVAILABLE,
-                non_retryable=True,
-            ) from exc
-
-    async def _config(self) -> DeskConfig:
-        try:
-            config: DeskConfig = await workflow.execute_local_activity(
-                ids.LOAD_DESK_CONFIG,
-                result_type=DeskConfig,
-                schedule_to_close_timeout=_PERSIST_TIMEOUT,
-                retry_policy=_PERSIST_RETRY,
-            )
-            return config
-        except _ACTIVITY_FAILED as exc:
-            raise ApplicationError(
-                "the desk settings could not be read; try again",
-                type=UNAVAILABLE,
-                non_retryable=True,
-            ) from exc
+            raise ApplicationError(failure, type=UNAVAILABLE, non_retryable=True) from exc

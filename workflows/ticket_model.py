@@ -194,4 +194,19 @@ class ProjectionResult(BaseModel):
     number: int
 
 
+class ProjectOpening(BaseModel):
+    """What the opening activity needs: the request and the instant the workflow opened it."""
+
+    ticket_id: str
+    open: OpenTicket
+    at: datetime
+
+
+class ProjectedOpening(BaseModel):
+    """The opened ticket (with its number) and its first event, as written."""
+
+    state: TicketState
+    event: TicketEvent
+
+
 TicketInput.model_rebuild()

@@ -19,12 +19,15 @@ from temporalio.worker import Worker
 
 from workflows import ids
 from workflows.choices import Status
+from workflows.lifecycle import apply_open
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
     Actor,
     DeskConfig,
     OpenTicket,
+    ProjectedOpening,
     ProjectionResult,
+    ProjectOpening,
     ProjectTicket,
     Reply,
     Resume,
@@ -46,6 +49,14 @@ class StandIns:
             raise ApplicationError("database is down", non_retryable=True)
         self.written.append(msg)
         return ProjectionResult(number=4711)
+
+    @activity.defn(name=ids.OPEN_TICKET)
+    async def open(self, msg: ProjectOpening) -> ProjectedOpening:
+        state, event = apply_open(msg.ticket_id, msg.open, DeskConfig(), msg.at)
+        result = await self.persist(ProjectTicket(state=state, event=event))
+        return ProjectedOpening(
+            state=state.model_copy(update={"number": result.number}), event=event
+        )
 
     @activity.defn(name=ids.LOAD_DESK_CONFIG)
     async def config(self) -> DeskConfig:
@@ -78,7 +89,7 @@ async def harness(temporal_client: Client) -> AsyncIterator[Harness]:
         temporal_client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[stand_ins.persist, stand_ins.config],
+        activities=[stand_ins.persist, stand_ins.open, stand_ins.config],
     ):
         yield Harness(temporal_client, task_queue, stand_ins)
 
