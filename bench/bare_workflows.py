@@ -1,0 +1,36 @@
+"""Trivial workflows for baseline (b) of bench_tickets.py (see bare_worker.py).
+
+In a module of their own so the workflow sandbox can import them by name.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+TASK_QUEUE = "tempodesk-bench-bare"
+
+
+@workflow.defn
+class BenchBareWorkflow:
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await workflow.wait_condition(lambda: self._done)
+        return name
+
+    @workflow.update
+    async def hello(self, name: str) -> str:
+        return name
+
+    @workflow.signal
+    def finish(self) -> None:
+        self._done = True
+
+
+@workflow.defn
+class BenchOneShotWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return name
