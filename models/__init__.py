@@ -3,16 +3,24 @@
 from models.base import Base
 from models.desk import DeskSetting
 from models.directory import ApiToken, Group, GroupMember, Organisation, User, WebSession
+from models.notifications import Notification
+from models.services import Service
+from models.sla import Calendar, CalendarDay, SlaPolicyRow
 from models.tickets import Attachment, Ticket, TicketEventRow
 
 __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "Calendar",
+    "CalendarDay",
     "DeskSetting",
     "Group",
     "GroupMember",
+    "Notification",
     "Organisation",
+    "Service",
+    "SlaPolicyRow",
     "Ticket",
     "TicketEventRow",
     "User",

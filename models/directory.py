@@ -53,6 +53,8 @@ class Group(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """The agent escalations and unassigned work are reported to."""
     created_at: Mapped[datetime] = created_at_column()
 
 

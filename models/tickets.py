@@ -45,6 +45,8 @@ class Ticket(Base):
         Index("ix_tickets_requester_updated", "requester_id", "updated_at"),
         Index("ix_tickets_organisation_updated", "organisation_id", "updated_at"),
         Index("ix_tickets_search", "search", postgresql_using="gin"),
+        # "Due soonest" within a status; also the at-risk and breached lists.
+        Index("ix_tickets_status_sla_due_at", "status", "sla_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -76,6 +78,20 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
+    sla_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    """none, running, paused, at_risk, breached or met (see workflows.sla.summary)."""
+    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Earliest due instant of a running SLA clock."""
+    sla_breached: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    first_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_update_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_clocks: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """Every clock as workflows.sla.clock_report gives it: state, target, elapsed, outcome."""
     search: Mapped[Any] = mapped_column(
         TSVECTOR,
         Computed(
