@@ -6,24 +6,34 @@ successful update sees the change.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, select, update
+from sqlalchemy import Select, Table, Update, literal, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
-from models import Attachment, Ticket, TicketEventRow
+from activities.sla import SlaLookups
+from models import Attachment, Group, Notification, Ticket, TicketEventRow, User
 from models.desk import read_desk_settings
 from workflows import ids
+from workflows.choices import Role
 from workflows.lifecycle import apply_open
+from workflows.priority import priority_for
+from workflows.sla import ClockName, clock_report
+from workflows.sla import summary as sla_summary
 from workflows.ticket_model import (
+    CalendarLookup,
     DeskConfig,
+    NotifyRequest,
     ProjectedOpening,
     ProjectionResult,
     ProjectOpening,
     ProjectTicket,
+    TicketContext,
     TicketEvent,
+    TicketFacts,
     TicketState,
 )
 
@@ -53,16 +63,86 @@ def _row(state: TicketState) -> dict[str, Any]:
         "closed_at": state.closed_at,
         "reopen_until": state.reopen_until,
         "reopen_count": state.reopen_count,
+        "service_id": state.service_id,
+        **_sla_columns(state),
     }
+
+
+def _sla_columns(state: TicketState) -> dict[str, Any]:
+    sla = state.sla
+    summary = sla_summary(sla)
+    return {
+        "sla_policy_id": sla.policy.id if sla is not None else None,
+        "sla_state": summary.state,
+        "sla_due_at": summary.due_at,
+        "sla_breached": summary.breached,
+        "first_response_due_at": summary.dues.get(ClockName.FIRST_RESPONSE),
+        "next_update_due_at": summary.dues.get(ClockName.NEXT_UPDATE),
+        "resolution_due_at": summary.dues.get(ClockName.RESOLUTION),
+        "sla_clocks": (
+            clock_report(sla, state.updated_at or datetime.now(UTC)) if sla is not None else None
+        ),
+    }
+
+
+def _audience(state: TicketState, request: NotifyRequest) -> Select[tuple[int]] | None:
+    """The active people a notification is for, as a query (nobody: None)."""
+    active = _users.c.active.is_(True)
+    if request.audience == "assignee" and state.assignee_id is not None:
+        return select(_users.c.id).where(_users.c.id == state.assignee_id, active)
+    if request.audience == "group_lead" and state.group_id is not None:
+        return (
+            select(_users.c.id)
+            .join(_groups, _groups.c.lead_id == _users.c.id)
+            .where(_groups.c.id == state.group_id, active)
+        )
+    if request.audience == "managers":
+        return select(_users.c.id).where(_users.c.role == Role.MANAGER.value, active)
+    if request.audience == "user" and request.user_id is not None:
+        return select(_users.c.id).where(_users.c.id == request.user_id, active)
+    return None
+
+
+async def _notify(
+    conn: AsyncConnection, state: TicketState, event: TicketEvent, requests: list[NotifyRequest]
+) -> None:
+    """Insert one notification per person, at most once per (person, key)."""
+    for request in requests:
+        audience = _audience(state, request)
+        if audience is None:
+            continue
+        people = audience.subquery()
+        rows = select(
+            people.c.id,
+            literal(state.id),
+            literal(event.seq),
+            literal(request.kind),
+            literal(request.key),
+            literal(request.title[:300]),
+            literal(request.body),
+        )
+        await conn.execute(
+            insert(_notifications)
+            .from_select(["user_id", "ticket_id", "seq", "kind", "key", "title", "body"], rows)
+            .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        )
 
 
 # The mapped classes' tables, for statements that skip the ORM (mypy sees a FromClause).
 _tickets = cast(Table, Ticket.__table__)
 _events = cast(Table, TicketEventRow.__table__)
 _attachments = cast(Table, Attachment.__table__)
+_notifications = cast(Table, Notification.__table__)
+_users = cast(Table, User.__table__)
+_groups = cast(Table, Group.__table__)
 
 
-async def _write(conn: AsyncConnection, state: TicketState, event: TicketEvent) -> int:
+async def _write(
+    conn: AsyncConnection,
+    state: TicketState,
+    event: TicketEvent,
+    notify: list[NotifyRequest] | None = None,
+) -> int:
     """Write the ticket row and one event; returns the ticket's number.
 
     Idempotent: the row is only overwritten by a state with an equal or higher
@@ -113,11 +193,13 @@ async def _write(conn: AsyncConnection, state: TicketState, event: TicketEvent) 
             )
             .values(seq=event.seq, public=event.public)
         )
+    if notify:
+        await _notify(conn, state, event, notify)
     return int(number)
 
 
 class ProjectionActivities:
-    """The ticket's own writes, run as local activities inside its update handlers.
+    """The ticket's own writes and look-ups, run as local activities inside its handlers.
 
     They use SQLAlchemy Core on a connection rather than ORM sessions: every
     change of every ticket passes here, and the ORM's bulk-insert machinery
@@ -126,27 +208,67 @@ class ProjectionActivities:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._sla = SlaLookups()
 
     @activity.defn(name=ids.PERSIST_TICKET)
     async def persist_ticket(self, msg: ProjectTicket) -> ProjectionResult:
-        """Write the ticket row and the event in one transaction (idempotent, see `_write`)."""
+        """Write the ticket row, the event and its notifications in one transaction
+        (idempotent, see `_write`; notifications are unique per person and key)."""
         async with self._engine.begin() as conn:
-            return ProjectionResult(number=await _write(conn, msg.state, msg.event))
+            number = await _write(conn, msg.state, msg.event, msg.notify)
+            return ProjectionResult(number=number)
 
     @activity.defn(name=ids.OPEN_TICKET)
     async def open_ticket(self, msg: ProjectOpening) -> ProjectedOpening:
-        """Open a ticket in one transaction: read the desk settings, apply the pure
-        opening rules of `workflows.lifecycle` with them, write row and first event.
+        """Open a ticket in one transaction: read the desk settings and the SLA policy
+        that matches, apply the pure opening rules of `workflows.lifecycle` with them,
+        write row and first event.
 
-        One round trip instead of a settings read and a write. Idempotent like
+        One round trip instead of look-ups and a write. Idempotent like
         `persist_ticket`; a retry may see newer settings, and the workflow keeps
         whichever result it recorded first.
         """
+        opening = msg.open
         async with self._engine.begin() as conn:
             config = DeskConfig.from_stored(await read_desk_settings(conn))
-            state, event = apply_open(msg.ticket_id, msg.open, config, msg.at)
+            policy = await self._sla.match(
+                conn,
+                type_=opening.type,
+                priority=priority_for(config.priority_matrix, opening.impact, opening.urgency),
+                service_id=opening.service_id,
+                organisation_id=opening.organisation_id,
+                group_id=opening.group_id,
+                around=msg.at.date(),
+            )
+            state, event = apply_open(msg.ticket_id, opening, config, msg.at, policy)
             number = await _write(conn, state, event)
         return ProjectedOpening(state=state.model_copy(update={"number": number}), event=event)
+
+    @activity.defn(name=ids.LOAD_TICKET_CONTEXT)
+    async def load_ticket_context(self, facts: TicketFacts) -> TicketContext:
+        """Read-only: desk settings and the SLA policy these facts match (None: none)."""
+        async with self._engine.connect() as conn:
+            config = DeskConfig.from_stored(await read_desk_settings(conn))
+            priority = facts.priority or priority_for(
+                config.priority_matrix, facts.impact, facts.urgency
+            )
+            policy = await self._sla.match(
+                conn,
+                type_=facts.type,
+                priority=priority,
+                service_id=facts.service_id,
+                organisation_id=facts.organisation_id,
+                group_id=facts.group_id,
+                around=datetime.now(UTC).date(),
+            )
+        return TicketContext(config=config, policy=policy)
+
+    @activity.defn(name=ids.LOAD_SLA_CALENDAR)
+    async def load_sla_calendar(self, calendar_id: int) -> CalendarLookup:
+        """Read-only: a calendar resolved for the span around today."""
+        async with self._engine.connect() as conn:
+            around = datetime.now(UTC).date()
+            return CalendarLookup(calendar=await self._sla.calendar(conn, calendar_id, around))
 
     @activity.defn(name=ids.LOAD_DESK_CONFIG)
     async def load_desk_config(self) -> DeskConfig:

@@ -78,10 +78,11 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
-    sla_policy_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sla_policies.id", ondelete="SET NULL")
-    )
+    # No foreign keys on these two: the workflow writes this row for the ticket's
+    # whole life, and a write must never fail because a service or policy was
+    # removed meanwhile. The API checks them when a person sets them.
+    service_id: Mapped[int | None] = mapped_column(Integer)
+    sla_policy_id: Mapped[int | None] = mapped_column(Integer)
     sla_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     """none, running, paused, at_risk, breached or met (see workflows.sla.summary)."""
     sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -71,7 +71,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     worker = build_worker(
         client,
         settings,
-        [projection.persist_ticket, projection.open_ticket, projection.load_desk_config],
+        [
+            projection.persist_ticket,
+            projection.open_ticket,
+            projection.load_desk_config,
+            projection.load_ticket_context,
+            projection.load_sla_calendar,
+        ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)
     try:

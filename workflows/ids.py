@@ -34,3 +34,5 @@ def ticket_workflow_id(caller: str, idempotency_key: str | None) -> str:
 PERSIST_TICKET = "persist_ticket"
 OPEN_TICKET = "open_ticket"
 LOAD_DESK_CONFIG = "load_desk_config"
+LOAD_TICKET_CONTEXT = "load_ticket_context"
+LOAD_SLA_CALENDAR = "load_sla_calendar"

@@ -13,16 +13,28 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from workflows.choices import LEVELS, ResolutionCode, Role, Status
+from workflows import sla as clocks
+from workflows.choices import LEVELS, PRIORITIES, ResolutionCode, Role, Status
 from workflows.priority import priority_for
+from workflows.sla import (
+    CLOCK_LABELS,
+    Checkpoint,
+    CheckpointKind,
+    EscalationAction,
+    EscalationKind,
+    SlaPolicy,
+)
 from workflows.ticket_model import (
+    SYSTEM,
     Actor,
     AddNote,
+    ApplySlaPolicy,
     Assign,
     Attach,
     Classify,
     Close,
     DeskConfig,
+    NotifyRequest,
     OpenTicket,
     Pend,
     Reopen,
@@ -61,6 +73,8 @@ class ActionRule:
     label: str
     staff: frozenset[Status]
     customer: frozenset[Status] = frozenset()
+    offered: bool = True
+    """Shown on the ticket as an action; False for changes made from elsewhere."""
 
 
 _WORKING = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
@@ -76,12 +90,18 @@ ACTIONS: dict[str, ActionRule] = {
     "reopen": ActionRule("reopen", frozenset({Status.RESOLVED}), frozenset({Status.RESOLVED})),
     "close": ActionRule("close", frozenset({Status.RESOLVED})),
     "attach": ActionRule("attach a file to", _WORKING | {Status.RESOLVED}, _WORKING),
+    "apply_sla_policy": ActionRule("change the SLA policy of", _WORKING, offered=False),
 }
 """Every agent-facing action with the statuses it is legal in, per kind of actor."""
 
 
+STAFF_ROLES = frozenset({r.value for r in Role if r.is_staff} | {SYSTEM.role})
+"""Roles that act for the desk. The desk itself (timers, escalations) acts like an agent,
+through the same rules."""
+
+
 def _is_staff(actor: Actor) -> bool:
-    return actor.role in {r.value for r in Role if r.is_staff}
+    return actor.role in STAFF_ROLES
 
 
 def _is_party(state: TicketState, actor: Actor) -> bool:
@@ -128,7 +148,9 @@ def authorise(state: TicketState, action: str, actor: Actor, now: datetime) -> N
 def legal_actions(state: TicketState, actor: Actor, now: datetime) -> list[str]:
     """The actions `actor` may offer on `state` right now, in display order."""
     legal: list[str] = []
-    for action in ACTIONS:
+    for action, rule in ACTIONS.items():
+        if not rule.offered:
+            continue
         try:
             authorise(state, action, actor, now)
         except RuleViolation:
@@ -192,10 +214,10 @@ def check_classify(state: TicketState, msg: Classify, now: datetime) -> None:
     authorise(state, "classify", msg.actor, now)
     _level(msg.impact, "impact")
     _level(msg.urgency, "urgency")
-    if (msg.impact, msg.urgency) == (state.impact, state.urgency):
+    if (msg.impact, msg.urgency, msg.service_id) == (state.impact, state.urgency, state.service_id):
         raise RuleViolation(
             ViolationKind.INVALID_FIELD,
-            "impact and urgency are already set to these values",
+            "impact, urgency and service are already set to these values",
             "impact",
         )
 
@@ -240,6 +262,17 @@ def check_close(state: TicketState, msg: Close, now: datetime) -> None:
     authorise(state, "close", msg.actor, now)
 
 
+def check_apply_sla_policy(state: TicketState, msg: ApplySlaPolicy, now: datetime) -> None:
+    authorise(state, "apply_sla_policy", msg.actor, now)
+    current = state.sla.policy if state.sla is not None else None
+    if current is not None and (current.id, current.version) == (msg.policy.id, msg.policy.version):
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE,
+            f"{_label(state)} already follows version {current.version} of SLA policy "
+            f"{current.name!r}",
+        )
+
+
 def check_attach(state: TicketState, msg: Attach, now: datetime) -> None:
     authorise(state, "attach", msg.actor, now)
     _text(msg.filename, "filename", maximum=FILENAME_MAX)
@@ -280,11 +313,60 @@ def _advance(
     if "status" in changes and changes["status"] != state.status:
         event.data["status"] = {"from": state.status.value, "to": changes["status"].value}
     new = state.model_copy(update={**changes, "seq": event.seq, "updated_at": now})
-    return new, event
+    return _track_sla(state, new, event, now), event
+
+
+def _track_sla(
+    before: TicketState, after: TicketState, event: TicketEvent, now: datetime
+) -> TicketState:
+    """Move the SLA clocks along with the change every transition makes.
+
+    Status first (pausing statuses stop the clocks, leaving them resumes), then
+    what the event itself means for a target, then a new priority's targets.
+    """
+    sla = after.sla
+    if sla is None:
+        return after
+    if after.status != before.status:
+        sla = clocks.on_status(sla, before.status.value, after.status.value, now)
+    if event.kind == "replied":
+        if event.actor_role in STAFF_ROLES:
+            sla = clocks.agent_replied(sla, now)
+        else:
+            sla = clocks.customer_wrote(sla, after.priority, after.status.value, now)
+    elif event.kind == "resolved":
+        sla = clocks.resolved(sla, now)
+    elif event.kind == "reopened":
+        sla = clocks.reopened(sla, after.status.value, now)
+    elif event.kind == "closed":
+        sla = clocks.closed(sla, now)
+    if after.priority != before.priority:
+        sla = clocks.retarget(sla, after.priority, now)
+    return after.model_copy(update={"sla": sla})
+
+
+def _start_sla(state: TicketState, policy: SlaPolicy, now: datetime) -> TicketState:
+    """Clocks for a ticket that had none: counted from when it was opened."""
+    opened = state.created_at or now
+    sla = clocks.start_sla(policy, state.priority, Status.OPEN.value, opened)
+    if state.first_response_at is not None:
+        sla = clocks.agent_replied(sla, state.first_response_at)
+    sla = clocks.on_status(sla, Status.OPEN.value, state.status.value, now)
+    return state.model_copy(update={"sla": sla})
+
+
+def _policy_ref(policy: SlaPolicy | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    return {"id": policy.id, "name": policy.name, "version": policy.version}
 
 
 def apply_open(
-    ticket_id: str, msg: OpenTicket, config: DeskConfig, now: datetime
+    ticket_id: str,
+    msg: OpenTicket,
+    config: DeskConfig,
+    now: datetime,
+    policy: SlaPolicy | None = None,
 ) -> tuple[TicketState, TicketEvent]:
     blank = TicketState(id=ticket_id)
     priority = priority_for(config.priority_matrix, msg.impact, msg.urgency)
@@ -302,6 +384,8 @@ def apply_open(
             "priority": priority,
             "group_id": msg.group_id,
             "assignee_id": msg.assignee_id,
+            "service_id": msg.service_id,
+            "sla_policy": _policy_ref(policy),
         },
     )
     state = blank.model_copy(
@@ -319,10 +403,13 @@ def apply_open(
             "impact": msg.impact,
             "urgency": msg.urgency,
             "priority": priority,
+            "service_id": msg.service_id,
             "created_at": now,
             "updated_at": now,
         }
     )
+    if policy is not None:
+        state = _start_sla(state, policy, now)
     return state, event
 
 
@@ -361,10 +448,19 @@ def apply_classify(
             "impact": {"from": state.impact, "to": msg.impact},
             "urgency": {"from": state.urgency, "to": msg.urgency},
             "priority": {"from": state.priority, "to": priority},
+            "service_id": {"from": state.service_id, "to": msg.service_id},
         },
         public=False,
     )
-    return _advance(state, now, event, impact=msg.impact, urgency=msg.urgency, priority=priority)
+    return _advance(
+        state,
+        now,
+        event,
+        impact=msg.impact,
+        urgency=msg.urgency,
+        priority=priority,
+        service_id=msg.service_id,
+    )
 
 
 def apply_assign(state: TicketState, msg: Assign, now: datetime) -> tuple[TicketState, TicketEvent]:
@@ -463,3 +559,123 @@ def apply_attach(state: TicketState, msg: Attach, now: datetime) -> tuple[Ticket
         public=msg.public or not _is_staff(msg.actor),
     )
     return _advance(state, now, event, attachment_ids=[*state.attachment_ids, msg.attachment_id])
+
+
+# ---------------------------------------------------------------- SLA
+
+
+def facts_changed_policy(
+    state: TicketState, event: TicketEvent, policy: SlaPolicy | None, now: datetime
+) -> TicketState:
+    """After a change that may make another policy match: switch to it, keeping the
+    business time already elapsed and paused. No match keeps the current policy."""
+    if policy is None:
+        return state
+    if state.sla is None:
+        event.data["sla_policy"] = {"from": None, "to": _policy_ref(policy)}
+        return _start_sla(state, policy, now)
+    current = state.sla.policy
+    if (current.id, current.version) == (policy.id, policy.version):
+        return state
+    event.data["sla_policy"] = {"from": _policy_ref(current), "to": _policy_ref(policy)}
+    return state.model_copy(update={"sla": clocks.retarget(state.sla, state.priority, now, policy)})
+
+
+def apply_sla_policy(
+    state: TicketState, msg: ApplySlaPolicy, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    event = _event(state, "sla_policy_applied", msg.actor, now, {}, public=False)
+    new, event = _advance(state, now, event)
+    return facts_changed_policy(new, event, msg.policy, now), event
+
+
+_CHECKPOINT_EVENTS = {
+    CheckpointKind.WARNING: "sla_warning",
+    CheckpointKind.BREACH: "sla_breached",
+    CheckpointKind.ESCALATION: "sla_escalated",
+}
+
+
+def checkpoint_title(state: TicketState, cp: Checkpoint) -> str:
+    clock = CLOCK_LABELS[cp.clock].lower()
+    label = _label(state)
+    if cp.kind == CheckpointKind.WARNING:
+        return f"{label}: {cp.percent}% of the {clock} target used"
+    if cp.kind == CheckpointKind.BREACH:
+        return f"{label} breached its {clock} target"
+    return f"{label}: {clock} escalation level {cp.level}"
+
+
+def checkpoint_notifications(
+    state: TicketState, cp: Checkpoint, actions: list[EscalationAction]
+) -> list[NotifyRequest]:
+    """Who hears of a checkpoint: a warning goes to the assignee (else the group lead),
+    a breach to both, an escalation level to whoever its actions name."""
+    audiences: list[tuple[str, int | None]] = []
+    if cp.kind == CheckpointKind.WARNING:
+        audiences.append(("assignee" if state.assignee_id is not None else "group_lead", None))
+    elif cp.kind == CheckpointKind.BREACH:
+        audiences += [("assignee", None), ("group_lead", None)]
+    for action in actions:
+        if action.kind == EscalationKind.NOTIFY_USER and action.user_id is not None:
+            audiences.append(("user", action.user_id))
+        elif action.kind in clocks.NOTIFY_KINDS:
+            audiences.append((action.kind.value.removeprefix("notify_"), None))
+    title = checkpoint_title(state, cp)
+    kind = _CHECKPOINT_EVENTS[cp.kind]
+    return [
+        NotifyRequest(
+            audience=audience,
+            user_id=user_id,
+            kind=kind,
+            key=f"{state.id}:{cp.key}",
+            title=title,
+            body=state.subject,
+        )
+        for audience, user_id in dict.fromkeys(audiences)
+    ]
+
+
+def apply_sla_checkpoint(
+    state: TicketState, cp: Checkpoint, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    """Record that an SLA checkpoint fired (once: its key is kept in the clock)."""
+    assert state.sla is not None
+    actions = clocks.escalation_actions(state.sla.policy, cp)
+    data: dict[str, Any] = {
+        "clock": cp.clock.value,
+        "at": cp.at.isoformat(),
+        "late_seconds": max((now - cp.at).total_seconds(), 0.0),
+    }
+    if cp.percent is not None:
+        data["percent"] = cp.percent
+    if cp.level is not None:
+        data["level"] = cp.level
+        data["actions"] = [a.model_dump(mode="json", exclude_none=True) for a in actions]
+    event = _event(state, _CHECKPOINT_EVENTS[cp.kind], SYSTEM, now, data, public=False)
+    fired = state.model_copy(update={"sla": clocks.fire(state.sla, cp)})
+    return _advance(fired, now, event)
+
+
+def check_raise_priority(state: TicketState, now: datetime) -> None:
+    authorise(state, "classify", SYSTEM, now)
+    if state.priority <= min(PRIORITIES):
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE, f"{_label(state)} already has the highest priority"
+        )
+
+
+def apply_raise_priority(
+    state: TicketState, reason: str, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    """One step up (P3 -> P2); the SLA targets follow the new priority."""
+    priority = state.priority - 1
+    event = _event(
+        state,
+        "priority_raised",
+        SYSTEM,
+        now,
+        {"priority": {"from": state.priority, "to": priority}, "reason": reason},
+        public=False,
+    )
+    return _advance(state, now, event, priority=priority)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -36,30 +36,50 @@ with workflow.unsafe.imports_passed_through():
         apply_close,
         apply_open,
         apply_pend,
+        apply_raise_priority,
         apply_reopen,
         apply_reply,
         apply_resolve,
         apply_resume,
+        apply_sla_checkpoint,
+        apply_sla_policy,
         check_add_note,
+        check_apply_sla_policy,
         check_assign,
         check_attach,
         check_classify,
         check_close,
         check_open,
         check_pend,
+        check_raise_priority,
         check_reopen,
         check_reply,
         check_resolve,
         check_resume,
+        checkpoint_notifications,
+        facts_changed_policy,
+    )
+    from workflows.sla import (
+        Checkpoint,
+        EscalationAction,
+        EscalationKind,
+        SlaPolicy,
+        due_checkpoints,
+        escalation_actions,
+        next_checkpoint,
+        refresh_calendar,
     )
     from workflows.ticket_model import (
         SYSTEM,
         AddNote,
+        ApplySlaPolicy,
         Assign,
         Attach,
+        CalendarLookup,
         Classify,
         Close,
         DeskConfig,
+        NotifyRequest,
         OpenTicket,
         Pend,
         ProjectedOpening,
@@ -70,7 +90,9 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         Resolve,
         Resume,
+        TicketContext,
         TicketEvent,
+        TicketFacts,
         TicketInput,
         TicketState,
     )
@@ -81,6 +103,16 @@ R = TypeVar("R")
 _PATCH_OPEN_IN_ONE_WRITE = "open-in-one-write"
 """Opening reads the desk settings and writes the projection in one local
 activity (before: a settings read, then a write)."""
+_PATCH_SLA = "sla-engine"
+"""Classify and assign look up the SLA policy the new facts match (before: the
+desk settings only)."""
+
+_RETRY_TIMER_WORK = timedelta(seconds=30)
+"""When timer-driven work (auto-close, an SLA checkpoint) cannot be saved, try again
+after this long; the ticket must never fail because the database was away."""
+_CALENDAR_REFRESH_MARGIN = timedelta(days=90)
+"""Refresh the SLA calendar's resolved span this long before it runs out."""
+_KEEP_POLICY: SlaPolicy | None = None
 
 UNAVAILABLE = "unavailable"
 """ApplicationError type when the projection could not be written (HTTP 503)."""
@@ -109,6 +141,8 @@ class TicketWorkflow:
         # time so events get gap-free sequence numbers in the order applied.
         self._lock = asyncio.Lock()
         self._wake = False
+        self._retry_at: datetime | None = None
+        self._refreshed_on: date | None = None
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketState:
@@ -130,24 +164,65 @@ class TicketWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 break
             self._wake = False
-            deadline = state.reopen_until if state.status == Status.RESOLVED else None
+            deadline, why = self._next_deadline(state)
             if deadline is not None and workflow.now() >= deadline:
-                await self._auto_close()
+                await self._timer_work()
                 continue
             try:
                 await workflow.wait_condition(
                     lambda: self._wake or workflow.info().is_continue_as_new_suggested(),
                     timeout=(deadline - workflow.now()) if deadline is not None else None,
-                    timeout_summary="auto-close" if deadline is not None else None,
+                    timeout_summary=why,
                 )
             except TimeoutError:
-                await self._auto_close()
+                await self._timer_work()
 
         await workflow.wait_condition(workflow.all_handlers_finished)
         state = self._require_state()
         if state.status == Status.CLOSED:
             return state
         workflow.continue_as_new(TicketInput(state=state))
+
+    def _next_deadline(self, state: TicketState) -> tuple[datetime | None, str | None]:
+        """The earliest instant the ticket must act by itself, and why."""
+        candidates: list[tuple[datetime, str]] = []
+        if state.status == Status.RESOLVED and state.reopen_until is not None:
+            candidates.append((state.reopen_until, "auto-close"))
+        checkpoint = next_checkpoint(state.sla)
+        if checkpoint is not None:
+            candidates.append(
+                (checkpoint.at, f"SLA {checkpoint.clock.value} {checkpoint.kind.value}")
+            )
+        refresh = self._calendar_refresh_due(state)
+        if refresh is not None:
+            candidates.append((refresh, "SLA calendar refresh"))
+        if self._retry_at is not None:
+            candidates.append((self._retry_at, "retry after a failed save"))
+        if not candidates:
+            return None, None
+        return min(candidates, key=lambda c: c[0])
+
+    def _calendar_refresh_due(self, state: TicketState) -> datetime | None:
+        if state.sla is None or state.sla.policy.calendar_id is None:
+            return None
+        if state.sla.problem is not None and self._refreshed_on != workflow.now().date():
+            return workflow.now()
+        last = state.sla.policy.calendar.last_day
+        due = datetime.combine(last, datetime.min.time(), workflow.now().tzinfo)
+        return due - _CALENDAR_REFRESH_MARGIN
+
+    async def _timer_work(self) -> None:
+        """Everything due now: auto-close, SLA checkpoints, a calendar refresh."""
+        self._retry_at = None
+        try:
+            await self._auto_close()
+            await self._refresh_calendar()
+            await self._fire_sla()
+        except ApplicationError as exc:
+            if exc.type != UNAVAILABLE:
+                raise
+            workflow.logger.warning("timer work could not be saved; retrying: %s", exc)
+            self._retry_at = workflow.now() + _RETRY_TIMER_WORK
 
     # ------------------------------------------------------------ queries
 
@@ -191,10 +266,26 @@ class TicketWorkflow:
 
     @workflow.update
     async def classify(self, msg: Classify) -> TicketState:
-        """Change impact and urgency; the priority follows from the desk's matrix."""
-        config = await self._config()
+        """Change impact, urgency and service; the priority follows from the desk's matrix,
+        and the SLA policy the new facts match applies (elapsed time kept)."""
+        policy = _KEEP_POLICY
+        if workflow.patched(_PATCH_SLA):
+            state = self._require_state()
+            context = await self._context(
+                state,
+                impact=msg.impact,
+                urgency=msg.urgency,
+                priority=None,
+                service_id=msg.service_id,
+                group_id=state.group_id,
+            )
+            config, policy = context.config, context.policy
+        else:
+            config = await self._config()
         return await self._change(
-            msg, check_classify, lambda s: apply_classify(s, msg, config, workflow.now())
+            msg,
+            check_classify,
+            lambda s: self._rematched(apply_classify(s, msg, config, workflow.now()), policy),
         )
 
     @classify.validator
@@ -203,8 +294,24 @@ class TicketWorkflow:
 
     @workflow.update
     async def assign(self, msg: Assign) -> TicketState:
-        """Set group and assignee."""
-        return await self._change(msg, check_assign, lambda s: apply_assign(s, msg, workflow.now()))
+        """Set group and assignee; the SLA policy the new group matches applies."""
+        policy = _KEEP_POLICY
+        if workflow.patched(_PATCH_SLA):
+            state = self._require_state()
+            context = await self._context(
+                state,
+                impact=state.impact,
+                urgency=state.urgency,
+                priority=state.priority,
+                service_id=state.service_id,
+                group_id=msg.group_id,
+            )
+            policy = context.policy
+        return await self._change(
+            msg,
+            check_assign,
+            lambda s: self._rematched(apply_assign(s, msg, workflow.now()), policy),
+        )
 
     @assign.validator
     def _validate_assign(self, msg: Assign) -> None:
@@ -259,6 +366,17 @@ class TicketWorkflow:
     @close.validator
     def _validate_close(self, msg: Close) -> None:
         self._check_state(msg, check_close)
+
+    @workflow.update
+    async def apply_sla_policy(self, msg: ApplySlaPolicy) -> TicketState:
+        """Put the ticket under another policy or a newer version of its own."""
+        return await self._change(
+            msg, check_apply_sla_policy, lambda s: apply_sla_policy(s, msg, workflow.now())
+        )
+
+    @apply_sla_policy.validator
+    def _validate_apply_sla_policy(self, msg: ApplySlaPolicy) -> None:
+        self._check_state(msg, check_apply_sla_policy)
 
     @workflow.update
     async def attach(self, msg: Attach) -> TicketState:
@@ -336,13 +454,111 @@ class TicketWorkflow:
             await self._persist(new, event)
             self._state = new
 
-    async def _persist(self, state: TicketState, event: TicketEvent) -> ProjectionResult:
+    async def _persist(
+        self, state: TicketState, event: TicketEvent, notify: list[NotifyRequest] | None = None
+    ) -> ProjectionResult:
         return await self._local(
             ids.PERSIST_TICKET,
-            ProjectTicket(state=state, event=event),
+            ProjectTicket(state=state, event=event, notify=notify or []),
             ProjectionResult,
             "the ticket could not be saved; nothing was changed, try again",
         )
+
+    async def _context(
+        self,
+        state: TicketState,
+        *,
+        impact: int,
+        urgency: int,
+        priority: int | None,
+        service_id: int | None,
+        group_id: int | None,
+    ) -> TicketContext:
+        facts = TicketFacts(
+            type=state.type,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            service_id=service_id,
+            organisation_id=state.organisation_id,
+            group_id=group_id,
+        )
+        return await self._local(
+            ids.LOAD_TICKET_CONTEXT,
+            facts,
+            TicketContext,
+            "the desk settings could not be read; try again",
+        )
+
+    @staticmethod
+    def _rematched(
+        change: tuple[TicketState, TicketEvent], policy: SlaPolicy | None
+    ) -> tuple[TicketState, TicketEvent]:
+        state, event = change
+        return facts_changed_policy(state, event, policy, workflow.now()), event
+
+    # ------------------------------------------------------------ SLA
+
+    async def _fire_sla(self) -> None:
+        """Fire every SLA checkpoint that is due, each once (its key is kept in the state)."""
+        async with self._lock:
+            while True:
+                state = self._require_state()
+                if state.sla is None:
+                    return
+                due = due_checkpoints(state.sla, workflow.now())
+                if not due:
+                    return
+                checkpoint = due[0]
+                actions = escalation_actions(state.sla.policy, checkpoint)
+                notify = checkpoint_notifications(state, checkpoint, actions)
+                new, event = apply_sla_checkpoint(state, checkpoint, workflow.now())
+                await self._persist(new, event, notify)
+                self._state = new
+                for action in actions:
+                    await self._escalate(action, checkpoint)
+
+    async def _escalate(self, action: EscalationAction, checkpoint: Checkpoint) -> None:
+        """Raise the priority or reassign through the same rules an agent's change obeys;
+        a change the rules refuse (already P1, already in that group) is left out."""
+        state = self._require_state()
+        now = workflow.now()
+        reason = f"SLA escalation level {checkpoint.level} ({checkpoint.clock.value})"
+        try:
+            if action.kind == EscalationKind.RAISE_PRIORITY:
+                check_raise_priority(state, now)
+                new, event = apply_raise_priority(state, reason, now)
+            elif action.kind == EscalationKind.REASSIGN:
+                msg = Assign(actor=SYSTEM, group_id=action.group_id, assignee_id=None, note=reason)
+                check_assign(state, msg, now)
+                new, event = apply_assign(state, msg, now)
+            else:
+                return
+        except RuleViolation as exc:
+            workflow.logger.info("escalation %s left out: %s", action.kind.value, exc.message)
+            return
+        await self._persist(new, event)
+        self._state = new
+
+    async def _refresh_calendar(self) -> None:
+        state = self._require_state()
+        due = self._calendar_refresh_due(state)
+        if due is None or workflow.now() < due or state.sla is None:
+            return
+        calendar_id = state.sla.policy.calendar_id
+        self._refreshed_on = workflow.now().date()
+        lookup = await self._local(
+            ids.LOAD_SLA_CALENDAR,
+            calendar_id,
+            CalendarLookup,
+            "the SLA calendar could not be read; try again",
+        )
+        async with self._lock:
+            state = self._require_state()
+            if lookup.calendar is not None and state.sla is not None:
+                self._state = state.model_copy(
+                    update={"sla": refresh_calendar(state.sla, lookup.calendar)}
+                )
 
     async def _config(self) -> DeskConfig:
         return await self._local(

@@ -14,8 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from workflows.business_time import BusinessCalendar
 from workflows.choices import Channel, Status, TicketType
 from workflows.priority import DEFAULT_MATRIX, matrix_problems
+from workflows.sla import SlaPolicy, SlaState
 
 
 class Actor(BaseModel):
@@ -91,6 +93,8 @@ class TicketState(BaseModel):
     reopen_until: datetime | None = None
     reopen_count: int = 0
     attachment_ids: list[str] = Field(default_factory=list)
+    service_id: int | None = None
+    sla: SlaState | None = None
 
 
 class TicketInput(BaseModel):
@@ -115,6 +119,7 @@ class OpenTicket(BaseModel):
     urgency: int = 3
     group_id: int | None = None
     assignee_id: int | None = None
+    service_id: int | None = None
 
 
 class Reply(BaseModel):
@@ -132,11 +137,12 @@ class AddNote(BaseModel):
 
 
 class Classify(BaseModel):
-    """Change impact and urgency; priority follows from the matrix."""
+    """Change impact, urgency and the affected service; priority follows from the matrix."""
 
     actor: Actor
     impact: int
     urgency: int
+    service_id: int | None = None
 
 
 class Assign(BaseModel):
@@ -183,11 +189,60 @@ class Attach(BaseModel):
     public: bool = True
 
 
+class ApplySlaPolicy(BaseModel):
+    """Put the ticket under this policy (a changed policy applied to open tickets).
+
+    The clocks keep the business time already elapsed and paused.
+    """
+
+    actor: Actor
+    policy: SlaPolicy
+
+
+class NotifyRequest(BaseModel):
+    """Who should hear about an event; the projection resolves the audience to people."""
+
+    audience: str
+    """assignee, group_lead, managers or user."""
+    user_id: int | None = None
+    kind: str
+    key: str
+    """What caused it; with the recipient it makes the notification unique."""
+    title: str
+    body: str = ""
+
+
 class ProjectTicket(BaseModel):
     """What the projection activity writes: the new state and the event that led to it."""
 
     state: TicketState
     event: TicketEvent
+    notify: list[NotifyRequest] = Field(default_factory=list)
+
+
+class TicketFacts(BaseModel):
+    """What decides which SLA policy applies; priority None = from impact and urgency."""
+
+    type: TicketType
+    impact: int
+    urgency: int
+    priority: int | None = None
+    service_id: int | None = None
+    organisation_id: int | None = None
+    group_id: int | None = None
+
+
+class TicketContext(BaseModel):
+    """Desk settings and the SLA policy that matches a ticket, read in one activity."""
+
+    config: DeskConfig
+    policy: SlaPolicy | None = None
+
+
+class CalendarLookup(BaseModel):
+    """A calendar resolved anew for the span around today; None when it was deleted."""
+
+    calendar: BusinessCalendar | None = None
 
 
 class ProjectionResult(BaseModel):

@@ -188,22 +188,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_tickets_status_sla_due_at", "tickets", ["status", "sla_due_at"], unique=False
     )
-    op.create_foreign_key(
-        op.f("fk_tickets_sla_policy_id_sla_policies"),
-        "tickets",
-        "sla_policies",
-        ["sla_policy_id"],
-        ["id"],
-        ondelete="SET NULL",
-    )
-    op.create_foreign_key(
-        op.f("fk_tickets_service_id_services"), "tickets", "services", ["service_id"], ["id"]
-    )
 
 
 def downgrade() -> None:
-    op.drop_constraint(op.f("fk_tickets_service_id_services"), "tickets", type_="foreignkey")
-    op.drop_constraint(op.f("fk_tickets_sla_policy_id_sla_policies"), "tickets", type_="foreignkey")
     op.drop_index("ix_tickets_status_sla_due_at", table_name="tickets")
     op.drop_column("tickets", "sla_clocks")
     op.drop_column("tickets", "resolution_due_at")

@@ -1,0 +1,241 @@
+"""SLA configuration as process owners write it, and what a ticket keeps of it.
+
+The specs here are the one definition of a calendar and of an SLA policy: the
+API, the YAML file, the admin UI and the activities all validate with them.
+`resolve_calendar` turns a calendar spec into the dated `BusinessCalendar` the
+clock maths needs (public holidays come from the `holidays` package, which
+computes them: no I/O); `to_snapshot` makes the `SlaPolicy` a ticket keeps.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import holidays
+from pydantic import BaseModel, Field
+
+from workflows.business_time import BusinessCalendar, WorkRange, calendar_problems
+from workflows.choices import PRIORITIES, Status, TicketType
+from workflows.sla import (
+    DEFAULT_PAUSE_STATUSES,
+    DEFAULT_WARNINGS,
+    EscalationKind,
+    EscalationLevel,
+    ReopenRule,
+    SlaPolicy,
+    Targets,
+)
+
+SPAN_BEFORE = timedelta(days=7)
+SPAN_AFTER = timedelta(days=2 * 366)
+"""A resolved calendar covers this much around the day it was resolved; a ticket open
+longer than that refreshes it."""
+
+PAUSABLE = (Status.NEW, Status.OPEN, Status.PENDING)
+
+Problem = tuple[str, str]
+"""(field, message) — the field as a dotted path, the message in words a person can act on."""
+
+
+def _closed_week() -> list[list[WorkRange]]:
+    return [[] for _ in range(7)]
+
+
+class DaySpec(BaseModel):
+    """A manual day off (no hours) or a day with its own hours (a half-day)."""
+
+    day: date
+    hours: list[WorkRange] = Field(default_factory=list)
+    label: str = ""
+
+
+class CalendarSpec(BaseModel):
+    name: str
+    timezone: str = "UTC"
+    week: list[list[WorkRange]] = Field(default_factory=lambda: _closed_week())
+    """Monday first; working ranges in minutes after local midnight."""
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
+    days: list[DaySpec] = Field(default_factory=list)
+
+
+def holiday_problems(country: str | None, subdivision: str | None) -> list[Problem]:
+    if country is None:
+        if subdivision is not None:
+            return [("holiday_subdivision", "a subdivision needs a holiday_country")]
+        return []
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        return [
+            ("holiday_country", f"{country!r} is not a country code the holidays package knows")
+        ]
+    if subdivision is not None and subdivision not in supported[country]:
+        return [
+            (
+                "holiday_subdivision",
+                f"{subdivision!r} is not a subdivision of {country}; one of "
+                + ", ".join(supported[country][:30]),
+            )
+        ]
+    return []
+
+
+def calendar_spec_problems(spec: CalendarSpec) -> list[Problem]:
+    """Everything wrong with a calendar, each with the field it concerns."""
+    problems: list[Problem] = []
+    if not spec.name.strip():
+        problems.append(("name", "name must not be empty"))
+    probe = BusinessCalendar(
+        name=spec.name,
+        timezone=spec.timezone,
+        week=spec.week,
+        special_days={d.day: d.hours for d in spec.days},
+    )
+    for message in calendar_problems(probe):
+        field = "timezone" if message.startswith("timezone") else "week"
+        if message[:4].isdigit():
+            field = "days"
+        problems.append((field, message))
+    days = [d.day for d in spec.days]
+    if len(days) != len(set(days)):
+        problems.append(("days", "a day is listed twice"))
+    has_hours = any(spec.week) or any(d.hours for d in spec.days)
+    if not has_hours:
+        problems.append(("week", "the calendar has no working hours at all"))
+    problems += holiday_problems(spec.holiday_country, spec.holiday_subdivision)
+    return problems
+
+
+def resolve_calendar(spec: CalendarSpec, around: date) -> BusinessCalendar:
+    """The calendar with its days off as dates, for the span around `around`."""
+    first, last = around - SPAN_BEFORE, around + SPAN_AFTER
+    days_off: list[date] = []
+    if spec.holiday_country:
+        known = holidays.country_holidays(
+            spec.holiday_country,
+            subdiv=spec.holiday_subdivision,
+            years=range(first.year, last.year + 1),
+        )
+        days_off = sorted(d for d in known if first <= d <= last)
+    return BusinessCalendar(
+        name=spec.name,
+        timezone=spec.timezone,
+        week=spec.week,
+        days_off=days_off,
+        special_days={d.day: d.hours for d in spec.days if first <= d.day <= last},
+        first_day=first,
+        last_day=last,
+    )
+
+
+class Conditions(BaseModel):
+    """Which records a policy applies to; an empty list allows anything."""
+
+    types: list[TicketType] = Field(default_factory=list)
+    priorities: list[int] = Field(default_factory=list)
+    service_ids: list[int] = Field(default_factory=list)
+    organisation_ids: list[int] = Field(default_factory=list)
+    group_ids: list[int] = Field(default_factory=list)
+
+    def allow(
+        self,
+        type_: TicketType,
+        priority: int,
+        service_id: int | None,
+        organisation_id: int | None,
+        group_id: int | None,
+    ) -> bool:
+        checks: list[tuple[list[Any], Any]] = [
+            (self.types, type_),
+            (self.priorities, priority),
+            (self.service_ids, service_id),
+            (self.organisation_ids, organisation_id),
+            (self.group_ids, group_id),
+        ]
+        return all(not allowed or value in allowed for allowed, value in checks)
+
+
+class PolicySpec(BaseModel):
+    """An SLA policy as stored and edited. Durations are business time."""
+
+    name: str
+    description: str = ""
+    calendar_id: int
+    is_default: bool = False
+    active: bool = True
+    conditions: Conditions = Field(default_factory=Conditions)
+    targets: dict[int, Targets] = Field(default_factory=dict)
+    pause_statuses: list[Status] = Field(
+        default_factory=lambda: [Status(s) for s in DEFAULT_PAUSE_STATUSES]
+    )
+    warnings: list[int] = Field(default_factory=lambda: list(DEFAULT_WARNINGS))
+    escalations: list[EscalationLevel] = Field(default_factory=list)
+    on_reopen: ReopenRule = ReopenRule.CONTINUE
+
+
+def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
+    """Everything wrong with a policy that can be told without the database."""
+    problems: list[Problem] = []
+    if not spec.name.strip():
+        problems.append(("name", "name must not be empty"))
+    for priority, targets in spec.targets.items():
+        if priority not in PRIORITIES:
+            problems.append((f"targets.{priority}", "priorities run from 1 to 5"))
+        for clock in ("first_response", "next_update", "resolution"):
+            value = getattr(targets, clock)
+            if value is not None and value <= timedelta(0):
+                problems.append(
+                    (f"targets.{priority}.{clock}", "a target must be longer than zero")
+                )
+    if not any(
+        getattr(t, c) is not None
+        for t in spec.targets.values()
+        for c in ("first_response", "next_update", "resolution")
+    ):
+        problems.append(("targets", "give at least one target for at least one priority"))
+    for status in spec.pause_statuses:
+        if status not in PAUSABLE:
+            problems.append(
+                ("pause_statuses", f"{status.value} cannot pause a clock; use new, open or pending")
+            )
+    if len(set(spec.warnings)) != len(spec.warnings) or any(not 0 < w < 100 for w in spec.warnings):
+        problems.append(("warnings", "warnings are distinct percentages between 1 and 99"))
+    previous = timedelta(-1)
+    for index, level in enumerate(spec.escalations, start=1):
+        where = f"escalations.{index}"
+        if level.after < timedelta(0):
+            problems.append((f"{where}.after", "an escalation comes at or after the breach"))
+        elif level.after <= previous:
+            problems.append((f"{where}.after", "escalation levels must come in order, later each"))
+        previous = level.after
+        if not level.actions:
+            problems.append((f"{where}.actions", "an escalation level needs at least one action"))
+        if not level.clocks:
+            problems.append((f"{where}.clocks", "name the targets this level escalates"))
+        for action in level.actions:
+            if action.kind == EscalationKind.NOTIFY_USER and action.user_id is None:
+                problems.append((f"{where}.actions", "notify_user needs a user_id"))
+            if action.kind == EscalationKind.REASSIGN and action.group_id is None:
+                problems.append((f"{where}.actions", "reassign needs a group_id"))
+    for priority in spec.conditions.priorities:
+        if priority not in PRIORITIES:
+            problems.append(("conditions.priorities", "priorities run from 1 to 5"))
+    return problems
+
+
+def to_snapshot(
+    spec: PolicySpec, policy_id: int, version: int, calendar: BusinessCalendar
+) -> SlaPolicy:
+    return SlaPolicy(
+        id=policy_id,
+        version=version,
+        name=spec.name,
+        calendar=calendar,
+        calendar_id=spec.calendar_id,
+        targets=spec.targets,
+        pause_statuses=[s.value for s in spec.pause_statuses],
+        warnings=list(spec.warnings),
+        escalations=list(spec.escalations),
+        on_reopen=spec.on_reopen,
+    )
