@@ -73,6 +73,7 @@ def _sla_columns(state: TicketState) -> dict[str, Any]:
     summary = sla_summary(sla)
     return {
         "sla_policy_id": sla.policy.id if sla is not None else None,
+        "sla_policy_version": sla.policy.version if sla is not None else None,
         "sla_state": summary.state,
         "sla_due_at": summary.due_at,
         "sla_breached": summary.breached,

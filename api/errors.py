@@ -28,15 +28,34 @@ STATUS_BY_CODE = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str, *, field: str | None = None, code: str = "error"):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        field: str | None = None,
+        code: str = "error",
+        errors: list[dict[str, str]] | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.field = field
         self.code = code
+        self.errors = errors
 
     def body(self) -> dict[str, Any]:
-        return {"detail": self.detail, "field": self.field, "code": self.code}
+        body: dict[str, Any] = {"detail": self.detail, "field": self.field, "code": self.code}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def invalid(problems: list[tuple[str, str]], prefix: str = "") -> ApiError:
+    """422 naming every field at fault (`problems` as (field, message) pairs)."""
+    errors = [{"field": prefix + field, "message": message} for field, message in problems]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return ApiError(422, detail, field=errors[0]["field"], code="invalid_field", errors=errors)
 
 
 def not_found(what: str) -> ApiError:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from workflows.choices import Channel, ResolutionCode, Role, Status, TicketType
 from workflows.lifecycle import BODY_MAX, REASON_MAX, SUBJECT_MAX
+from workflows.sla_config import CalendarSpec, PolicySpec
 
 MAX_INT = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
@@ -37,12 +38,20 @@ class Strict(BaseModel):
         return value
 
 
+class FieldError(BaseModel):
+    field: str | None
+    message: str
+
+
 class ErrorBody(BaseModel):
     """Every error the API answers with."""
 
     detail: str = Field(description="What went wrong, in words a person can act on")
     field: str | None = Field(None, description="The request field at fault, when there is one")
     code: str = Field(description="Stable machine code, e.g. illegal_state, invalid_field, csrf")
+    errors: list[FieldError] | None = Field(
+        None, description="Every field at fault, when there are several"
+    )
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -109,12 +118,14 @@ class GroupPublic(BaseModel):
     name: str
     description: str
     member_ids: list[int]
+    lead_id: int | None = None
 
 
 class GroupCreate(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     member_ids: list[DbId] = []
+    lead_id: DbId | None = Field(None, description="An agent; hears of escalations")
 
 
 class TokenCreate(Strict):
@@ -153,6 +164,24 @@ class DeskSettings(Strict):
 # ---------------------------------------------------------------- tickets
 
 
+class ServiceRef(BaseModel):
+    id: int
+    name: str
+
+
+class ServicePublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    active: bool
+
+
+class ServiceCreate(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    active: Flag = True
+
+
 class TicketCreate(Strict):
     type: TicketType = TicketType.INCIDENT
     subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)]
@@ -163,6 +192,28 @@ class TicketCreate(Strict):
     group_id: DbId | None = Field(None, description="Staff only")
     assignee_id: DbId | None = Field(None, description="Staff only")
     channel: Channel | None = Field(None, description="Staff only; defaults to api or portal")
+    service_id: DbId | None = Field(None, description="The affected service")
+
+
+class SlaClockPublic(BaseModel):
+    """One SLA target of a ticket, in business time of its policy's calendar."""
+
+    name: str
+    label: str
+    state: str = Field(description="running, paused, met, breached or stopped")
+    target_seconds: float
+    elapsed_seconds: float
+    remaining_seconds: float = Field(description="Negative once over the target")
+    paused_seconds: float
+    due_at: datetime | None
+    breached_at: datetime | None
+    met_at: datetime | None
+
+
+class PolicyRef(BaseModel):
+    id: int
+    name: str
+    version: int
 
 
 class TicketPublic(BaseModel):
@@ -190,6 +241,12 @@ class TicketPublic(BaseModel):
     closed_at: datetime | None
     reopen_until: datetime | None
     reopen_count: int
+    service: ServiceRef | None = None
+    sla_state: str = Field("none", description="none, running, paused, at_risk, breached or met")
+    sla_due_at: datetime | None = Field(None, description="Earliest due instant of a running clock")
+    sla_clocks: list[SlaClockPublic] = Field(
+        default_factory=list, description="Staff only; as of the last change of the ticket"
+    )
     actions: list[str] = Field(description="Actions the caller may take now")
 
 
@@ -227,6 +284,8 @@ class CommentPublic(BaseModel):
 class ClassifyBody(Strict):
     impact: Level
     urgency: Level
+    service_id: DbId | None = Field(None, description="Omitted: unchanged")
+    clear_service: Flag = Field(False, description="True: the ticket concerns no service")
 
 
 class AssignBody(Strict):
@@ -263,7 +322,11 @@ class AttachmentPublic(BaseModel):
     uploaded_by: int | None
 
 
+SlaFilter = Literal["none", "running", "paused", "at_risk", "breached", "met"]
+
 SortKey = Literal[
+    "sla_due_at",
+    "-sla_due_at",
     "number",
     "-number",
     "created_at",
@@ -274,3 +337,70 @@ SortKey = Literal[
     "-priority",
 ]
 Queue = Literal["all", "mine", "groups", "unassigned"]
+
+
+# ---------------------------------------------------------------- SLA configuration
+
+
+class CalendarBody(Strict, CalendarSpec):
+    """A business calendar: time zone, weekly hours (minutes after midnight), holidays."""
+
+
+class CalendarPublic(CalendarSpec):
+    id: int
+    updated_at: datetime
+
+
+class CalendarPreview(BaseModel):
+    start: datetime
+    target_seconds: float
+    due_at: datetime = Field(description="When a ticket opened at `start` with this target is due")
+    working_now: bool
+    next_opening: datetime
+    days_off: list[str] = Field(description="Days off in the next 60 days (ISO dates)")
+
+
+class SlaPolicyBody(Strict, PolicySpec):
+    """An SLA policy. Durations are business time: seconds or ISO 8601 (PT8H)."""
+
+
+class SlaPolicyPublic(PolicySpec):
+    id: int
+    position: int
+    version: int
+    updated_at: datetime
+    open_tickets: int = Field(description="Open tickets following this policy (any version)")
+    outdated_tickets: int = Field(description="Open tickets on an older version of it")
+
+
+class PolicyOrder(Strict):
+    ids: list[DbId] = Field(description="Every policy id, in the order they are tried")
+
+
+class BulkJobPublic(BaseModel):
+    id: str
+    kind: str
+    status: str = Field(description="running, finished or failed")
+    total: int
+    done: int
+    succeeded: int
+    failures: list[dict[str, object]]
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    kind: str
+    title: str
+    body: str
+    ticket_number: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class SlaImportReport(BaseModel):
+    """What an import changed (or, dry run, would change)."""
+
+    dry_run: bool
+    changes: list[str]

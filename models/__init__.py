@@ -1,6 +1,7 @@
 """SQLAlchemy tables, the engine/session factory and the Alembic migrations."""
 
 from models.base import Base
+from models.bulk import BulkJob
 from models.desk import DeskSetting
 from models.directory import ApiToken, Group, GroupMember, Organisation, User, WebSession
 from models.notifications import Notification
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "BulkJob",
     "Calendar",
     "CalendarDay",
     "DeskSetting",

@@ -83,6 +83,7 @@ class Ticket(Base):
     # removed meanwhile. The API checks them when a person sets them.
     service_id: Mapped[int | None] = mapped_column(Integer)
     sla_policy_id: Mapped[int | None] = mapped_column(Integer)
+    sla_policy_version: Mapped[int | None] = mapped_column(Integer)
     sla_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     """none, running, paused, at_risk, breached or met (see workflows.sla.summary)."""
     sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

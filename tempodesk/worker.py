@@ -12,14 +12,16 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.bulk import BulkActivities
 from activities.projection import ProjectionActivities
 from api.temporal import connect
 from models.db import make_engine
 from tempodesk.settings import Settings
 from workflows import ids
+from workflows.bulk import BulkWorkflow
 from workflows.ticket import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow,)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow)
 
 log = logging.getLogger("tempodesk.worker")
 
@@ -68,6 +70,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     cache_workflow_bytecode()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     projection = ProjectionActivities(engine)
+    bulk = BulkActivities(client, engine)
     worker = build_worker(
         client,
         settings,
@@ -77,6 +80,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             projection.load_desk_config,
             projection.load_ticket_context,
             projection.load_sla_calendar,
+            bulk.apply_bulk_batch,
+            bulk.record_bulk_progress,
+            bulk.load_policy_snapshot,
         ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)

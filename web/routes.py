@@ -56,7 +56,6 @@ from workflows.choices import (
 from workflows.ticket_model import (
     AddNote,
     Assign,
-    Classify,
     Close,
     Pend,
     Reopen,
@@ -466,8 +465,11 @@ def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
     if action == "note":
         return AddNote(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
     if action == "classify":
-        body = _parse(ClassifyBody, {k: data[k] for k in ("impact", "urgency") if k in data})
-        return Classify(actor=actor, impact=body.impact, urgency=body.urgency)
+        fields = {k: data[k] for k in ("impact", "urgency", "service_id") if k in data}
+        body = _parse(ClassifyBody, _without_blank(fields, "service_id"))
+        if "service_id" in data and not data["service_id"]:
+            body.clear_service = True
+        return body
     if action == "assign":
         fields = {k: data.get(k, "") for k in ("group_id", "assignee_id", "note")}
         body = _parse(AssignBody, _without_blank(fields, "group_id", "assignee_id"))
@@ -538,6 +540,8 @@ async def ticket_action(
         msg = _action_message(action, user, data)
         if isinstance(msg, Assign):
             await service.assign(session, client, user, number, msg)
+        elif isinstance(msg, ClassifyBody):
+            await service.classify(session, client, user, number, msg)
         else:
             await service.act(session, client, user, number, msg)
     except ApiError as exc:

@@ -13,6 +13,8 @@ TASK_QUEUE = "tempodesk"
 
 TICKET_PREFIX = "ticket-"
 
+BULK_PREFIX = "bulk-"
+
 OPEN_UPDATE_ID = "open"
 """Update id of the creating update: a retried create resends it and gets the first result."""
 
@@ -36,3 +38,11 @@ OPEN_TICKET = "open_ticket"
 LOAD_DESK_CONFIG = "load_desk_config"
 LOAD_TICKET_CONTEXT = "load_ticket_context"
 LOAD_SLA_CALENDAR = "load_sla_calendar"
+LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"
+APPLY_BULK_BATCH = "apply_bulk_batch"
+RECORD_BULK_PROGRESS = "record_bulk_progress"
+
+
+def bulk_update_id(job_id: str, ticket_workflow_id: str) -> str:
+    """The update a bulk job sends a ticket: the same id on every retry, so it applies once."""
+    return f"{job_id}:{ticket_workflow_id}"

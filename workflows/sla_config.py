@@ -37,6 +37,35 @@ PAUSABLE = (Status.NEW, Status.OPEN, Status.PENDING)
 Problem = tuple[str, str]
 """(field, message) — the field as a dotted path, the message in words a person can act on."""
 
+MAX_ID = 2**31 - 1
+NAME_MAX = 200
+LONGEST_TARGET = timedelta(days=3650)
+
+
+def _text_problems(field: str, value: str, maximum: int, *, required: bool) -> list[Problem]:
+    if required and not value.strip():
+        return [(field, f"{field} must not be empty")]
+    if len(value) > maximum:
+        return [(field, f"{field} is longer than {maximum} characters")]
+    if "\x00" in value:
+        return [(field, f"{field} contains a NUL character")]
+    return []
+
+
+def _id_problems(field: str, values: list[int]) -> list[Problem]:
+    bad = [v for v in values if not 1 <= v <= MAX_ID]
+    return [(field, f"{bad[0]} is not an id")] if bad else []
+
+
+def _duration_problems(field: str, value: timedelta | None, *, zero_ok: bool) -> list[Problem]:
+    if value is None:
+        return []
+    if value < timedelta(0) or (value == timedelta(0) and not zero_ok):
+        return [(field, "must be longer than zero" if not zero_ok else "cannot be negative")]
+    if value > LONGEST_TARGET:
+        return [(field, "cannot be longer than ten years")]
+    return []
+
 
 def _closed_week() -> list[list[WorkRange]]:
     return [[] for _ in range(7)]
@@ -83,9 +112,12 @@ def holiday_problems(country: str | None, subdivision: str | None) -> list[Probl
 
 def calendar_spec_problems(spec: CalendarSpec) -> list[Problem]:
     """Everything wrong with a calendar, each with the field it concerns."""
-    problems: list[Problem] = []
-    if not spec.name.strip():
-        problems.append(("name", "name must not be empty"))
+    problems = _text_problems("name", spec.name, NAME_MAX, required=True)
+    problems += _text_problems("timezone", spec.timezone, 64, required=True)
+    for index, day in enumerate(spec.days, start=1):
+        problems += _text_problems(f"days.{index}.label", day.label, NAME_MAX, required=False)
+    if problems:
+        return problems
     probe = BusinessCalendar(
         name=spec.name,
         timezone=spec.timezone,
@@ -176,18 +208,22 @@ class PolicySpec(BaseModel):
 
 def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
     """Everything wrong with a policy that can be told without the database."""
-    problems: list[Problem] = []
-    if not spec.name.strip():
-        problems.append(("name", "name must not be empty"))
+    problems = _text_problems("name", spec.name, NAME_MAX, required=True)
+    problems += _text_problems("description", spec.description, 2000, required=False)
+    problems += _id_problems("calendar_id", [spec.calendar_id])
+    conditions = spec.conditions
+    for field, ids_ in (
+        ("conditions.service_ids", conditions.service_ids),
+        ("conditions.organisation_ids", conditions.organisation_ids),
+        ("conditions.group_ids", conditions.group_ids),
+    ):
+        problems += _id_problems(field, ids_)
     for priority, targets in spec.targets.items():
         if priority not in PRIORITIES:
             problems.append((f"targets.{priority}", "priorities run from 1 to 5"))
         for clock in ("first_response", "next_update", "resolution"):
-            value = getattr(targets, clock)
-            if value is not None and value <= timedelta(0):
-                problems.append(
-                    (f"targets.{priority}.{clock}", "a target must be longer than zero")
-                )
+            field = f"targets.{priority}.{clock}"
+            problems += _duration_problems(field, getattr(targets, clock), zero_ok=False)
     if not any(
         getattr(t, c) is not None
         for t in spec.targets.values()
@@ -206,6 +242,8 @@ def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
         where = f"escalations.{index}"
         if level.after < timedelta(0):
             problems.append((f"{where}.after", "an escalation comes at or after the breach"))
+        elif level.after > LONGEST_TARGET:
+            problems.append((f"{where}.after", "cannot be more than ten years after the breach"))
         elif level.after <= previous:
             problems.append((f"{where}.after", "escalation levels must come in order, later each"))
         previous = level.after
@@ -214,6 +252,8 @@ def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
         if not level.clocks:
             problems.append((f"{where}.clocks", "name the targets this level escalates"))
         for action in level.actions:
+            given = [i for i in (action.user_id, action.group_id) if i is not None]
+            problems += _id_problems(f"{where}.actions", given)
             if action.kind == EscalationKind.NOTIFY_USER and action.user_id is None:
                 problems.append((f"{where}.actions", "notify_user needs a user_id"))
             if action.kind == EscalationKind.REASSIGN and action.group_id is None:

@@ -24,6 +24,7 @@ from api.schemas import (
     Queue,
     ReopenBody,
     ResolveBody,
+    SlaFilter,
     SortKey,
     TicketCreate,
     TicketPage,
@@ -34,7 +35,6 @@ from workflows.choices import Status, TicketType
 from workflows.ticket_model import (
     AddNote,
     Assign,
-    Classify,
     Close,
     Pend,
     Reopen,
@@ -76,6 +76,7 @@ async def list_tickets(
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     priority: Annotated[list[int], Query()] = [],  # noqa: B006
     type: Annotated[list[TicketType], Query()] = [],  # noqa: B006
+    sla: Annotated[list[SlaFilter], Query(description="SLA state")] = [],  # noqa: B006
     q: Annotated[str | None, Query(max_length=SEARCH_MAX, pattern=r"^[^\x00]*$")] = None,
     group_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     assignee_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
@@ -94,6 +95,7 @@ async def list_tickets(
         status=status,
         priority=priority,
         type=type,
+        sla=sla,
         q=q,
         group_id=group_id,
         assignee_id=assignee_id,
@@ -151,9 +153,8 @@ async def classify(
     client: TemporalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
-    """Set impact and urgency; priority follows from the matrix."""
-    msg = Classify(actor=user.actor(), impact=body.impact, urgency=body.urgency)
-    return await service.act(session, client, user, number, msg, idempotency_key)
+    """Set impact, urgency and service; priority and SLA targets follow."""
+    return await service.classify(session, client, user, number, body, idempotency_key)
 
 
 @router.post("/{number}/assign")

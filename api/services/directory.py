@@ -134,6 +134,7 @@ async def list_groups(session: AsyncSession) -> list[GroupPublic]:
             name=g.name,
             description=g.description,
             member_ids=sorted(by_group.get(g.id, [])),
+            lead_id=g.lead_id,
         )
         for g in groups
     ]
@@ -146,7 +147,13 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
             raise ApiError(
                 422, f"member {user_id} is not an agent", field="member_ids", code="invalid_field"
             )
-    group = Group(name=body.name, description=body.description)
+    if body.lead_id is not None:
+        lead = await session.get(User, body.lead_id)
+        if lead is None or lead.role == Role.CUSTOMER:
+            raise ApiError(
+                422, f"lead {body.lead_id} is not an agent", field="lead_id", code="invalid_field"
+            )
+    group = Group(name=body.name, description=body.description, lead_id=body.lead_id)
     session.add(group)
     try:
         await session.flush()
@@ -163,6 +170,7 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
         name=group.name,
         description=group.description,
         member_ids=sorted(set(body.member_ids)),
+        lead_id=group.lead_id,
     )
 
 

@@ -30,22 +30,28 @@ from api.auth import Principal
 from api.errors import ApiError, from_temporal, from_violation, not_found
 from api.schemas import (
     AttachmentPublic,
+    ClassifyBody,
     CommentPublic,
     EventPublic,
     GroupRef,
+    ServiceRef,
+    SlaClockPublic,
     TicketCreate,
     TicketPage,
     TicketPublic,
     UserRef,
 )
+from api.services.sla import check_service
 from api.text import sanitise
-from models import Attachment, Group, Ticket, TicketEventRow, User
+from models import Attachment, Group, Service, Ticket, TicketEventRow, User
 from workflows import ids
 from workflows.choices import Channel, Role, Status, TicketType
 from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_actions
+from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
     AddNote,
+    ApplySlaPolicy,
     Assign,
     Attach,
     Classify,
@@ -75,6 +81,7 @@ UPDATES: dict[type, Any] = {
     Reopen: TicketWorkflow.reopen,
     Close: TicketWorkflow.close,
     Attach: TicketWorkflow.attach,
+    ApplySlaPolicy: TicketWorkflow.apply_sla_policy,
 }
 
 
@@ -84,6 +91,7 @@ class TicketFilters:
     status: Sequence[Status] = ()
     priority: Sequence[int] = ()
     type: Sequence[TicketType] = ()
+    sla: Sequence[str] = ()
     q: str | None = None
     group_id: int | None = None
     assignee_id: int | None = None
@@ -127,11 +135,21 @@ def visible_to(principal: Principal) -> Any:
 
 def _with_names() -> Select[Any]:
     return (
-        select(Ticket, Requester.name, Assignee.name, Group.name)
+        select(Ticket, Requester.name, Assignee.name, Group.name, Service.name)
         .outerjoin(Requester, Requester.id == Ticket.requester_id)
         .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
         .outerjoin(Group, Group.id == Ticket.group_id)
+        .outerjoin(Service, Service.id == Ticket.service_id)
     )
+
+
+def _sla_clocks(ticket: Ticket) -> list[SlaClockPublic]:
+    report = ticket.sla_clocks or {}
+    return [
+        SlaClockPublic(name=name, label=CLOCK_LABELS[ClockName(name)], **report[name])
+        for name in (c.value for c in ClockName)
+        if name in report
+    ]
 
 
 def state_of(ticket: Ticket) -> TicketState:
@@ -162,11 +180,12 @@ def state_of(ticket: Ticket) -> TicketState:
         closed_at=ticket.closed_at,
         reopen_until=ticket.reopen_until,
         reopen_count=ticket.reopen_count,
+        service_id=ticket.service_id,
     )
 
 
 def _public(row: Any, principal: Principal) -> TicketPublic:
-    ticket, requester_name, assignee_name, group_name = row
+    ticket, requester_name, assignee_name, group_name, service_name = row
     state = state_of(ticket)
     return TicketPublic(
         number=ticket.number,
@@ -197,6 +216,12 @@ def _public(row: Any, principal: Principal) -> TicketPublic:
         closed_at=ticket.closed_at,
         reopen_until=ticket.reopen_until,
         reopen_count=ticket.reopen_count,
+        service=ServiceRef(id=ticket.service_id, name=service_name or "")
+        if ticket.service_id is not None
+        else None,
+        sla_state=ticket.sla_state,
+        sla_due_at=ticket.sla_due_at,
+        sla_clocks=_sla_clocks(ticket) if principal.is_staff else [],
         actions=legal_actions(state, principal.actor(), datetime.now(UTC)),
     )
 
@@ -226,7 +251,11 @@ async def _by_workflow_id(session: AsyncSession, principal: Principal, wid: str)
     return _public(row, principal)
 
 
-_SORT_COLUMNS = {
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+"""Sorts tickets without an SLA due instant after every ticket with one."""
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "sla_due_at": func.coalesce(Ticket.sla_due_at, NEVER),
     "number": Ticket.number,
     "created_at": Ticket.created_at,
     "updated_at": Ticket.updated_at,
@@ -243,7 +272,7 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, number = json.loads(base64.urlsafe_b64decode(padded))
-        if column in ("created_at", "updated_at"):
+        if column in ("created_at", "updated_at", "sla_due_at"):
             value = datetime.fromisoformat(value)
         elif not isinstance(value, int):
             raise ValueError(value)
@@ -272,6 +301,8 @@ def _filtered(principal: Principal, filters: TicketFilters) -> Select[Any]:
         query = query.where(Ticket.priority.in_(list(filters.priority)))
     if filters.type:
         query = query.where(Ticket.type.in_([t.value for t in filters.type]))
+    if filters.sla:
+        query = query.where(Ticket.sla_state.in_(list(filters.sla)))
     if filters.group_id is not None:
         query = query.where(Ticket.group_id == filters.group_id)
     if filters.assignee_id is not None:
@@ -309,7 +340,8 @@ async def list_tickets(
     next_cursor = None
     if len(rows) > filters.limit:
         last: Ticket = rows[filters.limit - 1][0]
-        next_cursor = _encode_cursor(getattr(last, column_name), last.number)
+        value = getattr(last, column_name)
+        next_cursor = _encode_cursor(NEVER if value is None else value, last.number)
     return TicketPage(items=items, next_cursor=next_cursor)
 
 
@@ -410,8 +442,10 @@ async def create_ticket(
             )
         organisation_id = requester.organisation_id
         await _check_people(session, group_id=body.group_id, assignee_id=body.assignee_id)
+        await check_service(session, body.service_id)
         channel = body.channel or default_channel
     else:
+        await check_service(session, body.service_id)
         for name in ("requester_id", "group_id", "assignee_id", "channel"):
             if getattr(body, name) is not None and not (
                 name == "requester_id" and body.requester_id == principal.id
@@ -434,6 +468,7 @@ async def create_ticket(
         urgency=body.urgency,
         group_id=body.group_id if principal.is_staff else None,
         assignee_id=body.assignee_id if principal.is_staff else None,
+        service_id=body.service_id,
     )
     try:
         check_open(msg)
@@ -485,6 +520,25 @@ async def act(
         raise from_temporal(exc, closed) from exc
     session.expire_all()
     return await get_ticket(session, principal, number)
+
+
+async def classify(
+    session: AsyncSession,
+    client: Client,
+    principal: Principal,
+    number: int,
+    body: ClassifyBody,
+    idempotency_key: str | None = None,
+) -> TicketPublic:
+    """Impact, urgency and service; an omitted service stays as it is."""
+    ticket = await get_row(session, principal, number)
+    service_id = None if body.clear_service else body.service_id or ticket.service_id
+    if body.service_id is not None:
+        await check_service(session, body.service_id)
+    msg = Classify(
+        actor=principal.actor(), impact=body.impact, urgency=body.urgency, service_id=service_id
+    )
+    return await act(session, client, principal, number, msg, idempotency_key)
 
 
 async def assign(

@@ -1,4 +1,4 @@
-"""sla engine: calendars, policies, services, notifications
+"""sla engine: calendars, policies, services, notifications, bulk jobs
 
 Revision ID: 0002
 Revises: 0001
@@ -20,6 +20,32 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "bulk_jobs",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("succeeded", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("failures", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_bulk_jobs_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bulk_jobs")),
+    )
     op.create_table(
         "calendars",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -165,6 +191,7 @@ def upgrade() -> None:
     )
     op.add_column("tickets", sa.Column("service_id", sa.Integer(), nullable=True))
     op.add_column("tickets", sa.Column("sla_policy_id", sa.Integer(), nullable=True))
+    op.add_column("tickets", sa.Column("sla_policy_version", sa.Integer(), nullable=True))
     op.add_column(
         "tickets",
         sa.Column("sla_state", sa.String(length=16), server_default="none", nullable=False),
@@ -191,6 +218,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("bulk_jobs")
     op.drop_index("ix_tickets_status_sla_due_at", table_name="tickets")
     op.drop_column("tickets", "sla_clocks")
     op.drop_column("tickets", "resolution_due_at")
@@ -199,6 +227,7 @@ def downgrade() -> None:
     op.drop_column("tickets", "sla_breached")
     op.drop_column("tickets", "sla_due_at")
     op.drop_column("tickets", "sla_state")
+    op.drop_column("tickets", "sla_policy_version")
     op.drop_column("tickets", "sla_policy_id")
     op.drop_column("tickets", "service_id")
     op.drop_constraint(op.f("fk_groups_lead_id_users"), "groups", type_="foreignkey")
