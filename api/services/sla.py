@@ -314,6 +314,7 @@ async def save_policy(
             setattr(row, key, value)
         row.version += 1
     await session.commit()
+    await session.refresh(row)  # updated_at is set by the database on update
     return await get_policy(session, row.id)
 
 
