@@ -24,6 +24,11 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+sla_app = typer.Typer(
+    help="The SLA configuration as a YAML file (calendars, policies, services, matrix).",
+    no_args_is_help=True,
+)
+app.add_typer(sla_app, name="sla")
 
 
 def _fail(message: str) -> None:
@@ -198,6 +203,37 @@ def token_revoke(token_id: int) -> None:
     if not asyncio.run(_with_db(run)):
         _fail(f"no token with id {token_id}")
     typer.echo(f"token {token_id} revoked")
+
+
+@sla_app.command("export")
+def sla_export() -> None:
+    """Print the SLA configuration as YAML (redirect it to a file)."""
+    from api.services import sla_io
+
+    typer.echo(asyncio.run(_with_db(sla_io.export_yaml)), nl=False)
+
+
+@sla_app.command("import")
+def sla_import(
+    file: Annotated[typer.FileText, typer.Argument(help="The YAML file ('-' reads stdin)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would change")] = False,
+) -> None:
+    """Make the desk match the file: all or nothing, every problem with its line."""
+    from api.services import sla_io
+
+    text = file.read()
+    try:
+        changes = asyncio.run(_with_db(lambda s: sla_io.import_text(s, text, dry_run=dry_run)))
+    except sla_io.ImportRejected as exc:
+        for line in exc.lines():
+            typer.secho(f"{file.name}: {line}", fg=typer.colors.RED, err=True)
+        typer.secho("nothing was changed", err=True)
+        raise typer.Exit(1) from None
+    verb = "would change" if dry_run else "changed"
+    if not changes:
+        typer.echo("nothing to change: the desk already matches the file")
+    for change in changes:
+        typer.echo(f"{verb}: {change}")
 
 
 # ---------------------------------------------------------------- embedded stack

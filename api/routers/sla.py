@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
+from api.errors import ApiError
 from api.schemas import (
     MAX_INT,
     BulkJobPublic,
@@ -17,10 +18,12 @@ from api.schemas import (
     PolicyOrder,
     ServiceCreate,
     ServicePublic,
+    SlaImportReport,
     SlaPolicyBody,
     SlaPolicyPublic,
 )
 from api.services import sla as service
+from api.services import sla_io
 
 router = APIRouter(tags=["sla"])
 
@@ -68,12 +71,33 @@ async def preview_calendar(
     user: StaffUser,
     session: SessionDep,
     target_seconds: Annotated[int, Query(ge=1, le=365 * 24 * 3600)] = 8 * 3600,
-    start: Annotated[datetime | None, Query(description="Default: now")] = None,
+    start: Annotated[
+        str | None,
+        Query(
+            description="ISO 8601 instant with offset; default now",
+            json_schema_extra={"format": "date-time"},
+        ),
+    ] = None,
 ) -> CalendarPreview:
     """When a ticket opened at `start` with this business-time target is due."""
     return await service.preview_calendar(
-        session, calendar_id, timedelta(seconds=target_seconds), start
+        session, calendar_id, timedelta(seconds=target_seconds), _instant("start", start)
     )
+
+
+def _instant(field: str, value: str | None) -> datetime | None:
+    """An ISO 8601 instant; pydantic's lax mode would also take `0.5` as a Unix time."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(
+            422,
+            f"{field} must be an ISO 8601 instant such as 2026-03-02T09:00:00+01:00",
+            field=field,
+            code="invalid_field",
+        ) from None
 
 
 @router.get("/sla-policies")
@@ -157,3 +181,60 @@ async def update_service(
 ) -> ServicePublic:
     """Rename, describe or retire a service (admin only)."""
     return await service.save_service(session, body, service_id)
+
+
+YAML_TYPE = "application/yaml"
+
+
+@router.get(
+    "/sla/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "YAML: version, priority_matrix, services, calendars, policies",
+            "content": {YAML_TYPE: {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def export_sla(user: AdminUser, session: SessionDep) -> Response:
+    """The whole SLA configuration as YAML (admin only)."""
+    return Response(await sla_io.export_yaml(session), media_type=YAML_TYPE)
+
+
+@router.post(
+    "/sla/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                YAML_TYPE: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["version"],
+                        "properties": {"version": {"type": "integer", "enum": [1]}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def import_sla(
+    request: Request, user: AdminUser, session: SessionDep, dry_run: bool = False
+) -> SlaImportReport:
+    """Make the desk match a YAML file; all or nothing; `dry_run` only reports (admin only)."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "the file must be UTF-8 text", code="bad_request") from exc
+    try:
+        changes = await sla_io.import_text(session, text, dry_run=dry_run)
+    except sla_io.ImportRejected as exc:
+        raise ApiError(
+            422,
+            "; ".join(exc.lines()[:20]),
+            field=exc.problems[0][0],
+            code="invalid_file",
+            errors=[{"field": where, "message": message} for where, message in exc.problems],
+        ) from exc
+    return SlaImportReport(dry_run=dry_run, changes=changes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,9 +30,14 @@ async def put_settings(session: AsyncSession, body: DeskSettings) -> DeskSetting
         (PRIORITY_MATRIX, body.priority_matrix),
         (REOPEN_WINDOW, body.reopen_window_seconds),
     ):
-        stmt = insert(DeskSetting).values(key=key, value=value)
-        await session.execute(
-            stmt.on_conflict_do_update(index_elements=[DeskSetting.key], set_={"value": value})
-        )
+        await store_setting(session, key, value)
     await session.commit()
     return await get_settings(session)
+
+
+async def store_setting(session: AsyncSession, key: str, value: Any) -> None:
+    """Upsert one checked setting; the caller commits."""
+    stmt = insert(DeskSetting).values(key=key, value=value)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[DeskSetting.key], set_={"value": value})
+    )

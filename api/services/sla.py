@@ -58,7 +58,7 @@ def _week_json(spec: CalendarSpec) -> list[list[dict[str, int]]]:
     return [[r.model_dump() for r in day] for day in spec.week]
 
 
-async def _calendar_spec(session: AsyncSession, calendar: Calendar) -> CalendarSpec:
+async def calendar_spec_of(session: AsyncSession, calendar: Calendar) -> CalendarSpec:
     days = await session.scalars(
         select(CalendarDay).where(CalendarDay.calendar_id == calendar.id).order_by(CalendarDay.day)
     )
@@ -73,7 +73,7 @@ async def _calendar_spec(session: AsyncSession, calendar: Calendar) -> CalendarS
 
 
 async def _calendar_public(session: AsyncSession, calendar: Calendar) -> CalendarPublic:
-    spec = await _calendar_spec(session, calendar)
+    spec = await calendar_spec_of(session, calendar)
     return CalendarPublic(**spec.model_dump(), id=calendar.id, updated_at=calendar.updated_at)
 
 
@@ -93,15 +93,22 @@ async def get_calendar(session: AsyncSession, calendar_id: int) -> CalendarPubli
     return await _calendar_public(session, await _calendar_row(session, calendar_id))
 
 
-async def _check_calendar(
+async def calendar_problems(
     session: AsyncSession, spec: CalendarSpec, calendar_id: int | None
-) -> None:
+) -> list[tuple[str, str]]:
     problems = calendar_spec_problems(spec)
     taken = await session.scalar(
         select(Calendar.id).where(Calendar.name == spec.name, Calendar.id != (calendar_id or 0))
     )
     if taken is not None:
         problems.append(("name", f"a calendar named {spec.name!r} exists already"))
+    return problems
+
+
+async def _check_calendar(
+    session: AsyncSession, spec: CalendarSpec, calendar_id: int | None
+) -> None:
+    problems = await calendar_problems(session, spec, calendar_id)
     if problems:
         raise invalid(problems)
 
@@ -111,6 +118,15 @@ async def save_calendar(
 ) -> CalendarPublic:
     """Create (no id) or replace a calendar with its days, in one transaction."""
     await _check_calendar(session, spec, calendar_id)
+    calendar = await store_calendar(session, spec, calendar_id)
+    await session.commit()
+    return await get_calendar(session, calendar.id)
+
+
+async def store_calendar(
+    session: AsyncSession, spec: CalendarSpec, calendar_id: int | None
+) -> Calendar:
+    """Write a checked calendar and its days; the caller commits."""
     if calendar_id is None:
         calendar = Calendar()
         session.add(calendar)
@@ -134,8 +150,8 @@ async def save_calendar(
                 label=day.label,
             )
         )
-    await session.commit()
-    return await get_calendar(session, calendar.id)
+    await session.flush()
+    return calendar
 
 
 async def delete_calendar(session: AsyncSession, calendar_id: int) -> None:
@@ -160,7 +176,7 @@ async def preview_calendar(
     session: AsyncSession, calendar_id: int, target: timedelta, start: datetime | None
 ) -> CalendarPreview:
     """When a ticket opened at `start` (default now) with `target` is due."""
-    spec = await _calendar_spec(session, await _calendar_row(session, calendar_id))
+    spec = await calendar_spec_of(session, await _calendar_row(session, calendar_id))
     start = start or datetime.now(UTC)
     if start.tzinfo is None:
         raise ApiError(422, "start needs a time zone offset", field="start", code="invalid_field")
@@ -281,20 +297,20 @@ async def get_policy(session: AsyncSession, policy_id: int) -> SlaPolicyPublic:
 async def save_policy(
     session: AsyncSession, spec: PolicySpec, policy_id: int | None = None
 ) -> SlaPolicyPublic:
-    """Create (no id, placed last) or replace a policy; each save is a new version."""
-    problems = policy_spec_problems(spec)
-    if problems:
-        raise invalid(problems)  # before any look-up: an id out of range is no query
-    problems = await _reference_problems(session, spec)
-    taken = await session.scalar(
-        select(SlaPolicyRow.id).where(
-            SlaPolicyRow.name == spec.name, SlaPolicyRow.id != (policy_id or 0)
-        )
-    )
-    if taken is not None:
-        problems.append(("name", f"a policy named {spec.name!r} exists already"))
+    """Create (no id, placed last) or replace a policy; a change makes a new version."""
+    problems = await policy_problems(session, spec, policy_id)
     if problems:
         raise invalid(problems)
+    row = await store_policy(session, spec, policy_id)
+    await session.commit()
+    await session.refresh(row)  # updated_at is set by the database on update
+    return await get_policy(session, row.id)
+
+
+async def store_policy(
+    session: AsyncSession, spec: PolicySpec, policy_id: int | None, position: int | None = None
+) -> SlaPolicyRow:
+    """Write a checked policy (a new version when it changed); the caller commits."""
     if spec.is_default:
         # One default: this one takes over (the partial unique index would refuse two).
         others = await session.scalars(
@@ -305,17 +321,40 @@ async def save_policy(
         await session.flush()
     values = _policy_row_values(spec)
     if policy_id is None:
-        last = await session.scalar(select(func.max(SlaPolicyRow.position)))
-        row = SlaPolicyRow(**values, position=(last or 0) + 1, version=1)
+        if position is None:
+            last = await session.scalar(select(func.max(SlaPolicyRow.position)))
+            position = (last or 0) + 1
+        row = SlaPolicyRow(**values, position=position, version=1)
         session.add(row)
     else:
         row = await _policy_row(session, policy_id)
+        changed = any(getattr(row, key) != value for key, value in values.items())
         for key, value in values.items():
             setattr(row, key, value)
-        row.version += 1
-    await session.commit()
-    await session.refresh(row)  # updated_at is set by the database on update
-    return await get_policy(session, row.id)
+        if position is not None:
+            row.position = position
+        if changed:
+            row.version += 1
+    await session.flush()
+    return row
+
+
+async def policy_problems(
+    session: AsyncSession, spec: PolicySpec, policy_id: int | None
+) -> list[tuple[str, str]]:
+    """Everything wrong with a policy, the database's view included."""
+    problems = policy_spec_problems(spec)
+    if problems:
+        return problems  # before any look-up: an id out of range is no query
+    problems = await _reference_problems(session, spec)
+    taken = await session.scalar(
+        select(SlaPolicyRow.id).where(
+            SlaPolicyRow.name == spec.name, SlaPolicyRow.id != (policy_id or 0)
+        )
+    )
+    if taken is not None:
+        problems.append(("name", f"a policy named {spec.name!r} exists already"))
+    return problems
 
 
 async def delete_policy(session: AsyncSession, policy_id: int) -> None:
