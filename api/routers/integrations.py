@@ -197,7 +197,5 @@ async def incident_alerts(
 ) -> IncidentAlerts:
     """The alerts feeding an incident and every event received for it, raw (staff only)."""
     ticket = await ticket_service.get_row(session, user, number)
-    alerts, events = await service.alerts_of(session, ticket.id)
-    return IncidentAlerts(
-        alerts=alerts, events=events, firing=any(a.status != "resolved" for a in alerts)
-    )
+    found = await service.incident_alerts(session, ticket.id)
+    return found or IncidentAlerts(alerts=[], events=[], firing=False)

@@ -25,6 +25,7 @@ from api.errors import ApiError
 from api.schemas import (
     AlertEventPublic,
     AlertPublic,
+    IncidentAlerts,
     IntegrationBody,
     IntegrationCreated,
     IntegrationPublic,
@@ -526,6 +527,20 @@ async def alerts_of(
         select(AlertEvent).where(AlertEvent.ticket_id == ticket_id).order_by(AlertEvent.id)
     )
     return alerts, [AlertEventPublic.model_validate(e, from_attributes=True) for e in events]
+
+
+async def incident_alerts(
+    session: AsyncSession, ticket_id: str, *, last: int | None = None
+) -> IncidentAlerts | None:
+    """An incident's alerts and events (the `last` ones), or None when none fed it."""
+    alerts, events = await alerts_of(session, ticket_id)
+    if not alerts and not events:
+        return None
+    return IncidentAlerts(
+        alerts=alerts,
+        events=events[-last:] if last else events,
+        firing=any(a.status != "resolved" for a in alerts),
+    )
 
 
 async def list_alerts(
