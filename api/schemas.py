@@ -408,7 +408,33 @@ class SlaImportReport(BaseModel):
 
 # ---------------------------------------------------------------- monitoring integrations
 
-IntegrationKind = Literal["events", "alertmanager"]
+IntegrationKind = Literal["events", "alertmanager", "webhook"]
+Expression = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Severity = Literal["critical", "error", "warning", "info"]
+
+
+class WebhookMapping(Strict):
+    """Where a generic JSON webhook keeps each field, as JMESPath expressions (jmespath.org)."""
+
+    items: Expression | None = Field(
+        None, description="The list of alerts in one body (e.g. `alerts`); absent: the body is one"
+    )
+    dedup_key: Expression = Field(description="e.g. `eventid` (Zabbix) or `fingerprint`")
+    summary: Expression = Field(description="e.g. `subject` or `annotations.summary`")
+    severity: Expression | None = None
+    source: Expression | None = None
+    status: Expression | None = Field(None, description="Read against the two lists below")
+    resolved: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=lambda: ["resolved", "ok", "recovery", "up"],
+        description="Status values (any case) that resolve",
+    )
+    acknowledged: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=lambda: ["acknowledged", "ack"],
+        description="Status values (any case) that acknowledge; anything else triggers",
+    )
+    severities: dict[Annotated[str, StringConstraints(max_length=100)], Severity] = Field(
+        default_factory=dict, description="The tool's severity names to ours (any case)"
+    )
 
 
 class IntegrationRule(Strict):
@@ -445,6 +471,7 @@ class IntegrationBody(Strict):
         description="A trigger this soon after the resolve reopens the incident (flapping)",
     )
     rules: list[IntegrationRule] = Field(default_factory=list, max_length=100)
+    mapping: WebhookMapping | None = Field(None, description="webhook only, and required there")
     active: Flag = True
 
 
@@ -461,6 +488,7 @@ class IntegrationPublic(BaseModel):
     resolve_mode: str
     flap_window_seconds: int
     rules: list[IntegrationRule]
+    mapping: WebhookMapping | None
     requester_id: int = Field(description="The contact its incidents are raised by")
     created_at: datetime
     last_event_at: datetime | None
@@ -476,7 +504,7 @@ class EventAccepted(BaseModel):
     dedup_key: str
 
 
-class AlertmanagerAccepted(BaseModel):
+class AlertsAccepted(BaseModel):
     status: Literal["success"] = "success"
     alerts: int = Field(description="Alerts accepted, each handled by its fingerprint")
 

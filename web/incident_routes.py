@@ -81,6 +81,9 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
     form = await request.form()
     values = {k: str(form.get(k, "")).strip() for k in ("name", "kind", "group_id", "flap")}
     values["resolve_mode"] = str(form.get("resolve_mode", "resolve"))
+    mapping_fields = ("items", "dedup_key", "summary", "status", "severity", "source")
+    for name in mapping_fields:
+        values[f"map_{name}"] = str(form.get(f"map_{name}", "")).strip()
     try:
         flap_minutes = float(values["flap"] or "0")
     except ValueError:
@@ -93,6 +96,9 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
     }
     if values["group_id"]:
         data["group_id"] = values["group_id"]
+    mapping = {n: values[f"map_{n}"] for n in mapping_fields if values[f"map_{n}"]}
+    if values["kind"] == "webhook" and mapping:
+        data["mapping"] = mapping
     try:
         if flap_minutes < 0:
             raise ApiError(422, "the flap window is a number of minutes, 0 or more", field="flap")

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query, Request, status
 from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
 from api.errors import ApiError
 from api.schemas import (
-    AlertmanagerAccepted,
     AlertPublic,
+    AlertsAccepted,
     EventAccepted,
     IncidentAlerts,
     IntegrationBody,
@@ -112,22 +112,41 @@ async def events_v2(request: Request, session: SessionDep, client: TemporalDep) 
 )
 async def alertmanager(
     request: Request, session: SessionDep, client: TemporalDep
-) -> AlertmanagerAccepted:
+) -> AlertsAccepted:
     """Prometheus Alertmanager webhook (version 4); each alert is handled by its fingerprint.
 
     Authenticated with `Authorization: Bearer <integration token>` (Alertmanager's
     `http_config.authorization.credentials`).
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    integration = await service.integration_for(session, _bearer(request), "alertmanager")
+    events = service.parse_alertmanager(await request.body())
+    await service.accept(session, client, integration, events)
+    return AlertsAccepted(alerts=len(events))
+
+
+@router.post(
+    "/integrations/webhook",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=_body({"type": "object"}),
+)
+async def webhook(request: Request, session: SessionDep, client: TemporalDep) -> AlertsAccepted:
+    """Any JSON alert (Zabbix, Icinga, Grafana, ...), read with the integration's mapping.
+
+    Authenticated with `Authorization: Bearer <integration token>`.
+    """
+    integration = await service.integration_for(session, _bearer(request), "webhook")
+    events = service.parse_webhook(await request.body(), integration.mapping)
+    await service.accept(session, client, integration, events)
+    return AlertsAccepted(alerts=len(events))
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
             401, "send 'Authorization: Bearer <integration token>'", code="unauthenticated"
         )
-    integration = await service.integration_for(session, token.strip(), "alertmanager")
-    events = service.parse_alertmanager(await request.body())
-    await service.accept(session, client, integration, events)
-    return AlertmanagerAccepted(alerts=len(events))
+    return token.strip()
 
 
 # ---------------------------------------------------------------- administration

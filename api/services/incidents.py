@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import jmespath
+from jmespath.exceptions import JMESPathError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +32,7 @@ from api.schemas import (
     IntegrationCreated,
     IntegrationPublic,
     IntegrationRule,
+    WebhookMapping,
 )
 from api.security import digest, new_secret, same
 from api.services.sla import check_service
@@ -74,6 +77,7 @@ def _public(row: Integration) -> IntegrationPublic:
         resolve_mode=row.resolve_mode,
         flap_window_seconds=row.flap_window_seconds,
         rules=[IntegrationRule.model_validate(r) for r in row.rules],
+        mapping=WebhookMapping.model_validate(row.mapping) if row.mapping else None,
         requester_id=row.requester_id,
         created_at=row.created_at,
         last_event_at=row.last_event_at,
@@ -87,8 +91,28 @@ async def _row(session: AsyncSession, integration_id: int) -> Integration:
     return row
 
 
+def _mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
+    if body.kind != "webhook":
+        if body.mapping is not None:
+            return [{"field": "mapping", "message": "only webhook integrations have a mapping"}]
+        return []
+    if body.mapping is None:
+        return [{"field": "mapping", "message": "a webhook integration needs a mapping"}]
+    problems = []
+    for name in ("items", "dedup_key", "summary", "severity", "source", "status"):
+        expression = getattr(body.mapping, name)
+        if expression is None:
+            continue
+        try:
+            jmespath.compile(expression)
+        except JMESPathError as exc:
+            message = f"{expression!r} is not a JMESPath expression: {exc}"
+            problems.append({"field": f"mapping.{name}", "message": message})
+    return problems
+
+
 async def _check_references(session: AsyncSession, body: IntegrationBody) -> None:
-    problems: list[dict[str, str]] = []
+    problems: list[dict[str, str]] = _mapping_problems(body)
     groups = [("group_id", body.group_id)] + [
         (f"rules.{i}.group_id", r.group_id) for i, r in enumerate(body.rules)
     ]
@@ -149,7 +173,7 @@ async def create_integration(session: AsyncSession, body: IntegrationBody) -> In
         resolve_mode=body.resolve_mode,
         flap_window_seconds=body.flap_window_seconds,
         rules=[r.model_dump(mode="json", exclude_none=True) for r in body.rules],
-        mapping={},
+        mapping=body.mapping.model_dump(mode="json") if body.mapping else {},
         active=body.active,
     )
     secret = _new_token(row)
@@ -180,6 +204,7 @@ async def update_integration(
     row.resolve_mode = body.resolve_mode
     row.flap_window_seconds = body.flap_window_seconds
     row.rules = [r.model_dump(mode="json", exclude_none=True) for r in body.rules]
+    row.mapping = body.mapping.model_dump(mode="json") if body.mapping else {}
     row.active = body.active
     try:
         await session.commit()
@@ -510,6 +535,78 @@ def parse_alertmanager(raw: bytes) -> list[Incoming]:
                 payload={"alert": alert, "group": group},
                 details="\n".join(lines),
                 labels=labels,
+            )
+        )
+    return events
+
+
+# ---------------------------------------------------------------- generic webhook
+
+
+def _found(value: Any) -> str:
+    """A mapped value as text: strings and numbers; nothing else counts as found."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value).strip()
+    return ""
+
+
+def parse_webhook(raw: bytes, mapping_data: dict[str, Any]) -> list[Incoming]:
+    """Events from any JSON body, read with the integration's JMESPath mapping; 400 naming
+    the mapping field that found nothing."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"the body is not JSON: {exc}", code="invalid_event") from exc
+    if not isinstance(body, dict | list):
+        raise _bad("body", "must be a JSON object or list")
+    mapping = WebhookMapping.model_validate(mapping_data)
+    items: Any = [body]
+    if mapping.items is not None:
+        items = jmespath.search(mapping.items, body)
+        if not isinstance(items, list) or not items:
+            raise _bad("items", f"{mapping.items!r} found no list of alerts in the body")
+    resolved = {v.lower() for v in mapping.resolved}
+    acknowledged = {v.lower() for v in mapping.acknowledged}
+    severities = {k.lower(): v for k, v in mapping.severities.items()}
+    events = []
+    for i, item in enumerate(items):
+        where = f"items.{i}." if mapping.items is not None else ""
+
+        def read(name: str, item: Any = item) -> str:
+            expression = getattr(mapping, name)
+            return _found(jmespath.search(expression, item)) if expression else ""
+
+        key = read("dedup_key")
+        if not key:
+            raise _bad(where + "dedup_key", f"{mapping.dedup_key!r} found no key in the event")
+        if len(key) > 255:
+            raise _bad(where + "dedup_key", "the key is longer than 255 characters")
+        summary = read("summary")
+        if not summary:
+            raise _bad(where + "summary", f"{mapping.summary!r} found no summary in the event")
+        status = read("status").lower()
+        if status in resolved:
+            action = AlertAction.RESOLVE
+        elif status in acknowledged:
+            action = AlertAction.ACKNOWLEDGE
+        else:
+            action = AlertAction.TRIGGER
+        severity_text = read("severity").lower()
+        severity = severities.get(severity_text) or (
+            severity_text if severity_text in SEVERITY_LEVELS else "warning"
+        )
+        details = json.dumps(item, indent=2, ensure_ascii=False)[:8000]
+        events.append(
+            Incoming(
+                action=action,
+                key=key,
+                summary=summary[:1024],
+                severity=severity,
+                source=read("source")[:255] or "webhook",
+                payload=item if isinstance(item, dict) else {"value": item},
+                details=f"{summary}\n\n{details}",
             )
         )
     return events

@@ -325,3 +325,89 @@ def test_integration_settings_are_validated(admin: Person) -> None:
     created = integration(admin)
     clash = admin.api.post("/integrations", json={"name": created["name"], "kind": "events"})
     assert clash.status_code == 409 and clash.json()["field"] == "name"
+
+
+def test_generic_webhooks_are_read_with_their_mapping(
+    admin: Person, agent: Person, base_url: str
+) -> None:
+    zabbix = integration(
+        admin,
+        kind="webhook",
+        mapping={
+            "dedup_key": "eventid",
+            "summary": "subject",
+            "status": "status",
+            "severity": "severity",
+            "source": "host",
+            "severities": {"Disaster": "critical", "High": "error"},
+        },
+    )
+    url = f"{base_url}/api/v1/integrations/webhook"
+    headers = {"Authorization": f"Bearer {zabbix['token']}"}
+    eventid = uuid.uuid4().hex[:8]
+    problem = {
+        "eventid": eventid,
+        "subject": "Zabbix agent down",
+        "status": "PROBLEM",
+        "severity": "Disaster",
+        "host": "web-3",
+    }
+    answer = httpx.post(url, json=problem, headers=headers)
+    assert answer.status_code == 202 and answer.json()["alerts"] == 1, answer.text
+    number = incident_of(agent, zabbix["id"], eventid, source="web-3")["ticket_number"]
+    assert ticket(agent, number)["priority"] == 1, "Disaster maps to critical"
+    httpx.post(url, json={**problem, "status": "OK"}, headers=headers)
+    wait_for(lambda: ticket(agent, number)["status"] == "resolved", message="Zabbix OK resolves")
+
+    grafana = integration(
+        admin,
+        kind="webhook",
+        mapping={
+            "items": "alerts",
+            "dedup_key": "fingerprint",
+            "summary": "annotations.summary",
+            "status": "status",
+            "severity": "labels.severity",
+        },
+    )
+    headers = {"Authorization": f"Bearer {grafana['token']}"}
+    fp = uuid.uuid4().hex[:8]
+    body = {
+        "receiver": "tempodesk",
+        "alerts": [
+            {
+                "status": "firing",
+                "fingerprint": fp,
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "Latency high"},
+            },
+            {
+                "status": "firing",
+                "fingerprint": fp + "b",
+                "labels": {},
+                "annotations": {"summary": "Errors up"},
+            },
+        ],
+    }
+    answer = httpx.post(url, json=body, headers=headers)
+    assert answer.status_code == 202 and answer.json()["alerts"] == 2
+    incident_of(agent, grafana["id"], fp)
+    incident_of(agent, grafana["id"], fp + "b")
+
+    missing = httpx.post(url, json={"alerts": [{"status": "firing"}]}, headers=headers)
+    assert missing.status_code == 400 and missing.json()["field"] == "items.0.dedup_key"
+    assert (
+        httpx.post(url, json=problem, headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
+
+    bad = admin.api.post(
+        "/integrations",
+        json={
+            "name": "Bad map",
+            "kind": "webhook",
+            "mapping": {"dedup_key": "id", "summary": "a[?"},
+        },
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "mapping.summary"
+    unmapped = admin.api.post("/integrations", json={"name": "No map", "kind": "webhook"})
+    assert unmapped.status_code == 422 and unmapped.json()["field"] == "mapping"

@@ -125,3 +125,24 @@ def test_the_incident_page_shows_its_alerts_and_says_when_the_source_still_fires
     with browser_session(base_url, customer.email) as session:
         assert session.get("/incidents").status_code == 403
         assert session.get("/admin/integrations").status_code == 403
+
+
+def test_a_webhook_integration_is_made_with_its_mapping(
+    admin_session: httpx.Client, admin: Person
+) -> None:
+    page = admin_session.get("/admin/integrations")
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "name": f"Icinga {uuid.uuid4().hex[:6]}",
+        "kind": "webhook",
+        "flap": "0",
+        "map_dedup_key": "check.id",
+        "map_summary": "check.output[",
+    }
+    refused = admin_session.post("/admin/integrations", data=form)
+    assert refused.status_code == 422 and 'data-field="mapping.summary"' in refused.text
+    assert 'value="check.id"' in refused.text, "the admin's input stays"
+    made = admin_session.post("/admin/integrations", data={**form, "map_summary": "check.output"})
+    assert made.status_code == 200 and '<code id="new-token">' in made.text
+    mine = next(i for i in admin.api.ok("GET", "/integrations") if i["name"] == form["name"])
+    assert mine["mapping"]["summary"] == "check.output" and mine["kind"] == "webhook"
