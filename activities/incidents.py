@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -21,7 +21,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from models import Alert, AlertEvent, Integration, Ticket
 from workflows import ids
 from workflows.alerts import (
+    WORKING,
     AlertAction,
+    AlertRunState,
     AlertStep,
     AlertStepResult,
     Decision,
@@ -67,18 +69,33 @@ class IncidentActivities:
         set absolute values.
         """
         signal, state = step.signal, step.state
-        status, resolved_at, number = None, None, state.number
-        if state.ticket_id is not None:
-            async with self._engine.connect() as conn:
+        alert_key = signal.alert_key or state.key
+        async with self._engine.connect() as conn:
+            ticket_id = await self._incident_for(conn, state.integration_id, alert_key, state)
+            status, resolved_at, number, others_firing = None, None, state.number, False
+            if ticket_id is not None:
                 row = (
                     await conn.execute(
                         select(_tickets.c.status, _tickets.c.resolved_at, _tickets.c.number).where(
-                            _tickets.c.id == state.ticket_id
+                            _tickets.c.id == ticket_id
                         )
                     )
                 ).first()
-            if row is not None:
-                status, resolved_at, number = row.status, row.resolved_at, row.number
+                if row is not None:
+                    status, resolved_at, number = row.status, row.resolved_at, row.number
+                others = await conn.scalar(
+                    select(func.count())
+                    .select_from(_alerts)
+                    .where(
+                        _alerts.c.ticket_id == ticket_id,
+                        _alerts.c.status != "resolved",
+                        ~(
+                            (_alerts.c.integration_id == state.integration_id)
+                            & (_alerts.c.key == alert_key)
+                        ),
+                    )
+                )
+                others_firing = bool(others)
         decision = decide(
             signal.action,
             signal.at,
@@ -86,13 +103,13 @@ class IncidentActivities:
             resolved_at,
             signal.resolve_mode,
             timedelta(seconds=signal.flap_window_seconds),
+            others_firing=others_firing,
         )
-        ticket_id = state.ticket_id
         outcome = decision.value
         if decision == Decision.OPEN:
             ticket = await self._open(step)
             ticket_id, number, status = ticket.id, ticket.number, ticket.status.value
-        elif decision not in (Decision.REPEAT, Decision.IGNORE):
+        elif decision not in (Decision.REPEAT, Decision.IGNORE, Decision.PARTLY):
             assert ticket_id is not None
             refused, new_status = await self._change(ticket_id, decision, step)
             if refused is not None:
@@ -101,6 +118,22 @@ class IncidentActivities:
                 status = new_status
         await self._record(step, decision, outcome, ticket_id)
         return AlertStepResult(decision=decision, ticket_id=ticket_id, number=number, status=status)
+
+    async def _incident_for(
+        self, conn: AsyncConnection, integration_id: int, alert_key: str, state: AlertRunState
+    ) -> str | None:
+        """The incident this alert feeds: the one it is linked to while that is worked (an
+        agent may have linked it to another incident), else the run's current incident."""
+        linked = await conn.scalar(
+            select(_alerts.c.ticket_id).where(
+                _alerts.c.integration_id == integration_id, _alerts.c.key == alert_key
+            )
+        )
+        if linked is not None and linked != state.ticket_id:
+            status = await conn.scalar(select(_tickets.c.status).where(_tickets.c.id == linked))
+            if status in WORKING:
+                return str(linked)
+        return state.ticket_id
 
     async def _open(self, step: AlertStep) -> TicketState:
         fields = step.signal.incident
@@ -185,6 +218,7 @@ class IncidentActivities:
         self, step: AlertStep, decision: Decision, outcome: str, ticket_id: str | None
     ) -> None:
         signal, state = step.signal, step.state
+        alert_key = signal.alert_key or state.key
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(_events)
@@ -204,14 +238,14 @@ class IncidentActivities:
                 .where(
                     _events.c.ticket_id == ticket_id,
                     _events.c.integration_id == state.integration_id,
-                    _events.c.key == state.key,
+                    _events.c.key == alert_key,
                     _events.c.action == AlertAction.TRIGGER.value,
                 )
                 .scalar_subquery()
             )
             values: dict[str, Any] = {
                 "integration_id": state.integration_id,
-                "key": state.key,
+                "key": alert_key,
                 "ticket_id": ticket_id,
                 "status": _ALERT_STATUS[signal.action],
                 "summary": signal.summary,

@@ -470,6 +470,11 @@ class IntegrationBody(Strict):
         strict=True,
         description="A trigger this soon after the resolve reopens the incident (flapping)",
     )
+    link_by: Literal["alert", "group"] = Field(
+        "alert",
+        description="alert: one incident per alert; group: the alerts of one Alertmanager "
+        "group (groupKey) share an incident, resolved when all of them are",
+    )
     rules: list[IntegrationRule] = Field(default_factory=list, max_length=100)
     mapping: WebhookMapping | None = Field(None, description="webhook only, and required there")
     active: Flag = True
@@ -487,6 +492,7 @@ class IntegrationPublic(BaseModel):
     group_id: int | None
     resolve_mode: str
     flap_window_seconds: int
+    link_by: str
     rules: list[IntegrationRule]
     mapping: WebhookMapping | None
     requester_id: int = Field(description="The contact its incidents are raised by")
@@ -537,3 +543,10 @@ class IncidentAlerts(BaseModel):
     alerts: list[AlertPublic]
     events: list[AlertEventPublic]
     firing: bool = Field(description="Any of its alerts still firing at the source")
+
+
+class AlertLink(Strict):
+    """Link an alert to this incident: its events feed it from now on."""
+
+    integration_id: DbId
+    key: Annotated[str, StringConstraints(min_length=1, max_length=255)]

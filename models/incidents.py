@@ -45,6 +45,8 @@ class Integration(Base):
     resolve_mode: Mapped[str] = mapped_column(String(10), default="resolve")
     """resolve: a resolve from the source resolves the incident; note: it only adds a note."""
     flap_window_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    link_by: Mapped[str] = mapped_column(String(10), default="alert", server_default="alert")
+    """alert: one incident per alert key; group: one per Alertmanager group (groupKey)."""
     rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     """webhook only: JSON paths of dedup key, summary, severity, source, status."""

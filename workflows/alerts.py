@@ -67,6 +67,8 @@ class AlertSignal(BaseModel):
     """One accepted event; its raw payload is already stored as `alert_events.id = event_id`."""
 
     event_id: int
+    alert_key: str = ""
+    """The alert's own key when several alerts feed one run (Alertmanager group); "" = the run's."""
     action: AlertAction
     at: datetime
     source: str = ""
@@ -105,6 +107,8 @@ class Decision(StrEnum):
     RESOLVE = "resolved"
     NOTE = "noted"
     IGNORE = "ignored"
+    PARTLY = "resolved_partly"
+    """One alert of several resolved; the incident waits for the others."""
 
 
 WORKING = frozenset({Status.NEW.value, Status.OPEN.value, Status.PENDING.value})
@@ -117,8 +121,13 @@ def decide(
     resolved_at: datetime | None,
     resolve_mode: ResolveMode,
     flap_window: timedelta,
+    others_firing: bool = False,
 ) -> Decision:
-    """What an event does to the alert's incident, given the incident's status now."""
+    """What an event does to the alert's incident, given the incident's status now.
+
+    `others_firing`: other alerts linked to the same incident still fire, so a
+    resolve of this one leaves the incident as it is.
+    """
     working = status in WORKING
     if action == AlertAction.TRIGGER:
         if working:
@@ -135,6 +144,8 @@ def decide(
     if action == AlertAction.ACKNOWLEDGE:
         # A pending incident is already in hand; the acknowledge is recorded only.
         return Decision.ACKNOWLEDGE if status != Status.PENDING.value else Decision.IGNORE
+    if others_firing:
+        return Decision.PARTLY
     return Decision.RESOLVE if resolve_mode == ResolveMode.RESOLVE else Decision.NOTE
 
 

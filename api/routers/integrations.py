@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
 from api.errors import ApiError
 from api.schemas import (
+    AlertLink,
     AlertPublic,
     AlertsAccepted,
     EventAccepted,
@@ -218,3 +219,15 @@ async def incident_alerts(
     ticket = await ticket_service.get_row(session, user, number)
     found = await service.incident_alerts(session, ticket.id)
     return found or IncidentAlerts(alerts=[], events=[], firing=False)
+
+
+@router.post("/tickets/{number}/alerts", tags=["tickets"])
+async def link_alert(
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: AlertLink,
+    user: StaffUser,
+    session: SessionDep,
+    client: TemporalDep,
+) -> IncidentAlerts:
+    """Link an alert (by integration and key) to this incident; its next events feed it."""
+    return await service.link_alert(session, client, user, number, body)

@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
+from api.auth import Principal
 from api.errors import ApiError
 from api.schemas import (
     AlertEventPublic,
+    AlertLink,
     AlertPublic,
     IncidentAlerts,
     IntegrationBody,
@@ -36,9 +38,11 @@ from api.schemas import (
 )
 from api.security import digest, new_secret, same
 from api.services.sla import check_service
+from api.services.tickets import act, get_row
 from models import Alert, AlertEvent, Group, Integration, Ticket, User
 from workflows import ids
 from workflows.alerts import (
+    WORKING,
     AlertAction,
     AlertInput,
     AlertSignal,
@@ -46,8 +50,9 @@ from workflows.alerts import (
     IncidentFields,
     ResolveMode,
 )
-from workflows.choices import Role
-from workflows.lifecycle import BODY_MAX, SUBJECT_MAX
+from workflows.choices import Role, TicketType
+from workflows.lifecycle import BODY_MAX, SUBJECT_MAX, ViolationKind
+from workflows.ticket_model import AddNote
 
 INTEGRATION_TOKEN_PREFIX = "tdi_"
 
@@ -76,6 +81,7 @@ def _public(row: Integration) -> IntegrationPublic:
         group_id=row.group_id,
         resolve_mode=row.resolve_mode,
         flap_window_seconds=row.flap_window_seconds,
+        link_by=row.link_by,
         rules=[IntegrationRule.model_validate(r) for r in row.rules],
         mapping=WebhookMapping.model_validate(row.mapping) if row.mapping else None,
         requester_id=row.requester_id,
@@ -172,6 +178,7 @@ async def create_integration(session: AsyncSession, body: IntegrationBody) -> In
         group_id=body.group_id,
         resolve_mode=body.resolve_mode,
         flap_window_seconds=body.flap_window_seconds,
+        link_by=body.link_by,
         rules=[r.model_dump(mode="json", exclude_none=True) for r in body.rules],
         mapping=body.mapping.model_dump(mode="json") if body.mapping else {},
         active=body.active,
@@ -203,6 +210,7 @@ async def update_integration(
     row.group_id = body.group_id
     row.resolve_mode = body.resolve_mode
     row.flap_window_seconds = body.flap_window_seconds
+    row.link_by = body.link_by
     row.rules = [r.model_dump(mode="json", exclude_none=True) for r in body.rules]
     row.mapping = body.mapping.model_dump(mode="json") if body.mapping else {}
     row.active = body.active
@@ -271,6 +279,8 @@ class Incoming:
     payload: dict[str, Any]
     details: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    group_key: str = ""
+    """Alertmanager's groupKey: with link_by=group, its alerts share one incident."""
 
 
 def _match(rule: IntegrationRule, event: Incoming) -> bool:
@@ -325,8 +335,11 @@ async def accept(
     await session.commit()
 
     async def hand_over(row: AlertEvent, event: Incoming) -> None:
+        grouped = integration.link_by == "group" and bool(event.group_key)
+        run_key = f"group:{event.group_key}" if grouped else event.key
         signal = AlertSignal(
             event_id=row.id,
+            alert_key=event.key if grouped else "",
             action=event.action,
             at=received[row.id] or datetime.now(UTC),
             source=event.source,
@@ -338,8 +351,8 @@ async def accept(
         )
         await client.start_workflow(
             AlertWorkflow.run,
-            AlertInput(integration_id=integration.id, key=event.key),
-            id=ids.alert_workflow_id(integration.id, event.key),
+            AlertInput(integration_id=integration.id, key=run_key),
+            id=ids.alert_workflow_id(integration.id, run_key),
             task_queue=ids.TASK_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             start_signal=ids.ALERT_SIGNAL,
@@ -488,6 +501,7 @@ def parse_alertmanager(raw: bytes) -> list[Incoming]:
         for k in ("receiver", "status", "groupKey", "groupLabels", "externalURL", "truncatedAlerts")
         if k in body
     }
+    group_key = body.get("groupKey") if isinstance(body.get("groupKey"), str) else ""
     events = []
     for i, alert in enumerate(alerts):
         where = f"alerts.{i}"
@@ -535,6 +549,7 @@ def parse_alertmanager(raw: bytes) -> list[Incoming]:
                 payload={"alert": alert, "group": group},
                 details="\n".join(lines),
                 labels=labels,
+                group_key=group_key,
             )
         )
     return events
@@ -638,6 +653,43 @@ async def incident_alerts(
         events=events[-last:] if last else events,
         firing=any(a.status != "resolved" for a in alerts),
     )
+
+
+async def link_alert(
+    session: AsyncSession, client: Client, principal: Principal, number: int, body: AlertLink
+) -> IncidentAlerts:
+    """Move an alert to the incident `number` (which must be a working incident) and say so
+    in its timeline; the alert's next events feed it."""
+    target = await get_row(session, principal, number)
+    if target.type != TicketType.INCIDENT.value:
+        raise ApiError(409, f"#{number} is not an incident", code=ViolationKind.ILLEGAL_STATE)
+    if target.status not in WORKING:
+        raise ApiError(
+            409,
+            f"#{number} is {target.status}; link alerts to a working incident",
+            code=ViolationKind.ILLEGAL_STATE,
+        )
+    alert = await session.scalar(
+        select(Alert).where(Alert.integration_id == body.integration_id, Alert.key == body.key)
+    )
+    if alert is None:
+        raise ApiError(
+            404,
+            f"no alert {body.key!r} from integration {body.integration_id}",
+            field="key",
+            code="not_found",
+        )
+    previous = await session.scalar(select(Ticket.number).where(Ticket.id == alert.ticket_id))
+    if alert.ticket_id != target.id:
+        note = f"Alert linked: {alert.summary or alert.key} ({alert.source})"
+        if previous is not None:
+            note += f", moved from #{previous}"
+        await act(session, client, principal, number, AddNote(actor=principal.actor(), body=note))
+        alert.ticket_id = target.id
+        await session.commit()
+    found = await incident_alerts(session, target.id)
+    assert found is not None
+    return found
 
 
 async def list_alerts(

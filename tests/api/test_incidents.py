@@ -411,3 +411,76 @@ def test_generic_webhooks_are_read_with_their_mapping(
     assert bad.status_code == 422 and bad.json()["field"] == "mapping.summary"
     unmapped = admin.api.post("/integrations", json={"name": "No map", "kind": "webhook"})
     assert unmapped.status_code == 422 and unmapped.json()["field"] == "mapping"
+
+
+def test_alerts_of_one_alertmanager_group_share_an_incident(
+    admin: Person, agent: Person, base_url: str
+) -> None:
+    created = integration(admin, kind="alertmanager", link_by="group")
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    group = f'{{}}:{{cluster="{uuid.uuid4().hex[:6]}"}}'
+
+    def am(**statuses: str) -> httpx.Response:
+        body = {
+            "version": "4",
+            "groupKey": group,
+            "status": "firing",
+            "alerts": [
+                {
+                    "status": status,
+                    "fingerprint": f"{group}-{name}",
+                    "labels": {"alertname": name, "severity": "warning"},
+                    "annotations": {"summary": f"{name} fails"},
+                }
+                for name, status in statuses.items()
+            ],
+        }
+        return httpx.post(f"{base_url}/api/v1{ALERTMANAGER}", json=body, headers=headers)
+
+    assert am(api="firing", db="firing").status_code == 202
+    api_alert = incident_of(agent, created["id"], f"{group}-api")
+    db_alert = incident_of(agent, created["id"], f"{group}-db")
+    number = api_alert["ticket_number"]
+    assert db_alert["ticket_number"] == number, "one incident for the group"
+
+    am(api="resolved", db="firing")
+    incident_of(agent, created["id"], f"{group}-api", status="resolved")
+    assert ticket(agent, number)["status"] == "new", "db still fires: the incident stays open"
+    am(db="resolved")
+    wait_for(lambda: ticket(agent, number)["status"] == "resolved", message="all resolved")
+
+
+def test_an_agent_links_an_alert_to_another_incident(
+    admin: Person, agent: Person, base_url: str
+) -> None:
+    created = integration(admin)
+    token = created["token"]
+    main_key, other_key = f"main-{uuid.uuid4().hex[:6]}", f"other-{uuid.uuid4().hex[:6]}"
+    send(base_url, token, trigger(main_key, "Checkout fails"))
+    send(base_url, token, trigger(other_key, "Payment API slow"))
+    main = incident_of(agent, created["id"], main_key)["ticket_number"]
+    other = incident_of(agent, created["id"], other_key)["ticket_number"]
+
+    linked = agent.api.ok(
+        "POST", f"/tickets/{main}/alerts", json={"integration_id": created["id"], "key": other_key}
+    )
+    assert {a["key"] for a in linked["alerts"]} == {main_key, other_key}
+    notes = [
+        e for e in agent.api.ok("GET", f"/tickets/{main}/timeline") if e["kind"] == "note_added"
+    ]
+    assert f"moved from #{other}" in notes[-1]["data"]["body"]
+
+    send(base_url, token, trigger(other_key, "Payment API slow"))
+
+    def fed_main() -> bool:
+        events = agent.api.ok("GET", f"/tickets/{main}/alerts")["events"]
+        return any(e["key"] == other_key and e["outcome"] == "repeated" for e in events)
+
+    wait_for(fed_main, message="the linked alert's next event feeds the incident it was linked to")
+    assert alert(agent, created["id"], other_key)["ticket_number"] == main  # type: ignore[index]
+    # Its earlier events stay on record with the incident they fed then.
+    assert len(agent.api.ok("GET", f"/tickets/{other}/alerts")["events"]) == 1
+    missing = agent.api.post(
+        f"/tickets/{main}/alerts", json={"integration_id": created["id"], "key": "nope"}
+    )
+    assert missing.status_code == 404 and missing.json()["field"] == "key"

@@ -66,3 +66,9 @@ def test_without_a_flap_window_a_trigger_after_resolve_opens_a_new_incident() ->
     assert decide(AlertAction.TRIGGER, at, "resolved", NOW, ResolveMode.RESOLVE, timedelta(0)) == (
         Decision.OPEN
     )
+
+
+def test_a_resolve_waits_while_other_alerts_of_the_incident_fire() -> None:
+    args = (AlertAction.RESOLVE, NOW, "open", None, ResolveMode.RESOLVE, FLAP)
+    assert decide(*args, others_firing=True) == Decision.PARTLY
+    assert decide(*args, others_firing=False) == Decision.RESOLVE

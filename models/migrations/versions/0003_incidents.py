@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("group_id", sa.Integer(), nullable=True),
         sa.Column("resolve_mode", sa.String(length=10), nullable=False),
         sa.Column("flap_window_seconds", sa.Integer(), nullable=False),
+        sa.Column("link_by", sa.String(length=10), server_default="alert", nullable=False),
         sa.Column("rules", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("mapping", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column(
