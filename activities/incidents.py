@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -23,9 +24,10 @@ from workflows import ids
 from workflows.alerts import (
     WORKING,
     AlertAction,
+    AlertBatch,
+    AlertBatchResult,
     AlertRunState,
-    AlertStep,
-    AlertStepResult,
+    AlertSignal,
     Decision,
     IncidentCheck,
     IncidentQuery,
@@ -55,19 +57,47 @@ _ALERT_STATUS = {
 }
 
 
+@dataclass
+class AlertStep:
+    state: AlertRunState
+    signal: AlertSignal
+    new_ticket_key: str
+    """Idempotency key of the incident a trigger would open now."""
+
+
 class IncidentActivities:
     def __init__(self, client: Client, engine: AsyncEngine) -> None:
         self._client = client
         self._engine = engine
 
-    @activity.defn(name=ids.APPLY_ALERT_EVENT)
-    async def apply_alert_event(self, step: AlertStep) -> AlertStepResult:
-        """Decide what the event does, do it through the incident's workflow, record it.
+    @activity.defn(name=ids.APPLY_ALERT_EVENTS)
+    async def apply_alert_events(self, batch: AlertBatch) -> AlertBatchResult:
+        """Apply the run's queued events in order; returns the run's state after them.
 
-        Idempotent: a new incident's workflow id comes from the step's key, every
-        other change uses an update id derived from the event, and the records
-        set absolute values.
+        Idempotent: a new incident's workflow id comes from the run and the cycle
+        number, every other change uses an update id derived from the event, and
+        the records set absolute values; so a retried batch decides and does the
+        same again, and changes nothing twice.
         """
+        state = batch.state.model_copy(deep=True)
+        decisions = []
+        for signal in batch.signals:
+            step = AlertStep(state, signal, f"{batch.key_prefix}:{state.cycle + 1}")
+            decision, ticket_id, number, status = await self._apply_one(step)
+            if decision == Decision.OPEN:
+                state.cycle += 1
+            if ticket_id is not None and ticket_id != state.ticket_id:
+                state.ticket_id, state.number = ticket_id, number
+            state.status = status
+            state.events += 1
+            state.flap_window_seconds = signal.flap_window_seconds
+            decisions.append(decision)
+        return AlertBatchResult(state=state, decisions=decisions)
+
+    async def _apply_one(
+        self, step: AlertStep
+    ) -> tuple[Decision, str | None, int | None, str | None]:
+        """Decide what one event does, do it through the incident's workflow, record it."""
         signal, state = step.signal, step.state
         alert_key = signal.alert_key or state.key
         async with self._engine.connect() as conn:
@@ -117,7 +147,7 @@ class IncidentActivities:
             elif new_status is not None:
                 status = new_status
         await self._record(step, decision, outcome, ticket_id)
-        return AlertStepResult(decision=decision, ticket_id=ticket_id, number=number, status=status)
+        return decision, ticket_id, number, status
 
     async def _incident_for(
         self, conn: AsyncConnection, integration_id: int, alert_key: str, state: AlertRunState

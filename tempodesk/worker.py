@@ -86,7 +86,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.apply_bulk_batch,
             bulk.record_bulk_progress,
             bulk.load_policy_snapshot,
-            incidents.apply_alert_event,
+            incidents.apply_alert_events,
             incidents.incident_status,
         ],
     )

@@ -16,7 +16,8 @@ event, with the pure rule `decide`:
 - resolve: resolves the incident, or only adds a note, as the integration says;
 - acknowledge or resolve with no working incident: accepted and ignored.
 
-Side effects happen in one activity per event (`apply_alert_event`), which
+Side effects happen in one local activity per batch of queued events
+(`apply_alert_events`), which
 sends the ticket's workflow the same validated updates an agent's change would
 be, with update ids derived from the event, and records the outcome; it is
 idempotent, so a retry changes nothing twice. The workflow ends once its
@@ -149,20 +150,22 @@ def decide(
     return Decision.RESOLVE if resolve_mode == ResolveMode.RESOLVE else Decision.NOTE
 
 
-class AlertStep(BaseModel):
-    """Input of `apply_alert_event`."""
+class AlertBatch(BaseModel):
+    """Input of `apply_alert_events`: the events queued for the run, applied in order."""
 
     state: AlertRunState
-    signal: AlertSignal
-    new_ticket_key: str
-    """Idempotency key of the incident a trigger would open now."""
+    signals: list[AlertSignal]
+    key_prefix: str
+    """With the cycle number, the idempotency key of an incident the batch opens."""
 
 
-class AlertStepResult(BaseModel):
-    decision: Decision
-    ticket_id: str | None = None
-    number: int | None = None
-    status: str | None = None
+class AlertBatchResult(BaseModel):
+    state: AlertRunState
+    decisions: list[Decision]
+
+
+BATCH = 100
+"""Events per activity: a storm of repeats costs one activity per batch, not per event."""
 
 
 class IncidentQuery(BaseModel):
@@ -201,7 +204,8 @@ class AlertWorkflow:
     async def run(self, inp: AlertInput) -> AlertRunState:
         while True:
             while self._queue:
-                await self._apply(self._queue.pop(0))
+                batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+                await self._apply(batch)
                 if workflow.info().is_continue_as_new_suggested():
                     workflow.continue_as_new(
                         AlertInput(
@@ -236,20 +240,16 @@ class AlertWorkflow:
         # Resolved (or nothing opened): stay for the flap window, then end.
         return timedelta(seconds=max(self._state.flap_window_seconds, 0) + 5)
 
-    async def _apply(self, signal: AlertSignal) -> None:
-        state = self._state
-        state.flap_window_seconds = signal.flap_window_seconds
-        key = f"{workflow.info().workflow_id}:{workflow.info().run_id}:{state.cycle + 1}"
-        result: AlertStepResult = await workflow.execute_activity(
-            ids.APPLY_ALERT_EVENT,
-            AlertStep(state=state, signal=signal, new_ticket_key=key),
-            result_type=AlertStepResult,
+    async def _apply(self, signals: list[AlertSignal]) -> None:
+        info = workflow.info()
+        # A local activity: no round trip through the server's activity queue per batch.
+        result: AlertBatchResult = await workflow.execute_local_activity(
+            ids.APPLY_ALERT_EVENTS,
+            AlertBatch(
+                state=self._state, signals=signals, key_prefix=f"{info.workflow_id}:{info.run_id}"
+            ),
+            result_type=AlertBatchResult,
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
         )
-        if result.decision == Decision.OPEN:
-            state.cycle += 1
-        if result.ticket_id is not None:
-            state.ticket_id, state.number = result.ticket_id, result.number
-        state.status = result.status
-        state.events += 1
+        self._state = result.state

@@ -49,7 +49,7 @@ def bulk_update_id(job_id: str, ticket_workflow_id: str) -> str:
 
 
 ALERT_PREFIX = "alert-"
-APPLY_ALERT_EVENT = "apply_alert_event"
+APPLY_ALERT_EVENTS = "apply_alert_events"
 INCIDENT_STATUS = "incident_status"
 
 
