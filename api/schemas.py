@@ -247,6 +247,8 @@ class TicketPublic(BaseModel):
     sla_clocks: list[SlaClockPublic] = Field(
         default_factory=list, description="Staff only; as of the last change of the ticket"
     )
+    major: bool = Field(False, description="A major incident")
+    parent_number: int | None = Field(None, description="The major incident this is a child of")
     actions: list[str] = Field(description="Actions the caller may take now")
 
 
@@ -550,3 +552,15 @@ class AlertLink(Strict):
 
     integration_id: DbId
     key: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class MajorBody(Strict):
+    major: Flag
+    note: Reason = ""
+
+
+class ParentBody(Strict):
+    parent_number: Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)] | None = Field(
+        description="A major incident's number; null to unlink"
+    )
+    note: Reason = ""

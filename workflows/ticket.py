@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         apply_attach,
         apply_classify,
         apply_close,
+        apply_link_parent,
         apply_open,
         apply_pend,
         apply_raise_priority,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         apply_reply,
         apply_resolve,
         apply_resume,
+        apply_set_major,
         apply_sla_checkpoint,
         apply_sla_policy,
         check_acknowledge,
@@ -51,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         check_attach,
         check_classify,
         check_close,
+        check_link_parent,
         check_open,
         check_pend,
         check_raise_priority,
@@ -58,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         check_reply,
         check_resolve,
         check_resume,
+        check_set_major,
         checkpoint_notifications,
         facts_changed_policy,
     )
@@ -82,6 +86,7 @@ with workflow.unsafe.imports_passed_through():
         Classify,
         Close,
         DeskConfig,
+        LinkParent,
         NotifyRequest,
         OpenTicket,
         Pend,
@@ -93,6 +98,7 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         Resolve,
         Resume,
+        SetMajor,
         TicketContext,
         TicketEvent,
         TicketFacts,
@@ -400,6 +406,28 @@ class TicketWorkflow:
     @acknowledge.validator
     def _validate_acknowledge(self, msg: Acknowledge) -> None:
         self._check_state(msg, check_acknowledge)
+
+    @workflow.update
+    async def set_major(self, msg: SetMajor) -> TicketState:
+        """Declare the incident major, or no longer major."""
+        return await self._change(
+            msg, check_set_major, lambda s: apply_set_major(s, msg, workflow.now())
+        )
+
+    @set_major.validator
+    def _validate_set_major(self, msg: SetMajor) -> None:
+        self._check_state(msg, check_set_major)
+
+    @workflow.update
+    async def link_parent(self, msg: LinkParent) -> TicketState:
+        """Make the incident a child of a major incident, or unlink it."""
+        return await self._change(
+            msg, check_link_parent, lambda s: apply_link_parent(s, msg, workflow.now())
+        )
+
+    @link_parent.validator
+    def _validate_link_parent(self, msg: LinkParent) -> None:
+        self._check_state(msg, check_link_parent)
 
     # ------------------------------------------------------------ internals
 

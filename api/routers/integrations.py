@@ -17,6 +17,9 @@ from api.schemas import (
     IntegrationBody,
     IntegrationCreated,
     IntegrationPublic,
+    MajorBody,
+    ParentBody,
+    TicketPublic,
 )
 from api.services import incidents as service
 from api.services import tickets as ticket_service
@@ -231,3 +234,35 @@ async def link_alert(
 ) -> IncidentAlerts:
     """Link an alert (by integration and key) to this incident; its next events feed it."""
     return await service.link_alert(session, client, user, number, body)
+
+
+@router.post("/tickets/{number}/major", tags=["tickets"])
+async def set_major(
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: MajorBody,
+    user: StaffUser,
+    session: SessionDep,
+    client: TemporalDep,
+) -> TicketPublic:
+    """Declare an incident major, or no longer major (staff)."""
+    return await service.set_major(session, client, user, number, body)
+
+
+@router.post("/tickets/{number}/parent", tags=["tickets"])
+async def link_parent(
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: ParentBody,
+    user: StaffUser,
+    session: SessionDep,
+    client: TemporalDep,
+) -> TicketPublic:
+    """Make an incident a child of a major incident; `parent_number: null` unlinks (staff)."""
+    return await service.link_parent(session, client, user, number, body)
+
+
+@router.get("/tickets/{number}/children", tags=["tickets"])
+async def children(
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)], user: StaffUser, session: SessionDep
+) -> list[TicketPublic]:
+    """The child incidents of a major incident (staff)."""
+    return await service.children_of(session, user, number)

@@ -34,11 +34,14 @@ from api.schemas import (
     IntegrationCreated,
     IntegrationPublic,
     IntegrationRule,
+    MajorBody,
+    ParentBody,
+    TicketPublic,
     WebhookMapping,
 )
 from api.security import digest, new_secret, same
 from api.services.sla import check_service
-from api.services.tickets import act, get_row
+from api.services.tickets import act, get_row, get_ticket, visible_to
 from models import Alert, AlertEvent, Group, Integration, Ticket, User
 from workflows import ids
 from workflows.alerts import (
@@ -52,7 +55,7 @@ from workflows.alerts import (
 )
 from workflows.choices import Role, TicketType
 from workflows.lifecycle import BODY_MAX, SUBJECT_MAX, ViolationKind
-from workflows.ticket_model import AddNote
+from workflows.ticket_model import AddNote, LinkParent, SetMajor
 
 INTEGRATION_TOKEN_PREFIX = "tdi_"
 
@@ -690,6 +693,52 @@ async def link_alert(
     found = await incident_alerts(session, target.id)
     assert found is not None
     return found
+
+
+async def set_major(
+    session: AsyncSession, client: Client, principal: Principal, number: int, body: MajorBody
+) -> TicketPublic:
+    msg = SetMajor(actor=principal.actor(), major=body.major, note=body.note)
+    return await act(session, client, principal, number, msg)
+
+
+async def link_parent(
+    session: AsyncSession, client: Client, principal: Principal, number: int, body: ParentBody
+) -> TicketPublic:
+    """Make incident `number` a child of a major incident (or unlink it)."""
+    if body.parent_number is not None:
+        parent = await session.scalar(
+            select(Ticket).where(Ticket.number == body.parent_number, visible_to(principal))
+        )
+        if parent is None:
+            raise ApiError(
+                422,
+                f"parent_number {body.parent_number} is not a ticket",
+                field="parent_number",
+                code="invalid_field",
+            )
+        if not parent.major:
+            raise ApiError(
+                422,
+                f"#{parent.number} is not a major incident; declare it major first",
+                field="parent_number",
+                code="invalid_field",
+            )
+    msg = LinkParent(actor=principal.actor(), parent_number=body.parent_number, note=body.note)
+    return await act(session, client, principal, number, msg)
+
+
+async def children_of(
+    session: AsyncSession, principal: Principal, number: int
+) -> list[TicketPublic]:
+    """The incidents linked to major incident `number` as its children."""
+    await get_row(session, principal, number)
+    found = await session.scalars(
+        select(Ticket.number)
+        .where(Ticket.parent_number == number, visible_to(principal))
+        .order_by(Ticket.number)
+    )
+    return [await get_ticket(session, principal, n) for n in found]
 
 
 async def list_alerts(

@@ -484,3 +484,32 @@ def test_an_agent_links_an_alert_to_another_incident(
         f"/tickets/{main}/alerts", json={"integration_id": created["id"], "key": "nope"}
     )
     assert missing.status_code == 404 and missing.json()["field"] == "key"
+
+
+def test_a_major_incident_with_child_incidents(agent: Person, directory: Directory) -> None:
+    customer = directory.person("customer", directory.organisation())
+    major = customer.api.open_ticket("Whole site down")["number"]
+    child = customer.api.open_ticket("Cannot log in")["number"]
+    request = customer.api.open_ticket("New laptop", type="service_request")["number"]
+
+    refused = agent.api.post(f"/tickets/{child}/parent", json={"parent_number": major})
+    assert refused.status_code == 422 and "not a major incident" in refused.json()["detail"]
+    assert customer.api.post(f"/tickets/{major}/major", json={"major": True}).status_code == 403
+
+    declared = agent.api.ok("POST", f"/tickets/{major}/major", json={"major": True, "note": "P1"})
+    assert declared["major"] is True
+    assert agent.api.post(f"/tickets/{major}/major", json={"major": True}).status_code == 409
+    not_incident = agent.api.post(f"/tickets/{request}/major", json={"major": True})
+    assert not_incident.status_code == 409 and "only incidents" in not_incident.json()["detail"]
+
+    linked = agent.api.ok("POST", f"/tickets/{child}/parent", json={"parent_number": major})
+    assert linked["parent_number"] == major
+    assert [t["number"] for t in agent.api.ok("GET", f"/tickets/{major}/children")] == [child]
+    itself = agent.api.post(f"/tickets/{major}/parent", json={"parent_number": major})
+    assert itself.status_code in (409, 422)
+    kinds = [e["kind"] for e in agent.api.ok("GET", f"/tickets/{child}/timeline")]
+    assert "parent_linked" in kinds
+
+    agent.api.ok("POST", f"/tickets/{child}/parent", json={"parent_number": None})
+    assert agent.api.ok("GET", f"/tickets/{major}/children") == []
+    assert agent.api.ok("GET", f"/tickets/{child}")["parent_number"] is None

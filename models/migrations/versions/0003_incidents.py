@@ -1,4 +1,4 @@
-"""incidents: monitoring integrations, alerts, raw alert events
+"""incidents: monitoring integrations, alerts, raw alert events, major and child incidents
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +20,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "tickets", sa.Column("major", sa.Boolean(), server_default="false", nullable=False)
+    )
+    op.add_column("tickets", sa.Column("parent_number", sa.BigInteger(), nullable=True))
+    op.create_index("ix_tickets_parent_number", "tickets", ["parent_number"])
     op.create_table(
         "integrations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -98,3 +103,6 @@ def downgrade() -> None:
     op.drop_table("alert_events")
     op.drop_table("alerts")
     op.drop_table("integrations")
+    op.drop_index("ix_tickets_parent_number", table_name="tickets")
+    op.drop_column("tickets", "parent_number")
+    op.drop_column("tickets", "major")
