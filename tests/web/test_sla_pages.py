@@ -1,0 +1,397 @@
+"""SLA pages over plain HTTP: calendars, policies, bulk jobs, YAML, queue, ticket, notifications.
+
+SLA policies are shared by the whole test session, so every policy made here
+matches only the tickets of an organisation of its own, and nothing here makes
+a policy the default or imports a file that changes the desk.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+import httpx
+import pytest
+
+from tests.api.test_sla import Desk, targets, wait_for
+from tests.api.test_sla import desk as desk  # the fixture
+from tests.factories import Person, browser_session, csrf_of
+
+
+def unique(word: str) -> str:
+    return f"{word} {uuid.uuid4().hex[:8]}"
+
+
+def field_error(page: str, field: str) -> str:
+    """The message shown next to the form field `field`."""
+    found = re.search(rf'data-field-error="{re.escape(field)}">([^<]*)<', page)
+    assert found, f"no error next to {field!r}; the page says: {errors_in(page)}"
+    return html.unescape(found.group(1))
+
+
+def errors_in(page: str) -> dict[str, str]:
+    return {
+        k: html.unescape(v) for k, v in re.findall(r'data-field-error="([^"]*)">([^<]*)<', page)
+    }
+
+
+def input_value(page: str, name: str) -> str:
+    found = re.search(rf'<input name="{re.escape(name)}" value="([^"]*)"', page)
+    assert found, f"no input {name!r}"
+    return html.unescape(found.group(1))
+
+
+def calendar_form(name: str, **fields: str) -> dict[str, str]:
+    week = {f"week.{i}": "09:00-12:00, 13:00-17:00" if i < 5 else "" for i in range(7)}
+    return {"name": name, "timezone": "Europe/Berlin", **week, **fields}
+
+
+@pytest.fixture
+def admin_web(base_url: str, admin: Person) -> Iterator[httpx.Client]:
+    with browser_session(base_url, admin.email) as client:
+        yield client
+
+
+def post(client: httpx.Client, path: str, data: dict[str, object]) -> httpx.Response:
+    """Post a form the way the page does: with the CSRF token of the page."""
+    page = client.get("/admin/sla-policies").text if "/admin/" in path else client.get("/").text
+    return client.post(path, data={"csrf_token": csrf_of(page), **data})
+
+
+# ---------------------------------------------------------------- calendars
+
+
+def test_admin_creates_a_calendar_and_sees_when_a_ticket_would_be_due(
+    admin_web: httpx.Client,
+) -> None:
+    name = unique("Berlin office")
+    r = post(
+        admin_web,
+        "/admin/calendars/new",
+        calendar_form(
+            name,
+            holiday_country="de",
+            holiday_subdivision="be",
+            days_off="2026-12-28 Company day off",
+            special_days="2026-12-24 09:00-12:00 Christmas Eve",
+        ),
+    )
+    assert r.status_code == 303, r.text
+    location = r.headers["location"]
+    page = admin_web.get(location).text
+    assert "Saved." in page
+    # What was saved is what the form shows again, several ranges a day included.
+    assert input_value(page, "week.0") == "09:00-12:00, 13:00-17:00"
+    assert input_value(page, "week.5") == ""
+    assert input_value(page, "holiday_country") == "DE"
+    assert "2026-12-28 Company day off" in page
+    assert "2026-12-24 09:00-12:00 Christmas Eve" in page
+    # The preview: due instant as a <time> with UTC fallback text, for 8 h by default.
+    preview = re.search(r'class="preview-result">(.*?)</p>', page, re.S)
+    assert preview, "no preview"
+    assert "with a target of 8 h is due at" in preview.group(1)
+    due = re.search(r'<time datetime="([^"]+)">([^<]+ UTC)</time>', preview.group(1))
+    assert due, preview.group(1)
+    assert datetime.fromisoformat(due.group(1)) > datetime.now().astimezone()
+    # The target is editable; a bad one is named next to the target field.
+    two = admin_web.get(location.split("?")[0], params={"target": "2h 30m"}).text
+    assert "with a target of 2 h 30 min is due at" in two
+    bad = admin_web.get(location.split("?")[0], params={"target": "soon"}).text
+    assert "is not a duration" in field_error(bad, "target")
+
+    listing = admin_web.get("/admin/calendars").text
+    assert name in listing and "Europe/Berlin" in listing
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus"),
+        ({"week.2": "9 to 5"}, "week.2", "is not a range like 09:00-17:00"),
+        ({"week.1": "13:00-17:00, 09:00-14:00"}, "week", ""),
+        ({"holiday_country": "XX"}, "holiday_country", "not a country code"),
+        ({"special_days": "2026-12-24 Christmas Eve"}, "special_days", "give the day's hours"),
+        ({"days_off": "24.12.2026 Christmas"}, "days_off", "is not a date"),
+        ({"name": "  "}, "name", "must not be empty"),
+    ],
+)
+def test_a_refused_calendar_names_the_field_and_keeps_the_input(
+    admin_web: httpx.Client, change: dict[str, str], field: str, message: str
+) -> None:
+    name = unique("Refused")
+    data = {**calendar_form(name), **change}
+    r = post(admin_web, "/admin/calendars/new", data)
+    assert r.status_code == 422
+    assert message in field_error(r.text, field)
+    assert 'class="flash error"' in r.text  # and a summary at the top
+    assert f'name="timezone" value="{html.escape(data["timezone"])}"' in r.text
+    assert name not in admin_web.get("/admin/calendars").text
+
+
+def test_editing_a_calendar_keeps_its_id_and_names_a_taken_name(admin_web: httpx.Client) -> None:
+    first, second = unique("First"), unique("Second")
+    post(admin_web, "/admin/calendars/new", calendar_form(first))
+    r = post(admin_web, "/admin/calendars/new", calendar_form(second))
+    path = r.headers["location"].split("?")[0]
+    r = post(admin_web, path, calendar_form(second, timezone="UTC", **{"week.6": "10:00-14:00"}))
+    assert r.status_code == 303 and r.headers["location"].startswith(path)
+    page = admin_web.get(path).text
+    assert input_value(page, "timezone") == "UTC"
+    assert input_value(page, "week.6") == "10:00-14:00"
+    taken = post(admin_web, path, calendar_form(first))
+    assert taken.status_code == 422
+    assert "exists already" in field_error(taken.text, "name")
+
+
+# ---------------------------------------------------------------- policies
+
+
+def policy_form(name: str, calendar: int, org: int, **fields: object) -> dict[str, object]:
+    return {
+        "name": name,
+        "calendar_id": str(calendar),
+        "active": "on",
+        "conditions.organisation_ids": [str(org)],
+        "targets.1.first_response": "30m",
+        "targets.1.resolution": "4h",
+        "targets.5.resolution": "2d",
+        "pause_statuses": ["pending"],
+        "warnings": "50, 75, 90",
+        "escalation_rows": "2",
+        "escalations.1.after": "0s",
+        "escalations.1.clocks": ["resolution"],
+        "escalations.1.actions": ["notify_assignee", "raise_priority"],
+        "escalations.2.after": "",
+        "on_reopen": "restart",
+        **fields,
+    }
+
+
+def test_admin_creates_and_edits_a_policy_through_the_form(
+    admin_web: httpx.Client, desk: Desk
+) -> None:
+    name = unique("Gold")
+    r = post(
+        admin_web,
+        "/admin/sla-policies/new",
+        policy_form(
+            name,
+            desk.calendar,
+            desk.org,
+            **{
+                "escalations.2.after": "1h",
+                "escalations.2.clocks": ["resolution"],
+                "escalations.2.group_id": str(desk.group),
+            },
+        ),
+    )
+    assert r.status_code == 303, r.text
+    policy_id = int(r.headers["location"].split("/")[-1].split("?")[0])
+    stored = desk.admin.api.ok("GET", f"/sla-policies/{policy_id}")
+    assert stored["conditions"]["organisation_ids"] == [desk.org]
+    assert stored["targets"]["1"]["first_response"] == "PT30M"
+    assert stored["targets"]["5"]["resolution"] == "P2D"
+    assert stored["on_reopen"] == "restart" and stored["warnings"] == [50, 75, 90]
+    assert [[a["kind"] for a in level["actions"]] for level in stored["escalations"]] == [
+        ["notify_assignee", "raise_priority"],
+        ["reassign"],
+    ]
+    assert stored["escalations"][1]["actions"][0]["group_id"] == desk.group
+
+    page = admin_web.get(f"/admin/sla-policies/{policy_id}").text
+    assert input_value(page, "targets.1.resolution") == "4h"
+    assert input_value(page, "escalations.2.after") == "1h"
+    assert "Saved as version 1" in admin_web.get(r.headers["location"]).text
+
+    r = post(
+        admin_web,
+        f"/admin/sla-policies/{policy_id}",
+        policy_form(name, desk.calendar, desk.org, **{"targets.1.resolution": "6h"}),
+    )
+    assert r.status_code == 303
+    assert "Saved as version 2" in admin_web.get(r.headers["location"]).text
+    listing = admin_web.get("/admin/sla-policies").text
+    assert f'id="policy-{policy_id}"' in listing and name in listing
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"targets.3.resolution": "soon"}, "targets.3.resolution", "is not a duration"),
+        ({"targets.2.next_update": "0s"}, "targets.2.next_update", "longer than zero"),
+        ({"warnings": "50, 150"}, "warnings", "between 1 and 99"),
+        ({"warnings": "half"}, "warnings", "not a whole percentage"),
+        ({"calendar_id": ""}, "calendar_id", "choose a calendar"),
+        ({"calendar_id": "2147483000"}, "calendar_id", "does not exist"),
+        ({"name": ""}, "name", "must not be empty"),
+        # Row 1 is left blank: the service's level 1 is the form's row 2.
+        (
+            {
+                "escalations.1.after": "",
+                "escalations.1.actions": [],
+                "escalations.2.after": "1h",
+            },
+            "escalations.2.actions",
+            "at least one action",
+        ),
+    ],
+)
+def test_a_refused_policy_names_the_field_and_keeps_the_input(
+    admin_web: httpx.Client, desk: Desk, change: dict[str, object], field: str, message: str
+) -> None:
+    name = unique("Refused policy")
+    r = post(
+        admin_web,
+        "/admin/sla-policies/new",
+        {**policy_form(name, desk.calendar, desk.org), **change},
+    )
+    assert r.status_code == 422
+    assert message in field_error(r.text, field)
+    assert input_value(r.text, "targets.1.first_response") == "30m"  # input kept
+    assert name not in admin_web.get("/admin/sla-policies").text
+
+
+def test_policies_are_listed_in_match_order_and_can_be_moved(
+    admin_web: httpx.Client, desk: Desk
+) -> None:
+    first = desk.policy(targets=targets(resolution=3600))
+    second = desk.policy(targets=targets(resolution=7200))
+
+    def order() -> list[int]:
+        page = admin_web.get("/admin/sla-policies").text
+        return [int(i) for i in re.findall(r'<tr id="policy-(\d+)"', page)]
+
+    assert order().index(first["id"]) + 1 == order().index(second["id"])
+    r = post(admin_web, f"/admin/sla-policies/{second['id']}/move", {"direction": "up"})
+    assert r.status_code == 303
+    assert order().index(second["id"]) + 1 == order().index(first["id"])
+    post(admin_web, f"/admin/sla-policies/{second['id']}/move", {"direction": "down"})
+    assert order().index(first["id"]) + 1 == order().index(second["id"])
+
+
+def test_apply_to_open_tickets_starts_a_job_whose_page_shows_progress(
+    admin_web: httpx.Client, desk: Desk
+) -> None:
+    policy = desk.policy(targets=targets(resolution=3600))
+    numbers = [desk.open(unique("Apply me"))["number"] for _ in range(2)]
+    body = {k: v for k, v in policy.items() if k in ("name", "calendar_id", "conditions")}
+    desk.admin.api.ok(
+        "PUT", f"/sla-policies/{policy['id']}", json={**body, "targets": targets(resolution=7200)}
+    )
+    r = post(admin_web, f"/admin/sla-policies/{policy['id']}/apply", {})
+    assert r.status_code == 303
+    job_path = r.headers["location"]
+    assert job_path.startswith("/admin/jobs/bulk-")
+
+    def finished() -> str | None:
+        page = admin_web.get(job_path).text
+        return page if 'data-status="finished"' in page else None
+
+    first = admin_web.get(job_path).text
+    if 'data-status="running"' in first:
+        assert '<meta http-equiv="refresh"' in first  # it refreshes itself while running
+    page = wait_for(finished, 30, "the job did not finish")
+    assert "2 of 2 tickets done · 2 updated · 0 failed" in page
+    assert '<meta http-equiv="refresh"' not in page
+    for number in numbers:
+        assert desk.clock(number, "resolution")["target_seconds"] == 7200
+
+
+# ---------------------------------------------------------------- YAML
+
+
+def test_yaml_page_exports_dry_runs_and_lists_every_problem(admin_web: httpx.Client) -> None:
+    name = unique("Exported calendar")
+    post(admin_web, "/admin/calendars/new", calendar_form(name))
+    assert "Download sla.yaml" in admin_web.get("/admin/sla-yaml").text
+    exported = admin_web.get("/admin/sla-yaml/export")
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    assert name in exported.text
+
+    page = admin_web.get("/admin/sla-yaml").text
+    r = admin_web.post(
+        "/admin/sla-yaml",
+        data={"csrf_token": csrf_of(page), "action": "dry_run"},
+        files={"file": ("sla.yaml", exported.text.encode(), "application/yaml")},
+    )
+    assert r.status_code == 200
+    assert "No changes: the desk already matches the file." in r.text
+
+    renamed = exported.text.replace(name, name + " renamed")
+    r = admin_web.post(
+        "/admin/sla-yaml",
+        data={"csrf_token": csrf_of(page), "action": "dry_run"},
+        files={"file": ("sla.yaml", renamed.encode(), "application/yaml")},
+    )
+    changes = re.search(r'id="changes">(.*?)</section>', r.text, re.S)
+    assert changes and "would make these changes" in changes.group(1)
+    assert name in changes.group(1)
+    assert name in admin_web.get("/admin/calendars").text  # a dry run changes nothing
+
+    bad = "version: 1\ncalendars:\n  - name: A\n    bogus: 1\n  - name: B\n    other: 2\n"
+    r = admin_web.post(
+        "/admin/sla-yaml",
+        data={"csrf_token": csrf_of(page), "action": "import"},
+        files={"file": ("bad.yaml", bad.encode(), "application/yaml")},
+    )
+    assert r.status_code == 422
+    problems = re.findall(r"<li><strong>([^<]*)</strong>: ([^<]*)</li>", r.text)
+    assert len(problems) >= 2, problems
+    assert all(where.startswith("line ") for where, _ in problems), problems
+    assert "nothing changed" in r.text
+
+
+# ---------------------------------------------------------------- who may
+
+
+ADMIN_PAGES = [
+    "/admin/calendars",
+    "/admin/calendars/new",
+    "/admin/sla-policies",
+    "/admin/sla-policies/new",
+    "/admin/sla-yaml",
+    "/admin/sla-yaml/export",
+]
+
+
+@pytest.mark.parametrize("role", ["agent", "manager", "customer"])
+def test_sla_admin_pages_are_for_admins_only(
+    base_url: str, desk: Desk, role: str, admin_web: httpx.Client
+) -> None:
+    person = desk.directory.person(role, desk.org if role == "customer" else None)
+    with browser_session(base_url, person.email) as client:
+        for path in ADMIN_PAGES:
+            r = client.get(path)
+            assert r.status_code == 403, path
+            assert "this page is for admins" in r.text
+        token = csrf_of(client.get("/settings/tokens").text)
+        r = client.post("/admin/calendars/new", data={"csrf_token": token, **calendar_form("x")})
+        assert r.status_code == 403
+        policy = desk.policy(targets=targets(resolution=60))
+        r = client.post(f"/admin/sla-policies/{policy['id']}/apply", data={"csrf_token": token})
+        assert r.status_code == 403
+    assert admin_web.get("/admin/sla-policies").status_code == 200
+
+
+def test_sla_forms_need_the_csrf_token(admin_web: httpx.Client, desk: Desk) -> None:
+    name = unique("No token")
+    r = admin_web.post("/admin/calendars/new", data=calendar_form(name))
+    assert r.status_code == 403 and "CSRF" in r.text
+    policy = desk.policy(targets=targets(resolution=60))
+    r = admin_web.post(f"/admin/sla-policies/{policy['id']}/move", data={"direction": "up"})
+    assert r.status_code == 403
+    r = admin_web.post("/notifications/read", data={})
+    assert r.status_code == 403
+    assert name not in admin_web.get("/admin/calendars").text
+
+
+def test_pages_render_for_an_admin(admin_web: httpx.Client) -> None:
+    for path in [*ADMIN_PAGES[:-1], "/notifications"]:
+        r = admin_web.get(path)
+        assert r.status_code == 200, path
+    assert admin_web.get("/admin/calendars/2147483000").status_code == 404
+    assert admin_web.get("/admin/jobs/bulk-" + "0" * 32).status_code == 404
