@@ -345,6 +345,55 @@ def test_yaml_page_exports_dry_runs_and_lists_every_problem(admin_web: httpx.Cli
     assert "nothing changed" in r.text
 
 
+# ---------------------------------------------------------------- queue, ticket, notifications
+
+
+def test_queue_ticket_and_notifications_show_the_sla(base_url: str, desk: Desk) -> None:
+    word = unique("Outage").split()[1]
+    desk.policy(
+        targets={
+            "5": {"resolution": 3},
+            **{str(p): {"resolution": 36000, "first_response": 18000} for p in range(1, 5)},
+        },
+        warnings=[50],
+        escalations=[{"after": 0, "actions": [{"kind": "notify_user", "user_id": desk.agent.id}]}],
+    )
+    late = desk.open(f"Late {word}")["number"]
+    calm = desk.open(f"Calm {word}", impact=1, urgency=1)["number"]
+    wait_for(
+        lambda: desk.agent.api.ok("GET", f"/tickets/{late}")["sla_state"] == "breached",
+        20,
+        "the ticket did not breach",
+    )
+    with browser_session(base_url, desk.agent.email) as agent:
+        page = agent.get("/queue", params={"queue": "all", "q": word, "sort": "sla_due_at"}).text
+        rows = re.findall(r'<tr data-number="(\d+)" data-sla="(\w+)"([^>]*)>(.*?)</tr>', page, re.S)
+        assert [int(r[0]) for r in rows] == [late, calm], "not sorted by due soonest"
+        assert rows[0][1] == "breached" and 'class="sla-breached"' in rows[0][2]
+        assert "Breached" in rows[0][3] and "overdue" in rows[0][3]
+        assert rows[1][1] == "running" and "sla-" not in rows[1][2]
+        assert re.search(r'<time datetime="[^"]+" title="[^"]+ UTC" data-relative>in ', rows[1][3])
+        assert 'data-sort="sla_due_at"' in page
+
+        ticket = agent.get(f"/tickets/{calm}").text
+        clocks = dict(re.findall(r'data-clock="(\w+)" data-state="(\w+)"', ticket))
+        assert clocks == {"first_response": "running", "resolution": "running"}
+        assert "Business time elapsed" in ticket and "First response" in ticket
+        breached = agent.get(f"/tickets/{late}").text
+        assert 'data-clock="resolution" data-state="breached"' in breached
+
+        # The escalation named the agent: the header counts it, the page links the ticket.
+        home = agent.get("/queue").text
+        unread = re.search(r'<span class="unread"[^>]*>(\d+)</span>', home)
+        assert unread and int(unread.group(1)) >= 1
+        notes = agent.get("/notifications").text
+        assert f'href="/tickets/{late}"' in notes
+        r = agent.post("/notifications/read", data={"csrf_token": csrf_of(notes)})
+        assert r.status_code == 303
+        assert 'class="unread"' not in agent.get("/queue").text
+        assert 'class="notification unread"' not in agent.get("/notifications").text
+
+
 # ---------------------------------------------------------------- who may
 
 
