@@ -16,12 +16,12 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
 from api.schemas import MAX_INT, CalendarPublic
-from api.services import directory, sla_io
+from api.services import directory, sla_clocks, sla_io, tickets
 from api.services import notifications as notices
 from api.services import sla as service
 from web import sla_forms as forms
 from web.render import page
-from web.routes import WebAdmin, WebStaff, WebUser
+from web.routes import TicketNumber, WebAdmin, WebStaff, WebUser
 from workflows.choices import Role, Status, TicketType
 from workflows.sla import ReopenRule
 from workflows.sla_config import PAUSABLE
@@ -356,6 +356,29 @@ async def yaml_import(request: Request, user: WebAdmin, session: SessionDep) -> 
     if status == 422:
         context["error"] = "The file was not applied: nothing changed. Fix every problem listed."
     return page(request, "admin/sla_yaml.html", context, status)
+
+
+# ---------------------------------------------------------------- a ticket's clocks
+
+
+@router.get("/tickets/{number}/sla")
+async def ticket_sla(
+    request: Request,
+    number: TicketNumber,
+    user: WebStaff,
+    session: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    """The ticket page's SLA panel with the clocks as they stand now (htmx refreshes it)."""
+    ticket = await tickets.get_ticket(session, user, number)
+    clocks = await sla_clocks.live_clocks(client, ticket)
+    context = {
+        "user": user,
+        "ticket": ticket,
+        "clocks": ticket.sla_clocks if clocks is None else clocks,
+        "live": clocks is not None,
+    }
+    return page(request, "agent/_sla_panel.html", context)
 
 
 # ---------------------------------------------------------------- notifications

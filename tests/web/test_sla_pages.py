@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -382,6 +383,20 @@ def test_queue_ticket_and_notifications_show_the_sla(base_url: str, desk: Desk) 
         breached = agent.get(f"/tickets/{late}").text
         assert 'data-clock="resolution" data-state="breached"' in breached
 
+        # The page shows the projection; htmx swaps in the clocks the workflow counts now.
+        assert 'data-live="false"' in ticket and f'hx-get="/tickets/{calm}/sla"' in ticket
+
+        def elapsed() -> float:
+            panel = agent.get(f"/tickets/{calm}/sla").text
+            assert 'data-live="true"' in panel
+            found = re.search(r'data-clock="resolution".*?data-seconds="([\d.]+)"', panel, re.S)
+            assert found, panel
+            return float(found.group(1))
+
+        before = elapsed()
+        time.sleep(1.5)
+        assert elapsed() >= before + 1, "the live clock did not move"
+
         # The escalation named the agent: the header counts it, the page links the ticket.
         home = agent.get("/queue").text
         unread = re.search(r'<span class="unread"[^>]*>(\d+)</span>', home)
@@ -423,6 +438,8 @@ def test_sla_admin_pages_are_for_admins_only(
         policy = desk.policy(targets=targets(resolution=60))
         r = client.post(f"/admin/sla-policies/{policy['id']}/apply", data={"csrf_token": token})
         assert r.status_code == 403
+        if role == "customer":
+            assert client.get("/tickets/1/sla").status_code == 403
     assert admin_web.get("/admin/sla-policies").status_code == 200
 
 
