@@ -164,6 +164,13 @@ async def save_calendar(
     return await _save_calendar(request, user, session, calendar_id)
 
 
+@router.post("/admin/calendars/{calendar_id}/delete")
+async def delete_calendar(calendar_id: Id, user: WebAdmin, session: SessionDep) -> Response:
+    # A calendar a policy uses is refused (409) with the policies named: the error page says so.
+    await service.delete_calendar(session, calendar_id)
+    return _see_other("/admin/calendars")
+
+
 # ---------------------------------------------------------------- policies
 
 
@@ -296,6 +303,12 @@ async def move_policy(
         order[index], order[other] = order[other], order[index]
         await service.reorder_policies(session, order)
     return _see_other(f"/admin/sla-policies#policy-{policy_id}")
+
+
+@router.post("/admin/sla-policies/{policy_id}/delete")
+async def delete_policy(policy_id: Id, user: WebAdmin, session: SessionDep) -> Response:
+    await service.delete_policy(session, policy_id)
+    return _see_other("/admin/sla-policies")
 
 
 @router.post("/admin/sla-policies/{policy_id}/apply")

@@ -273,6 +273,37 @@ def test_policies_are_listed_in_match_order_and_can_be_moved(
     assert order().index(first["id"]) + 1 == order().index(second["id"])
 
 
+def test_the_default_is_marked_and_policies_and_calendars_can_be_deleted(
+    admin_web: httpx.Client, desk: Desk
+) -> None:
+    # Inactive: this default never applies to the session's other tickets.
+    name = unique("Fallback")
+    form = {**policy_form(name, desk.calendar, desk.org), "is_default": "on"}
+    del form["active"]  # an unticked box is not sent
+    r = post(admin_web, "/admin/sla-policies/new", form)
+    assert r.status_code == 303
+    path = r.headers["location"].split("?")[0]
+    try:
+        row = re.search(
+            rf"<tr id=\"policy-\d+\".*?{name}.*?</tr>",
+            admin_web.get("/admin/sla-policies").text,
+            re.S,
+        )
+        assert row and "Default" in row.group(0) and "Inactive" in row.group(0)
+        # A calendar in use cannot go; the page says which policy uses it.
+        r = post(admin_web, f"/admin/calendars/{desk.calendar}/delete", {})
+        assert r.status_code == 409 and name in html.unescape(r.text)
+    finally:
+        r = post(admin_web, f"{path}/delete", {})
+    assert r.status_code == 303
+    assert name not in admin_web.get("/admin/sla-policies").text
+    spare = unique("Spare")
+    r = post(admin_web, "/admin/calendars/new", calendar_form(spare))
+    r = post(admin_web, r.headers["location"].split("?")[0] + "/delete", {})
+    assert r.status_code == 303
+    assert spare not in admin_web.get("/admin/calendars").text
+
+
 def test_apply_to_open_tickets_starts_a_job_whose_page_shows_progress(
     admin_web: httpx.Client, desk: Desk
 ) -> None:
