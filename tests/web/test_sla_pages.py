@@ -385,26 +385,31 @@ def test_queue_ticket_and_notifications_show_the_sla(base_url: str, desk: Desk) 
     desk.policy(
         targets={
             "5": {"resolution": 3},
-            **{str(p): {"resolution": 36000, "first_response": 18000} for p in range(1, 5)},
+            "3": {"resolution": 60},
+            **{str(p): {"resolution": 36000, "first_response": 18000} for p in (1, 2, 4)},
         },
-        warnings=[50],
+        warnings=[10],
         escalations=[{"after": 0, "actions": [{"kind": "notify_user", "user_id": desk.agent.id}]}],
     )
     late = desk.open(f"Late {word}")["number"]
     calm = desk.open(f"Calm {word}", impact=1, urgency=1)["number"]
-    wait_for(
-        lambda: desk.agent.api.ok("GET", f"/tickets/{late}")["sla_state"] == "breached",
-        20,
-        "the ticket did not breach",
-    )
+    risky = desk.open(f"Risky {word}", impact=1, urgency=3)["number"]  # P3: warned at 6 s
+    for number, state in ((late, "breached"), (risky, "at_risk")):
+        wait_for(
+            lambda n=number, s=state: desk.agent.api.ok("GET", f"/tickets/{n}")["sla_state"] == s,
+            20,
+            f"#{number} did not become {state}",
+        )
     with browser_session(base_url, desk.agent.email) as agent:
         page = agent.get("/queue", params={"queue": "all", "q": word, "sort": "sla_due_at"}).text
         rows = re.findall(r'<tr data-number="(\d+)" data-sla="(\w+)"([^>]*)>(.*?)</tr>', page, re.S)
-        assert [int(r[0]) for r in rows] == [late, calm], "not sorted by due soonest"
+        assert [int(r[0]) for r in rows] == [late, risky, calm], "not sorted by due soonest"
         assert rows[0][1] == "breached" and 'class="sla-breached"' in rows[0][2]
         assert "Breached" in rows[0][3] and "overdue" in rows[0][3]
-        assert rows[1][1] == "running" and "sla-" not in rows[1][2]
-        assert re.search(r'<time datetime="[^"]+" title="[^"]+ UTC" data-relative>in ', rows[1][3])
+        assert rows[1][1] == "at_risk" and 'class="sla-at-risk"' in rows[1][2]
+        assert "At risk" in rows[1][3] and ">in " in rows[1][3]
+        assert rows[2][1] == "running" and "sla-" not in rows[2][2]
+        assert re.search(r'<time datetime="[^"]+" title="[^"]+ UTC" data-relative>in ', rows[2][3])
         assert 'data-sort="sla_due_at"' in page
 
         ticket = agent.get(f"/tickets/{calm}").text
