@@ -7,7 +7,9 @@ Every page calls the service functions the JSON API calls (`api.services.sla`,
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -33,6 +35,11 @@ JobId = Annotated[str, Path(max_length=64, pattern=r"^bulk-[0-9a-f]{32}$")]
 DEFAULT_PREVIEW = "8h"
 MAX_UPLOAD = 1024 * 1024
 """A YAML configuration is a few kilobytes; anything near this is not one."""
+
+
+@cache
+def _time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -84,6 +91,7 @@ def _calendar_page(
         "target": target,
         "saved": saved,
         "weekdays": forms.WEEKDAY_NAMES,
+        "time_zones": _time_zones(),
     }
     if errors and any(k != "target" for k in errors):
         context["error"] = _summary(errors)

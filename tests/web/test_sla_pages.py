@@ -432,6 +432,10 @@ def test_queue_ticket_and_notifications_show_the_sla(base_url: str, desk: Desk) 
         before = elapsed()
         time.sleep(1.5)
         assert elapsed() >= before + 1, "the live clock did not move"
+        desk.agent.api.ok("POST", f"/tickets/{calm}/resolve", json={"resolution_code": "solved"})
+        resolved = agent.get(f"/tickets/{calm}").text
+        assert 'data-clock="resolution" data-state="met"' in resolved
+        assert "hx-get=" not in resolved.split('id="sla"')[1].split(">")[0]  # no more polling
 
         # The escalation named the agent: the header counts it, the page links the ticket.
         home = agent.get("/queue").text
