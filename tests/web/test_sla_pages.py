@@ -352,6 +352,13 @@ def test_yaml_page_exports_dry_runs_and_lists_every_problem(admin_web: httpx.Cli
     )
     assert r.status_code == 200
     assert "No changes: the desk already matches the file." in r.text
+    # Importing the desk's own export is the one real import safe in a shared session.
+    r = admin_web.post(
+        "/admin/sla-yaml",
+        data={"csrf_token": csrf_of(page), "action": "import"},
+        files={"file": ("sla.yaml", exported.text.encode(), "application/yaml")},
+    )
+    assert r.status_code == 200 and "Imported; these changes were made" in r.text
 
     renamed = exported.text.replace(name, name + " renamed")
     r = admin_web.post(
@@ -375,6 +382,13 @@ def test_yaml_page_exports_dry_runs_and_lists_every_problem(admin_web: httpx.Cli
     assert len(problems) >= 2, problems
     assert all(where.startswith("line ") for where, _ in problems), problems
     assert "nothing changed" in r.text
+
+    r = admin_web.post(
+        "/admin/sla-yaml",
+        data={"csrf_token": csrf_of(page), "action": "dry_run"},
+        files={"file": ("latin1.yaml", "name: Café".encode("latin-1"), "application/yaml")},
+    )
+    assert r.status_code == 422 and "must be UTF-8 text" in r.text
 
 
 # ---------------------------------------------------------------- queue, ticket, notifications
