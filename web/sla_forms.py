@@ -3,8 +3,9 @@
 A form sends text only. These functions read it into a `CalendarSpec` or a
 `PolicySpec` (the rules themselves stay with the specs and the service), and
 write a spec back as the text the form shows. What cannot even be read ("9 to
-5" as hours) is a `FormProblems` naming the form field, so the page can show
-the message next to it, as it does for the service's own (field, message)s.
+5" as hours) comes back as problems keyed by form field, with the spec read as
+far as it could be, so the page can show these next to the service's own
+(field, message)s in one go.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def _day_lines(text: str, field: str, *, with_hours: bool) -> list[DaySpec]:
     return days
 
 
-def calendar_from_form(form: dict[str, str]) -> CalendarSpec:
+def calendar_from_form(form: dict[str, str]) -> tuple[CalendarSpec, Problems]:
+    """The calendar a form describes (unreadable fields left empty) and what was unreadable."""
     problems: Problems = {}
     week: list[list[WorkRange]] = []
     for index in range(7):
@@ -165,9 +167,7 @@ def calendar_from_form(form: dict[str, str]) -> CalendarSpec:
             days += _day_lines(form.get(field, ""), field, with_hours=with_hours)
         except FormProblems as exc:
             problems.update(exc.problems)
-    if problems:
-        raise FormProblems(problems)
-    return CalendarSpec(
+    spec = CalendarSpec(
         name=form.get("name", "").strip(),
         timezone=form.get("timezone", "").strip(),
         week=week,
@@ -175,6 +175,7 @@ def calendar_from_form(form: dict[str, str]) -> CalendarSpec:
         holiday_subdivision=form.get("holiday_subdivision", "").strip().upper() or None,
         days=days,
     )
+    return spec, problems
 
 
 def calendar_to_form(spec: CalendarSpec) -> dict[str, str]:
@@ -219,8 +220,9 @@ def escalation_rows(form: Any) -> int:
     return min(int(text), MAX_LEVELS) if text.isdigit() else 0
 
 
-def policy_from_form(form: Any) -> tuple[PolicySpec, list[int]]:
-    """The policy a form describes, and for each of its escalation levels the form row.
+def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
+    """The policy a form describes, for each of its escalation levels the form row, and
+    the fields that could not be read (left out of the spec).
 
     `form` is the request's form (a multi-dict: checkboxes and multi-selects repeat).
     Blank escalation rows are skipped, so level 2 of the policy may be row 3 of the form.
@@ -270,8 +272,7 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int]]:
     calendar = str(form.get("calendar_id", ""))
     if not calendar.isdigit():
         problems["calendar_id"] = "choose a calendar"
-    if problems:
-        raise FormProblems(problems)
+        calendar = "0"
     statuses = {s.value for s in Status}
     types = {t.value for t in TicketType}
     spec = PolicySpec(
@@ -295,7 +296,7 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int]]:
         if form.get("on_reopen") in {r.value for r in ReopenRule}
         else ReopenRule.CONTINUE,
     )
-    return spec, rows
+    return spec, rows, problems
 
 
 _KINDS = {k.value for k in SIMPLE_ACTIONS}

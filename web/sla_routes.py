@@ -46,13 +46,40 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _problems(exc: ApiError, field_of: Any = lambda f: f) -> dict[str, str]:
-    """The service's (field, message) problems keyed by the form field that shows each."""
-    found: dict[str, str] = {}
-    for item in exc.errors or [{"field": exc.field or "", "message": exc.detail}]:
-        key = field_of(item.get("field") or "")
-        found[key] = f"{found[key]}; {item['message']}" if key in found else item["message"]
+def _pairs(exc: ApiError) -> list[tuple[str, str]]:
+    """The (field, message) problems an ApiError from the service carries."""
+    items = exc.errors or [{"field": exc.field or "", "message": exc.detail}]
+    return [(item.get("field") or "", item["message"]) for item in items]
+
+
+def _errors(
+    problems: list[tuple[str, str]], unreadable: dict[str, str], field_of: Any
+) -> dict[str, str]:
+    """Messages keyed by the form field that shows each.
+
+    What the form could not read wins over what the service says of the
+    placeholder left in its place.
+    """
+    found = dict(unreadable)
+    for field, message in problems:
+        key = field_of(field)
+        if key in unreadable:
+            continue
+        found[key] = f"{found[key]}; {message}" if key in found else message
     return found
+
+
+def _level_row(field: str, rows: list[int]) -> str:
+    """A service field of escalation level n as the form row that shows it.
+
+    The service counts the levels kept; the form also has blank rows.
+    """
+    parts = field.split(".")
+    if parts[0] == "escalations" and len(parts) > 1 and parts[1].isdigit():
+        level = int(parts[1])
+        if 1 <= level <= len(rows):
+            parts[1] = str(rows[level - 1])
+    return ".".join(parts)
 
 
 def _summary(errors: dict[str, str]) -> str:
@@ -112,19 +139,19 @@ async def _save_calendar(
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     current = await service.get_calendar(session, calendar_id) if calendar_id else None
+    spec, unreadable = forms.calendar_from_form(form)
     try:
-        spec = forms.calendar_from_form(form)
-        saved = await service.save_calendar(session, spec, calendar_id)
-    except forms.FormProblems as exc:
-        return _calendar_page(
-            request, user, form, calendar=current, errors=exc.problems, status=422
-        )
+        if not unreadable:
+            saved = await service.save_calendar(session, spec, calendar_id)
+            return _see_other(f"/admin/calendars/{saved.id}?saved=1")
+        # Also what the service says of the rest, so one round fixes everything.
+        problems = await service.calendar_problems(session, spec, calendar_id)
     except ApiError as exc:
         if exc.status == 404:
             raise
-        errors = _problems(exc, forms.calendar_field)
-        return _calendar_page(request, user, form, calendar=current, errors=errors, status=422)
-    return _see_other(f"/admin/calendars/{saved.id}?saved=1")
+        problems = _pairs(exc)
+    errors = _errors(problems, unreadable, forms.calendar_field)
+    return _calendar_page(request, user, form, calendar=current, errors=errors, status=422)
 
 
 @router.post("/admin/calendars/new")
@@ -201,6 +228,8 @@ async def _policy_page(
     saved: bool = False,
     status: int = 200,
 ) -> Response:
+    # A fresh form offers blank rows for new levels; a refused one comes back as sent.
+    extra = 0 if errors else forms.BLANK_LEVELS
     levels = len(form.get("escalations", []))
     blank = {
         "after": "",
@@ -209,14 +238,14 @@ async def _policy_page(
         "user_id": "",
         "group_id": "",
     }
-    form = {**form, "escalations": [*form.get("escalations", []), *[blank] * forms.BLANK_LEVELS]}
+    form = {**form, "escalations": [*form.get("escalations", []), *[blank] * extra]}
     context: dict[str, Any] = {
         "user": user,
         "form": form,
         "policy": policy,
         "errors": errors or {},
         "saved": saved,
-        "levels": levels + forms.BLANK_LEVELS,
+        "levels": levels + extra,
         "calendars": await service.list_calendars(session),
         "services": await service.list_services(session),
         "organisations": await directory.list_organisations(session),
@@ -248,31 +277,20 @@ async def _save_policy(
     raw = await request.form()
     current = await service.get_policy(session, policy_id) if policy_id else None
     shown = forms.policy_form_from_request(raw)
+    spec, rows, unreadable = forms.policy_from_form(raw)
     try:
-        spec, rows = forms.policy_from_form(raw)
-        saved = await service.save_policy(session, spec, policy_id)
-    except forms.FormProblems as exc:
-        return await _policy_page(
-            request, user, session, shown, policy=current, errors=exc.problems, status=422
-        )
+        if not unreadable:
+            saved = await service.save_policy(session, spec, policy_id)
+            return _see_other(f"/admin/sla-policies/{saved.id}?saved=1")
+        problems = await service.policy_problems(session, spec, policy_id)
     except ApiError as exc:
         if exc.status == 404:
             raise
-
-        def field_of(field: str) -> str:
-            # The service counts the levels kept; the form also has blank rows.
-            parts = field.split(".")
-            if parts[0] == "escalations" and len(parts) > 1 and parts[1].isdigit():
-                level = int(parts[1])
-                if 1 <= level <= len(rows):
-                    parts[1] = str(rows[level - 1])
-            return ".".join(parts)
-
-        errors = _problems(exc, field_of)
-        return await _policy_page(
-            request, user, session, shown, policy=current, errors=errors, status=422
-        )
-    return _see_other(f"/admin/sla-policies/{saved.id}?saved=1")
+        problems = _pairs(exc)
+    errors = _errors(problems, unreadable, lambda field: _level_row(field, rows))
+    return await _policy_page(
+        request, user, session, shown, policy=current, errors=errors, status=422
+    )
 
 
 @router.post("/admin/sla-policies/new")

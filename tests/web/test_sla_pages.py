@@ -255,6 +255,37 @@ def test_a_refused_policy_names_the_field_and_keeps_the_input(
     assert name not in admin_web.get("/admin/sla-policies").text
 
 
+def test_every_problem_of_a_form_is_shown_at_once(admin_web: httpx.Client, desk: Desk) -> None:
+    """Unreadable text and the service's objections come back together, each at its field."""
+    r = post(
+        admin_web,
+        "/admin/sla-policies/new",
+        {
+            **policy_form(unique("Twice wrong"), desk.calendar, desk.org),
+            "targets.3.resolution": "soon",
+            "warnings": "50, 150",
+            "escalation_rows": "2",
+            "escalations.2.after": "-1h",
+            "escalations.2.actions": ["raise_priority"],
+            "escalations.2.clocks": ["resolution"],
+        },
+    )
+    assert r.status_code == 422
+    assert "is not a duration" in field_error(r.text, "targets.3.resolution")
+    assert "between 1 and 99" in field_error(r.text, "warnings")
+    assert "is not a duration" in field_error(r.text, "escalations.2.after")
+    # The refused form comes back as sent: its two rows, no extra blank ones.
+    assert r.text.count('class="level card"') == 2
+    r = post(
+        admin_web,
+        "/admin/calendars/new",
+        {**calendar_form(unique("Twice wrong")), "week.2": "9 to 5", "timezone": "Mars/Olympus"},
+    )
+    assert r.status_code == 422
+    assert "is not a range" in field_error(r.text, "week.2")
+    assert "Mars/Olympus" in field_error(r.text, "timezone")
+
+
 def test_policies_are_listed_in_match_order_and_can_be_moved(
     admin_web: httpx.Client, desk: Desk
 ) -> None:
@@ -326,6 +357,7 @@ def test_apply_to_open_tickets_starts_a_job_whose_page_shows_progress(
     if 'data-status="running"' in first:
         assert '<meta http-equiv="refresh"' in first  # it refreshes itself while running
     page = wait_for(finished, 30, "the job did not finish")
+    assert "Apply an SLA policy to open tickets" in page
     assert "2 of 2 tickets done · 2 updated · 0 failed" in page
     assert '<meta http-equiv="refresh"' not in page
     for number in numbers:
