@@ -256,9 +256,9 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
         where = f"escalations.{index}"
         kinds = [EscalationKind(k) for k in form.getlist(f"{where}.actions") if k in _KINDS]
         actions = [EscalationAction(kind=k) for k in kinds]
-        user_id = str(form.get(f"{where}.user_id", ""))
-        if user_id.isdigit():
-            actions.append(EscalationAction(kind=EscalationKind.NOTIFY_USER, user_id=int(user_id)))
+        # In id order, whatever order the options came in: the same choice is the same policy.
+        for user_id in sorted(set(_ids(form, f"{where}.user_ids"))):
+            actions.append(EscalationAction(kind=EscalationKind.NOTIFY_USER, user_id=user_id))
         group_id = str(form.get(f"{where}.group_id", ""))
         if group_id.isdigit():
             actions.append(EscalationAction(kind=EscalationKind.REASSIGN, group_id=int(group_id)))
@@ -323,10 +323,9 @@ def policy_to_form(spec: PolicySpec) -> dict[str, Any]:
                 "after": format_duration(level.after),
                 "clocks": [c.value for c in level.clocks],
                 "actions": [a.kind.value for a in level.actions if a.kind in SIMPLE_ACTIONS],
-                "user_id": next(
-                    (str(a.user_id) for a in level.actions if a.kind == EscalationKind.NOTIFY_USER),
-                    "",
-                ),
+                "user_ids": [
+                    str(a.user_id) for a in level.actions if a.kind == EscalationKind.NOTIFY_USER
+                ],
                 "group_id": next(
                     (str(a.group_id) for a in level.actions if a.kind == EscalationKind.REASSIGN),
                     "",
@@ -368,7 +367,7 @@ def policy_form_from_request(form: Any) -> dict[str, Any]:
             "after": str(form.get(f"escalations.{i}.after", "")),
             "clocks": [str(c) for c in form.getlist(f"escalations.{i}.clocks")],
             "actions": [str(a) for a in form.getlist(f"escalations.{i}.actions")],
-            "user_id": str(form.get(f"escalations.{i}.user_id", "")),
+            "user_ids": [str(u) for u in form.getlist(f"escalations.{i}.user_ids")],
             "group_id": str(form.get(f"escalations.{i}.group_id", "")),
         }
         for i in range(1, rows + 1)

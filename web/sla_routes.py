@@ -235,7 +235,7 @@ async def _policy_page(
         "after": "",
         "clocks": list(forms.CLOCKS),
         "actions": [],
-        "user_id": "",
+        "user_ids": [],
         "group_id": "",
     }
     form = {**form, "escalations": [*form.get("escalations", []), *[blank] * extra]}

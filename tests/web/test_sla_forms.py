@@ -126,7 +126,8 @@ def test_a_policy_form_round_trips_and_skips_blank_escalation_rows() -> None:
             ("escalations.2.after", "1h"),
             ("escalations.2.clocks", "resolution"),
             ("escalations.2.actions", "notify_assignee"),
-            ("escalations.2.user_id", "9"),
+            ("escalations.2.user_ids", "9"),
+            ("escalations.2.user_ids", "11"),
             ("escalations.2.group_id", "4"),
             ("escalations.3.after", ""),
             ("on_reopen", "restart"),
@@ -143,6 +144,7 @@ def test_a_policy_form_round_trips_and_skips_blank_escalation_rows() -> None:
     assert [(a.kind, a.user_id, a.group_id) for a in level.actions] == [
         (EscalationKind.NOTIFY_ASSIGNEE, None, None),
         (EscalationKind.NOTIFY_USER, 9, None),
+        (EscalationKind.NOTIFY_USER, 11, None),
         (EscalationKind.REASSIGN, None, 4),
     ]
     shown = policy_to_form(spec)
@@ -152,7 +154,7 @@ def test_a_policy_form_round_trips_and_skips_blank_escalation_rows() -> None:
             "after": "1h",
             "clocks": ["resolution"],
             "actions": ["notify_assignee"],
-            "user_id": "9",
+            "user_ids": ["9", "11"],
             "group_id": "4",
         }
     ]

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -43,6 +44,60 @@ def input_value(page: str, name: str) -> str:
     found = re.search(rf'<input name="{re.escape(name)}" value="([^"]*)"', page)
     assert found, f"no input {name!r}"
     return html.unescape(found.group(1))
+
+
+class _FormReader(HTMLParser):
+    """What a browser would send for one form: inputs, ticked boxes, chosen options, text."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside = form_id, False
+        self.fields: list[tuple[str, str]] = []
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside or "disabled" in a:
+            return
+        if tag == "input" and a.get("name"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.fields.append((a["name"], a.get("value", "on")))
+            elif a.get("type") != "submit":
+                self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self.select = a.get("name")
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields.append((self.select, a.get("value", "")))
+        elif tag == "textarea":
+            self.textarea = a.get("name")
+            self.fields.append((a.get("name", ""), ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea and self.inside:
+            name, text = self.fields[-1]
+            self.fields[-1] = (name, text + data)
+
+
+def form_fields(page: str, form_id: str) -> dict[str, list[str]]:
+    reader = _FormReader(form_id)
+    reader.feed(page)
+    assert reader.fields, f"no form {form_id!r}"
+    fields: dict[str, list[str]] = {}
+    for name, value in reader.fields:
+        fields.setdefault(name, []).append(value)
+    return fields
 
 
 def calendar_form(name: str, **fields: str) -> dict[str, str]:
@@ -142,6 +197,13 @@ def test_editing_a_calendar_keeps_its_id_and_names_a_taken_name(admin_web: httpx
     page = admin_web.get(path).text
     assert input_value(page, "timezone") == "UTC"
     assert input_value(page, "week.6") == "10:00-14:00"
+    # Sending the edit form back untouched changes nothing, special days included.
+    post(admin_web, path, {**calendar_form(second), "special_days": "2026-12-24 09:00-12:00 Eve"})
+    before = form_fields(admin_web.get(path).text, "calendar-form")
+    assert before["special_days"] == ["2026-12-24 09:00-12:00 Eve"]
+    r = admin_web.post(path, data=before)
+    assert r.status_code == 303
+    assert form_fields(admin_web.get(path).text, "calendar-form") == before
     taken = post(admin_web, path, calendar_form(first))
     assert taken.status_code == 422
     assert "exists already" in field_error(taken.text, "name")
@@ -183,6 +245,7 @@ def test_admin_creates_and_edits_a_policy_through_the_form(
             desk.calendar,
             desk.org,
             **{
+                "escalations.1.user_ids": [str(desk.agent.id), str(desk.lead.id)],
                 "escalations.2.after": "1h",
                 "escalations.2.clocks": ["resolution"],
                 "escalations.2.group_id": str(desk.group),
@@ -197,15 +260,21 @@ def test_admin_creates_and_edits_a_policy_through_the_form(
     assert stored["targets"]["5"]["resolution"] == "P2D"
     assert stored["on_reopen"] == "restart" and stored["warnings"] == [50, 75, 90]
     assert [[a["kind"] for a in level["actions"]] for level in stored["escalations"]] == [
-        ["notify_assignee", "raise_priority"],
+        ["notify_assignee", "raise_priority", "notify_user", "notify_user"],
         ["reassign"],
     ]
+    named = [a["user_id"] for a in stored["escalations"][0]["actions"] if a["user_id"]]
+    assert sorted(named) == sorted([desk.agent.id, desk.lead.id])
     assert stored["escalations"][1]["actions"][0]["group_id"] == desk.group
 
     page = admin_web.get(f"/admin/sla-policies/{policy_id}").text
     assert input_value(page, "targets.1.resolution") == "4h"
     assert input_value(page, "escalations.2.after") == "1h"
     assert "Saved as version 1" in admin_web.get(r.headers["location"]).text
+    # Sending the edit form back untouched loses nothing: no change, no new version.
+    r = admin_web.post(f"/admin/sla-policies/{policy_id}", data=form_fields(page, "policy-form"))
+    assert r.status_code == 303
+    assert desk.admin.api.ok("GET", f"/sla-policies/{policy_id}") == stored
 
     r = post(
         admin_web,
