@@ -59,7 +59,9 @@ class FormProblems(Exception):
 # ---------------------------------------------------------------- durations and hours
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])", re.ASCII)
+LONGEST = timedelta(days=100 * 366)
+"""Far beyond any target the service accepts; longer text is refused before any arithmetic."""
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -67,12 +69,16 @@ def parse_duration(text: str) -> timedelta | None:
     text = text.strip().lower().replace(",", ".")
     if not text:
         return None
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(hours=float(text))
-    parts = _DURATION.findall(text)
-    if not parts or _DURATION.sub("", text).strip():
-        raise ValueError(f"{text!r} is not a duration; write e.g. 8h, 1h 30m, 45s or 2d")
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    if re.fullmatch(r"\d+(\.\d+)?", text, re.ASCII):
+        seconds = float(text) * 3600
+    else:
+        parts = _DURATION.findall(text)
+        if not parts or _DURATION.sub("", text).strip():
+            raise ValueError(f"{text!r} is not a duration; write e.g. 8h, 1h 30m, 45s or 2d")
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds > LONGEST.total_seconds():
+        raise ValueError(f"{text!r} is far too long for a target")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta | float | None) -> str:
@@ -89,7 +95,7 @@ def format_duration(value: timedelta | float | None) -> str:
     return sign + (" ".join(parts) or "0s")
 
 
-_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$", re.ASCII)
 
 
 def parse_ranges(text: str) -> list[WorkRange]:
@@ -208,8 +214,17 @@ def calendar_field(field: str) -> str:
 # ---------------------------------------------------------------- policies
 
 
+def _number(text: object) -> int | None:
+    """A form's whole number, or None: ASCII digits only ("²" is a digit to Python) and
+    short enough to be an id, so int() can never raise on what a client sends."""
+    value = str(text)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None
+
+
 def _ids(form: Any, name: str) -> list[int]:
-    return [int(v) for v in form.getlist(name) if str(v).isdigit()]
+    """Chosen ids in id order: options come in display order, and the same choice must
+    make the same policy (a changed policy gets a new version)."""
+    return sorted({n for n in map(_number, form.getlist(name)) if n is not None})
 
 
 MAX_LEVELS = 20
@@ -217,7 +232,7 @@ MAX_LEVELS = 20
 
 def escalation_rows(form: Any) -> int:
     text = str(form.get("escalation_rows", "0"))
-    return min(int(text), MAX_LEVELS) if text.isdigit() else 0
+    return min(_number(text) or 0, MAX_LEVELS)
 
 
 def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
@@ -246,22 +261,22 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
         part = part.strip().rstrip("%").strip()
         if not part:
             continue
-        if not part.isdigit():
+        percent = _number(part)
+        if percent is None:
             problems["warnings"] = f"{part!r} is not a whole percentage; write e.g. 50, 75, 90"
             break
-        warnings.append(int(part))
+        warnings.append(percent)
     escalations: list[EscalationLevel] = []
     rows: list[int] = []
     for index in range(1, escalation_rows(form) + 1):
         where = f"escalations.{index}"
         kinds = [EscalationKind(k) for k in form.getlist(f"{where}.actions") if k in _KINDS]
         actions = [EscalationAction(kind=k) for k in kinds]
-        # In id order, whatever order the options came in: the same choice is the same policy.
-        for user_id in sorted(set(_ids(form, f"{where}.user_ids"))):
+        for user_id in _ids(form, f"{where}.user_ids"):
             actions.append(EscalationAction(kind=EscalationKind.NOTIFY_USER, user_id=user_id))
-        group_id = str(form.get(f"{where}.group_id", ""))
-        if group_id.isdigit():
-            actions.append(EscalationAction(kind=EscalationKind.REASSIGN, group_id=int(group_id)))
+        group_id = _number(form.get(f"{where}.group_id", ""))
+        if group_id is not None:
+            actions.append(EscalationAction(kind=EscalationKind.REASSIGN, group_id=group_id))
         after_text = str(form.get(f"{where}.after", "")).strip()
         if not actions and not after_text:
             continue  # an unused row
@@ -269,16 +284,15 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
         clocks = [ClockName(c) for c in form.getlist(f"{where}.clocks") if c in CLOCKS]
         escalations.append(EscalationLevel(after=after, actions=actions, clocks=clocks))
         rows.append(index)
-    calendar = str(form.get("calendar_id", ""))
-    if not calendar.isdigit():
+    calendar = _number(form.get("calendar_id", ""))
+    if calendar is None:
         problems["calendar_id"] = "choose a calendar"
-        calendar = "0"
     statuses = {s.value for s in Status}
     types = {t.value for t in TicketType}
     spec = PolicySpec(
         name=str(form.get("name", "")).strip(),
         description=str(form.get("description", "")).strip(),
-        calendar_id=int(calendar),
+        calendar_id=calendar or 0,
         is_default="is_default" in form,
         active="active" in form,
         conditions=Conditions(

@@ -33,6 +33,8 @@ router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 JobId = Annotated[str, Path(max_length=64, pattern=r"^bulk-[0-9a-f]{32}$")]
 DEFAULT_PREVIEW = "8h"
+MAX_PREVIEW = timedelta(days=365)
+"""The API's limit for a preview too."""
 MAX_UPLOAD = 1024 * 1024
 """A YAML configuration is a few kilobytes; anything near this is not one."""
 
@@ -175,6 +177,8 @@ async def edit_calendar(
         duration = forms.parse_duration(target[:40])
         if duration is None or duration <= timedelta(0):
             raise ValueError("give a target longer than zero, e.g. 8h")
+        if duration > MAX_PREVIEW:
+            raise ValueError("preview a target of at most 365 days")
         preview = await service.preview_calendar(session, calendar_id, duration, None)
     except ValueError as exc:
         errors["target"] = str(exc)

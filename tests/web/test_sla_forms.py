@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -49,6 +50,26 @@ def test_an_unreadable_duration_says_how_to_write_one(text: str) -> None:
 @given(st.integers(min_value=0, max_value=3650 * 86400))
 def test_a_duration_shown_in_the_form_reads_back_the_same(seconds: int) -> None:
     assert parse_duration(format_duration(timedelta(seconds=seconds))) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999d", "1e5h", "²h", "٣h"])
+def test_odd_durations_are_refused_not_crashed_on(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_duration(text)
+
+
+def test_odd_numbers_in_a_policy_form_are_refused_not_crashed_on() -> None:
+    form = FormData(
+        [
+            ("calendar_id", "²"),
+            ("warnings", "٣"),
+            ("escalation_rows", "9" * 5000),
+            ("conditions.group_ids", "9" * 5000),
+        ]
+    )
+    spec, rows, problems = policy_from_form(form)
+    assert set(problems) == {"calendar_id", "warnings"}
+    assert rows == [] and spec.conditions.group_ids == []
 
 
 def test_blank_is_no_duration() -> None:

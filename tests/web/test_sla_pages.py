@@ -157,6 +157,8 @@ def test_admin_creates_a_calendar_and_sees_when_a_ticket_would_be_due(
     assert "with a target of 2 h 30 min is due at" in two
     bad = admin_web.get(location.split("?")[0], params={"target": "soon"}).text
     assert "is not a duration" in field_error(bad, "target")
+    long = admin_web.get(location.split("?")[0], params={"target": "400d"}).text
+    assert "at most 365 days" in field_error(long, "target")
 
     listing = admin_web.get("/admin/calendars").text
     assert name in listing and "Europe/Berlin" in listing
