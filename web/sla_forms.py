@@ -204,11 +204,24 @@ def calendar_to_form(spec: CalendarSpec) -> dict[str, str]:
     return form
 
 
-def calendar_field(field: str) -> str:
-    """The form field that shows a service problem about `field`."""
+_WEEKDAY_PROBLEM = re.compile(r"^weekday (\d): (.*)$", re.S)
+_DAY_PROBLEM = re.compile(r"^\d{4}-\d{2}-\d{2}: range ")
+
+
+def calendar_problem(field: str, message: str) -> tuple[str, str]:
+    """A service problem about a calendar as the form field that shows it, and the message.
+
+    The service says "week" and "weekday 2: ..."; the form has a field per day.
+    Ranges of a dated day can only be a special day's hours.
+    """
+    found = _WEEKDAY_PROBLEM.match(message)
+    if field == "week" and found:
+        return f"week.{found.group(1)}", found.group(2)
+    if field == "days" and _DAY_PROBLEM.match(message):
+        return "special_days", message
     if field.startswith("days"):
-        return "days"
-    return field
+        return "days", message
+    return field, message
 
 
 # ---------------------------------------------------------------- policies

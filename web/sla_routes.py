@@ -152,7 +152,7 @@ async def _save_calendar(
         if exc.status == 404:
             raise
         problems = _pairs(exc)
-    errors = _errors(problems, unreadable, forms.calendar_field)
+    errors = _errors([forms.calendar_problem(*p) for p in problems], unreadable, lambda f: f)
     return _calendar_page(request, user, form, calendar=current, errors=errors, status=422)
 
 

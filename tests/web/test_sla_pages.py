@@ -169,7 +169,14 @@ def test_admin_creates_a_calendar_and_sees_when_a_ticket_would_be_due(
     [
         ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus"),
         ({"week.2": "9 to 5"}, "week.2", "is not a range like 09:00-17:00"),
-        ({"week.1": "13:00-17:00, 09:00-14:00"}, "week", ""),
+        ({"week.1": "13:00-17:00, 09:00-14:00"}, "week.1", "ranges overlap or are not in order"),
+        ({"week.4": "18:00-09:00"}, "week.4", "must lie in 0-1440 and end after it starts"),
+        ({"special_days": "2026-12-24 13:00-12:00 Eve"}, "special_days", "2026-12-24: range"),
+        (
+            {"days_off": "2026-12-24 Eve", "special_days": "2026-12-24 09:00-12:00 Eve"},
+            "days",
+            "a day is listed twice",
+        ),
         ({"holiday_country": "XX"}, "holiday_country", "not a country code"),
         ({"special_days": "2026-12-24 Christmas Eve"}, "special_days", "give the day's hours"),
         ({"days_off": "24.12.2026 Christmas"}, "days_off", "is not a date"),
