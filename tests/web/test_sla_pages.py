@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -413,6 +415,17 @@ def test_the_default_is_marked_and_policies_and_calendars_can_be_deleted(
     assert spare not in admin_web.get("/admin/calendars").text
 
 
+def finished_job(client: httpx.Client, path: str) -> str:
+    """The job page once the job has finished."""
+
+    def finished() -> str | None:
+        page = client.get(path).text
+        return page if 'data-status="finished"' in page else None
+
+    page: str = wait_for(finished, 30, "the job did not finish")
+    return page
+
+
 def test_apply_to_open_tickets_starts_a_job_whose_page_shows_progress(
     admin_web: httpx.Client, desk: Desk
 ) -> None:
@@ -427,19 +440,52 @@ def test_apply_to_open_tickets_starts_a_job_whose_page_shows_progress(
     job_path = r.headers["location"]
     assert job_path.startswith("/admin/jobs/bulk-")
 
-    def finished() -> str | None:
-        page = admin_web.get(job_path).text
-        return page if 'data-status="finished"' in page else None
-
     first = admin_web.get(job_path).text
     if 'data-status="running"' in first:
         assert '<meta http-equiv="refresh"' in first  # it refreshes itself while running
-    page = wait_for(finished, 30, "the job did not finish")
+    page = finished_job(admin_web, job_path)
     assert "Apply an SLA policy to open tickets" in page
     assert "2 of 2 tickets done · 2 updated · 0 failed" in page
     assert '<meta http-equiv="refresh"' not in page
     for number in numbers:
         assert desk.clock(number, "resolution")["target_seconds"] == 7200
+
+
+def test_the_job_page_lists_each_ticket_that_refused_with_its_reason(
+    admin_web: httpx.Client, desk: Desk, temporal_address: str
+) -> None:
+    policy = desk.policy(targets=targets(resolution=3600))
+    kept = desk.open(unique("Kept"))
+    gone = desk.open(unique("Gone"))
+    # The workflow ends behind the projection's back: the ticket cannot take the change.
+    subprocess.run(
+        [
+            str(shutil.which("temporal")),
+            "workflow",
+            "terminate",
+            "--address",
+            temporal_address,
+            "--workflow-id",
+            gone["workflow_id"],
+            "--reason",
+            "test",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    body = {k: v for k, v in policy.items() if k in ("name", "calendar_id", "conditions")}
+    desk.admin.api.ok(
+        "PUT", f"/sla-policies/{policy['id']}", json={**body, "targets": targets(resolution=60)}
+    )
+    r = post(admin_web, f"/admin/sla-policies/{policy['id']}/apply", {})
+    job_path = r.headers["location"]
+    page = finished_job(admin_web, job_path)
+    assert "2 of 2 tickets done · 1 updated · 1 failed" in page
+    failures = re.search(r'<ul id="job-failures">(.*?)</ul>', page, re.S)
+    assert failures, page
+    assert f'href="/tickets/{gone["number"]}"' in failures.group(1)
+    assert "the ticket is closed" in failures.group(1)
+    assert f'/tickets/{kept["number"]}"' not in failures.group(1)
 
 
 # ---------------------------------------------------------------- YAML
