@@ -4,12 +4,15 @@ from models.base import Base
 from models.bulk import BulkJob
 from models.desk import DeskSetting
 from models.directory import ApiToken, Group, GroupMember, Organisation, User, WebSession
+from models.incidents import Alert, AlertEvent, Integration
 from models.notifications import Notification
 from models.services import Service
 from models.sla import Calendar, CalendarDay, SlaPolicyRow
 from models.tickets import Attachment, Ticket, TicketEventRow
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
     "ApiToken",
     "Attachment",
     "Base",
@@ -19,6 +22,7 @@ __all__ = [
     "DeskSetting",
     "Group",
     "GroupMember",
+    "Integration",
     "Notification",
     "Organisation",
     "Service",

@@ -13,15 +13,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.bulk import BulkActivities
+from activities.incidents import IncidentActivities
 from activities.projection import ProjectionActivities
 from api.temporal import connect
 from models.db import make_engine
 from tempodesk.settings import Settings
 from workflows import ids
+from workflows.alerts import AlertWorkflow
 from workflows.bulk import BulkWorkflow
 from workflows.ticket import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, AlertWorkflow)
 
 log = logging.getLogger("tempodesk.worker")
 
@@ -71,6 +73,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     projection = ProjectionActivities(engine)
     bulk = BulkActivities(client, engine)
+    incidents = IncidentActivities(client, engine)
     worker = build_worker(
         client,
         settings,
@@ -83,6 +86,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.apply_bulk_batch,
             bulk.record_bulk_progress,
             bulk.load_policy_snapshot,
+            incidents.apply_alert_event,
+            incidents.incident_status,
         ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)

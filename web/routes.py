@@ -40,7 +40,7 @@ from api.schemas import (
     TokenCreate,
 )
 from api.security import new_secret, same
-from api.services import desk, directory, notifications
+from api.services import desk, directory, incidents, notifications
 from api.services import tickets as service
 from web.render import page
 from workflows.choices import (
@@ -445,6 +445,9 @@ async def _ticket_page(
         names.update({ticket.requester.id: ticket.requester.name} if ticket.requester else {})
         context["user_names"] = names
         context["group_names"] = {g.id: g.name for g in context["groups"]}
+        if ticket.type == TicketType.INCIDENT:
+            row = await service.get_row(session, user, number)
+            context["incident"] = await incidents.incident_alerts(session, row.id, last=50)
         template = "agent/ticket.html"
     else:
         template = "portal/ticket.html"

@@ -46,3 +46,22 @@ RECORD_BULK_PROGRESS = "record_bulk_progress"
 def bulk_update_id(job_id: str, ticket_workflow_id: str) -> str:
     """The update a bulk job sends a ticket: the same id on every retry, so it applies once."""
     return f"{job_id}:{ticket_workflow_id}"
+
+
+ALERT_PREFIX = "alert-"
+APPLY_ALERT_EVENT = "apply_alert_event"
+INCIDENT_STATUS = "incident_status"
+
+
+def alert_workflow_id(integration_id: int, key: str) -> str:
+    """One workflow per (integration, alert key): every repeat of an alert reaches it."""
+    digest = hashlib.sha256(f"{integration_id}\x00{key}".encode()).hexdigest()
+    return ALERT_PREFIX + digest[:32]
+
+
+ALERT_SIGNAL = "alert_event"
+
+
+def alert_update_id(event_id: int) -> str:
+    """Update id of the change one alert event makes to its incident: sent once."""
+    return f"alert-event-{event_id}"

@@ -26,6 +26,7 @@ from workflows.sla import (
 )
 from workflows.ticket_model import (
     SYSTEM,
+    Acknowledge,
     Actor,
     AddNote,
     ApplySlaPolicy,
@@ -91,6 +92,7 @@ ACTIONS: dict[str, ActionRule] = {
     "close": ActionRule("close", frozenset({Status.RESOLVED})),
     "attach": ActionRule("attach a file to", _WORKING | {Status.RESOLVED}, _WORKING),
     "apply_sla_policy": ActionRule("change the SLA policy of", _WORKING, offered=False),
+    "acknowledge": ActionRule("acknowledge", frozenset({Status.NEW, Status.OPEN}), offered=False),
 }
 """Every agent-facing action with the statuses it is legal in, per kind of actor."""
 
@@ -256,6 +258,24 @@ def check_resolve(state: TicketState, msg: Resolve, now: datetime) -> None:
 def check_reopen(state: TicketState, msg: Reopen, now: datetime) -> None:
     authorise(state, "reopen", msg.actor, now)
     _text(msg.reason, "reason", maximum=REASON_MAX, required=False)
+
+
+def check_acknowledge(state: TicketState, msg: Acknowledge, now: datetime) -> None:
+    authorise(state, "acknowledge", msg.actor, now)
+    _text(msg.source, "source", maximum=REASON_MAX, required=False)
+    _text(msg.note, "note", maximum=BODY_MAX, required=False)
+
+
+def apply_acknowledge(
+    state: TicketState, msg: Acknowledge, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    """Recorded, internal; a new incident is in progress from now (not a first response)."""
+    data = {"source": msg.source.strip(), "note": msg.note.strip()}
+    event = _event(state, "acknowledged", msg.actor, now, data, public=False)
+    changes: dict[str, Any] = {}
+    if state.status == Status.NEW:
+        changes["status"] = Status.OPEN
+    return _advance(state, now, event, **changes)
 
 
 def check_close(state: TicketState, msg: Close, now: datetime) -> None:

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.choices import Status
     from workflows.lifecycle import (
         RuleViolation,
+        apply_acknowledge,
         apply_add_note,
         apply_assign,
         apply_attach,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         apply_resume,
         apply_sla_checkpoint,
         apply_sla_policy,
+        check_acknowledge,
         check_add_note,
         check_apply_sla_policy,
         check_assign,
@@ -71,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ticket_model import (
         SYSTEM,
+        Acknowledge,
         AddNote,
         ApplySlaPolicy,
         Assign,
@@ -386,6 +389,17 @@ class TicketWorkflow:
     @attach.validator
     def _validate_attach(self, msg: Attach) -> None:
         self._check_state(msg, check_attach)
+
+    @workflow.update
+    async def acknowledge(self, msg: Acknowledge) -> TicketState:
+        """Acknowledged at its source (a monitoring tool): recorded; a new one is in progress."""
+        return await self._change(
+            msg, check_acknowledge, lambda s: apply_acknowledge(s, msg, workflow.now())
+        )
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, msg: Acknowledge) -> None:
+        self._check_state(msg, check_acknowledge)
 
     # ------------------------------------------------------------ internals
 

@@ -178,6 +178,14 @@ class Close(BaseModel):
     actor: Actor
 
 
+class Acknowledge(BaseModel):
+    """Someone took the incident up at its source (a monitoring tool's acknowledge)."""
+
+    actor: Actor
+    source: str = ""
+    note: str = ""
+
+
 class Attach(BaseModel):
     """Record an attachment the API has already stored."""
 

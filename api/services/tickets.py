@@ -50,6 +50,7 @@ from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
+    Acknowledge,
     AddNote,
     ApplySlaPolicy,
     Assign,
@@ -82,6 +83,7 @@ UPDATES: dict[type, Any] = {
     Close: TicketWorkflow.close,
     Attach: TicketWorkflow.attach,
     ApplySlaPolicy: TicketWorkflow.apply_sla_policy,
+    Acknowledge: TicketWorkflow.acknowledge,
 }
 
 

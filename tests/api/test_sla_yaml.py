@@ -215,3 +215,18 @@ def test_cli_exports_and_imports_the_same_file(
     assert "line " in refused.stderr and "timezone" in refused.stderr
     assert "nothing was changed" in refused.stderr
     assert export(admin) == exported.stdout
+
+
+def test_the_documented_example_file_is_valid(admin: Person, directory: Directory) -> None:
+    """docs/sla.md shows process owners a file; it must be one the desk accepts."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sla.md").read_text()
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    groups = {g["name"] for g in admin.api.ok("GET", "/groups")}
+    if "Second level" not in groups:
+        directory.group("Second level")
+    before = export(admin)
+    response = import_(admin, example, dry_run=True)
+    assert response.status_code == 200, response.text
+    changes = "\n".join(response.json()["changes"])
+    assert "E-mail incidents" in changes and "Office Berlin" in changes
+    assert export(admin) == before, "a dry run changes nothing"

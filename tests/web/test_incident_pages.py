@@ -1,0 +1,148 @@
+"""Web pages for incidents from monitoring: integration admin, the alerts list, the ticket panel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.api.test_sla import wait_for
+from tests.factories import Directory, Person, browser_session, csrf_of
+
+
+@pytest.fixture
+def admin_session(base_url: str, admin: Person) -> Iterator[httpx.Client]:
+    with browser_session(base_url, admin.email) as client:
+        yield client
+
+
+def test_admin_creates_an_integration_and_its_test_event_opens_an_incident(
+    admin_session: httpx.Client, admin: Person, directory: Directory, base_url: str
+) -> None:
+    page = admin_session.get("/admin/integrations")
+    assert page.status_code == 200
+    name = f"Zabbix {uuid.uuid4().hex[:6]}"
+    group = directory.group(f"Ops {uuid.uuid4().hex[:6]}")
+    created = admin_session.post(
+        "/admin/integrations",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "name": name,
+            "kind": "events",
+            "group_id": str(group),
+            "resolve_mode": "resolve",
+            "flap": "5",
+        },
+    )
+    assert created.status_code == 200, created.text
+    token = created.text.split('<code id="new-token">')[1].split("</code>")[0]
+    assert token.startswith("tdi_")
+    assert "/api/v1/integrations/events" in created.text
+    integration = next(i for i in admin.api.ok("GET", "/integrations") if i["name"] == name)
+    assert integration["flap_window_seconds"] == 300 and integration["group_id"] == group
+
+    # The token works with the intake, and the page never shows it again.
+    event = {
+        "routing_key": token,
+        "event_action": "trigger",
+        "dedup_key": "page-test",
+        "payload": {"summary": "From the page test", "source": "t", "severity": "error"},
+    }
+    assert httpx.post(f"{base_url}/api/v1/integrations/events", json=event).status_code == 202
+    assert token not in admin_session.get("/admin/integrations").text
+
+    sent = admin_session.post(
+        f"/admin/integrations/{integration['id']}/test", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert sent.status_code == 200 and "Test event sent" in sent.text
+
+    def listed() -> str | None:
+        text = admin_session.get("/incidents").text
+        return text if f"Test event from {name}" in text and "From the page test" in text else None
+
+    text = wait_for(listed, message="both incidents listed")
+    assert "firing" in text
+
+    revoked = admin_session.post(
+        f"/admin/integrations/{integration['id']}/revoke", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert revoked.status_code == 303
+    assert httpx.post(f"{base_url}/api/v1/integrations/events", json=event).status_code == 403
+
+
+def test_a_bad_integration_form_names_the_field_and_keeps_the_input(
+    admin_session: httpx.Client,
+) -> None:
+    page = admin_session.get("/admin/integrations")
+    answer = admin_session.post(
+        "/admin/integrations",
+        data={"csrf_token": csrf_of(page.text), "name": "Keep me", "kind": "events", "flap": "-3"},
+    )
+    assert answer.status_code == 422
+    assert 'data-field="flap"' in answer.text and 'value="Keep me"' in answer.text
+    without_csrf = admin_session.post("/admin/integrations", data={"name": "x", "kind": "events"})
+    assert without_csrf.status_code == 403
+
+
+def test_the_incident_page_shows_its_alerts_and_says_when_the_source_still_fires(
+    admin: Person, directory: Directory, base_url: str
+) -> None:
+    created = admin.api.ok(
+        "POST", "/integrations", 201, json={"name": f"PD {uuid.uuid4().hex[:6]}", "kind": "events"}
+    )
+    agent = directory.person("agent")
+    key = f"fire-{uuid.uuid4().hex[:6]}"
+    event = {
+        "routing_key": created["token"],
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {
+            "summary": "Queue backlog",
+            "source": "mq-1",
+            "severity": "warning",
+            "custom_details": {"note": "<script>alert(1)</script>"},
+        },
+    }
+    for _ in range(2):
+        assert httpx.post(f"{base_url}/api/v1/integrations/events", json=event).status_code == 202
+
+    def number() -> int | None:
+        alerts = agent.api.ok("GET", "/alerts", params={"integration_id": created["id"]})
+        return alerts[0]["ticket_number"] if alerts and alerts[0]["occurrences"] == 2 else None
+
+    incident = wait_for(number)
+    agent.api.ok("POST", f"/tickets/{incident}/resolve", json={"resolution_code": "workaround"})
+    with browser_session(base_url, agent.email) as session:
+        page = session.get(f"/tickets/{incident}").text
+    assert 'id="still-firing"' in page and "although the incident is resolved" in page
+    assert "2 occurrences" in page
+    assert "<script>alert(1)</script>" not in page, "raw payloads are escaped"
+    customer_page = httpx.get(f"{base_url}/incidents", follow_redirects=False)
+    assert customer_page.status_code == 303, "the alerts list needs a login"
+    customer = directory.person("customer", directory.organisation())
+    with browser_session(base_url, customer.email) as session:
+        assert session.get("/incidents").status_code == 403
+        assert session.get("/admin/integrations").status_code == 403
+
+
+def test_a_webhook_integration_is_made_with_its_mapping(
+    admin_session: httpx.Client, admin: Person
+) -> None:
+    page = admin_session.get("/admin/integrations")
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "name": f"Icinga {uuid.uuid4().hex[:6]}",
+        "kind": "webhook",
+        "flap": "0",
+        "map_dedup_key": "check.id",
+        "map_summary": "check.output[",
+    }
+    refused = admin_session.post("/admin/integrations", data=form)
+    assert refused.status_code == 422 and 'data-field="mapping.summary"' in refused.text
+    assert 'value="check.id"' in refused.text, "the admin's input stays"
+    made = admin_session.post("/admin/integrations", data={**form, "map_summary": "check.output"})
+    assert made.status_code == 200 and '<code id="new-token">' in made.text
+    mine = next(i for i in admin.api.ok("GET", "/integrations") if i["name"] == form["name"])
+    assert mine["mapping"]["summary"] == "check.output" and mine["kind"] == "webhook"

@@ -1,0 +1,152 @@
+"""HTML pages for incidents from monitoring: the alerts list and integration administration.
+
+They call the same service functions as the JSON API (api/services/incidents.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import SessionDep, TemporalDep
+from api.errors import ApiError
+from api.schemas import MAX_INT, IntegrationBody
+from api.services import directory
+from api.services import incidents as service
+from models import Integration
+from web.render import page
+from web.routes import WebAdmin, WebStaff, _parse, _see_other
+from workflows.alerts import AlertAction
+
+router = APIRouter(include_in_schema=False)
+
+IntegrationId = Annotated[int, Path(ge=1, le=MAX_INT)]
+ALERT_STATES = ("firing", "acknowledged", "resolved")
+
+
+@router.get("/incidents")
+async def incidents_page(
+    request: Request, user: WebStaff, session: SessionDep, status: str = ""
+) -> Response:
+    """Alerts from monitoring, most recently seen first, each with the incident it feeds."""
+    state = status if status in ALERT_STATES else None
+    alerts = await service.list_alerts(session, status=state)
+    integrations = {i.id: i.name for i in await service.list_integrations(session)}
+    return page(
+        request,
+        "incidents/list.html",
+        {"user": user, "alerts": alerts, "integrations": integrations, "status": state or ""},
+    )
+
+
+# ---------------------------------------------------------------- administration
+
+
+async def _admin_page(
+    request: Request,
+    user: Any,
+    session: AsyncSession,
+    *,
+    created: Any = None,
+    flash: str | None = None,
+    error: ApiError | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    context = {
+        "user": user,
+        "integrations": await service.list_integrations(session),
+        "groups": await directory.list_groups(session),
+        "base": str(request.base_url).rstrip("/"),
+        "created": created,
+        "flash": flash,
+        "values": values or {},
+        "error": error.detail if error else None,
+        "error_field": error.field if error else None,
+    }
+    return page(request, "incidents/integrations.html", context, error.status if error else 200)
+
+
+@router.get("/admin/integrations")
+async def integrations_page(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    return await _admin_page(request, user, session)
+
+
+@router.post("/admin/integrations")
+async def create_integration(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip() for k in ("name", "kind", "group_id", "flap")}
+    values["resolve_mode"] = str(form.get("resolve_mode", "resolve"))
+    mapping_fields = ("items", "dedup_key", "summary", "status", "severity", "source")
+    for name in mapping_fields:
+        values[f"map_{name}"] = str(form.get(f"map_{name}", "")).strip()
+    try:
+        flap_minutes = float(values["flap"] or "0")
+    except ValueError:
+        flap_minutes = -1
+    data: dict[str, Any] = {
+        "name": values["name"],
+        "kind": values["kind"],
+        "resolve_mode": values["resolve_mode"],
+        "flap_window_seconds": str(round(flap_minutes * 60)),
+    }
+    if values["group_id"]:
+        data["group_id"] = values["group_id"]
+    mapping = {n: values[f"map_{n}"] for n in mapping_fields if values[f"map_{n}"]}
+    if values["kind"] == "webhook" and mapping:
+        data["mapping"] = mapping
+    try:
+        if flap_minutes < 0:
+            raise ApiError(422, "the flap window is a number of minutes, 0 or more", field="flap")
+        body = _parse(IntegrationBody, data)
+        created = await service.create_integration(session, body)
+    except ApiError as exc:
+        return await _admin_page(request, user, session, error=exc, values=values)
+    return await _admin_page(request, user, session, created=created)
+
+
+@router.post("/admin/integrations/{integration_id}/token")
+async def new_token(
+    request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
+) -> Response:
+    created = await service.rotate_token(session, integration_id)
+    return await _admin_page(request, user, session, created=created)
+
+
+@router.post("/admin/integrations/{integration_id}/revoke")
+async def revoke_token(
+    integration_id: IntegrationId, user: WebAdmin, session: SessionDep
+) -> Response:
+    await service.revoke_token(session, integration_id)
+    return _see_other("/admin/integrations")
+
+
+@router.post("/admin/integrations/{integration_id}/test")
+async def test_event(
+    request: Request,
+    integration_id: IntegrationId,
+    user: WebAdmin,
+    session: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    """Send a test trigger through the same intake as the tool's own events."""
+    row = await session.scalar(select(Integration).where(Integration.id == integration_id))
+    if row is None:
+        raise ApiError(404, f"no integration {integration_id}", code="not_found")
+    key = f"test-{uuid.uuid4().hex[:12]}"
+    event = service.Incoming(
+        action=AlertAction.TRIGGER,
+        key=key,
+        summary=f"Test event from {row.name}",
+        severity="info",
+        source="tempodesk test button",
+        payload={"test": True, "sent_by": user.email, "dedup_key": key},
+        details=f"A test event sent by {user.name} from the integration page.",
+    )
+    await service.accept(session, client, row, [event])
+    flash = f"Test event sent (key {key}); its incident appears under Incidents."
+    return await _admin_page(request, user, session, flash=flash)
