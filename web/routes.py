@@ -448,6 +448,9 @@ async def _ticket_page(
         if ticket.type == TicketType.INCIDENT:
             row = await service.get_row(session, user, number)
             context["incident"] = await incidents.incident_alerts(session, row.id, last=50)
+            context["is_incident"] = True
+            if ticket.major:
+                context["children"] = await incidents.children_of(session, user, number)
         template = "agent/ticket.html"
     else:
         template = "portal/ticket.html"

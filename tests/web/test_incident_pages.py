@@ -146,3 +146,36 @@ def test_a_webhook_integration_is_made_with_its_mapping(
     assert made.status_code == 200 and '<code id="new-token">' in made.text
     mine = next(i for i in admin.api.ok("GET", "/integrations") if i["name"] == form["name"])
     assert mine["mapping"]["summary"] == "check.output" and mine["kind"] == "webhook"
+
+
+def test_an_agent_declares_a_major_incident_and_links_a_child_from_the_page(
+    directory: Directory, base_url: str
+) -> None:
+    agent = directory.person("agent")
+    customer = directory.person("customer", directory.organisation())
+    major = customer.api.open_ticket("Mail down for everyone")["number"]
+    child = customer.api.open_ticket("My mail is down")["number"]
+    with browser_session(base_url, agent.email) as session:
+        page = session.get(f"/tickets/{child}").text
+        refused = session.post(
+            f"/incidents/{child}/parent",
+            data={"csrf_token": csrf_of(page), "parent_number": str(major)},
+        )
+        assert refused.status_code == 422 and "not a major incident" in refused.text
+        assert f'value="{major}"' in refused.text, "the number typed stays in the form"
+
+        page = session.get(f"/tickets/{major}").text
+        declared = session.post(
+            f"/incidents/{major}/major", data={"csrf_token": csrf_of(page), "major": "true"}
+        )
+        assert declared.status_code == 303
+        assert 'id="major-badge"' in session.get(f"/tickets/{major}").text
+
+        linked = session.post(
+            f"/incidents/{child}/parent",
+            data={"csrf_token": csrf_of(page), "parent_number": f"#{major}"},
+        )
+        assert linked.status_code == 303
+        assert f'id="parent-link">#{major}<' in session.get(f"/tickets/{child}").text
+        children = session.get(f"/tickets/{major}").text.split('id="children"')[1]
+        assert f'href="/tickets/{child}"' in children.split("</ul>")[0]
