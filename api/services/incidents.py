@@ -100,7 +100,7 @@ async def _row(session: AsyncSession, integration_id: int) -> Integration:
     return row
 
 
-def _mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
+def mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
     if body.kind != "webhook":
         if body.mapping is not None:
             return [{"field": "mapping", "message": "only webhook integrations have a mapping"}]
@@ -121,7 +121,7 @@ def _mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
 
 
 async def _check_references(session: AsyncSession, body: IntegrationBody) -> None:
-    problems: list[dict[str, str]] = _mapping_problems(body)
+    problems: list[dict[str, str]] = mapping_problems(body)
     groups = [("group_id", body.group_id)] + [
         (f"rules.{i}.group_id", r.group_id) for i, r in enumerate(body.rules)
     ]
@@ -163,9 +163,8 @@ def _new_token(row: Integration) -> str:
     return secret
 
 
-async def create_integration(session: AsyncSession, body: IntegrationBody) -> IntegrationCreated:
-    """A new integration with its own contact (the requester of its incidents) and token."""
-    await _check_references(session, body)
+async def add_integration_row(session: AsyncSession, body: IntegrationBody) -> Integration:
+    """A new integration row with its own contact (the requester of its incidents), no token."""
     contact = User(
         email=f"integration-{uuid.uuid4().hex[:16]}@monitoring.tempodesk.invalid",
         name=f"{body.name[:180]} (monitoring)",
@@ -173,21 +172,38 @@ async def create_integration(session: AsyncSession, body: IntegrationBody) -> In
     )
     session.add(contact)
     await session.flush()
-    row = Integration(
-        name=body.name,
-        kind=body.kind,
-        requester_id=contact.id,
-        service_id=body.service_id,
-        group_id=body.group_id,
-        resolve_mode=body.resolve_mode,
-        flap_window_seconds=body.flap_window_seconds,
-        link_by=body.link_by,
-        rules=[r.model_dump(mode="json", exclude_none=True) for r in body.rules],
-        mapping=body.mapping.model_dump(mode="json") if body.mapping else {},
-        active=body.active,
-    )
-    secret = _new_token(row)
+    row = Integration(name=body.name, kind=body.kind, requester_id=contact.id, mapping={}, rules=[])
+    apply_body(row, body)
     session.add(row)
+    return row
+
+
+def apply_body(row: Integration, body: IntegrationBody) -> bool:
+    """Set the row's settings from the body; whether anything changed."""
+    values = {
+        "name": body.name,
+        "service_id": body.service_id,
+        "group_id": body.group_id,
+        "resolve_mode": body.resolve_mode,
+        "flap_window_seconds": body.flap_window_seconds,
+        "link_by": body.link_by,
+        "rules": [r.model_dump(mode="json", exclude_none=True) for r in body.rules],
+        "mapping": body.mapping.model_dump(mode="json") if body.mapping else {},
+        "active": body.active,
+    }
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name, None) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+async def create_integration(session: AsyncSession, body: IntegrationBody) -> IntegrationCreated:
+    """A new integration with its own contact and a token (in the answer, once)."""
+    await _check_references(session, body)
+    row = await add_integration_row(session, body)
+    secret = _new_token(row)
     try:
         await session.commit()
     except IntegrityError as exc:
@@ -208,15 +224,7 @@ async def update_integration(
             422, "the kind of an integration cannot change", field="kind", code="invalid_field"
         )
     await _check_references(session, body)
-    row.name = body.name
-    row.service_id = body.service_id
-    row.group_id = body.group_id
-    row.resolve_mode = body.resolve_mode
-    row.flap_window_seconds = body.flap_window_seconds
-    row.link_by = body.link_by
-    row.rules = [r.model_dump(mode="json", exclude_none=True) for r in body.rules]
-    row.mapping = body.mapping.model_dump(mode="json") if body.mapping else {}
-    row.active = body.active
+    apply_body(row, body)
     try:
         await session.commit()
     except IntegrityError as exc:
