@@ -179,3 +179,63 @@ def test_an_agent_declares_a_major_incident_and_links_a_child_from_the_page(
         assert f'id="parent-link">#{major}<' in session.get(f"/tickets/{child}").text
         children = session.get(f"/tickets/{major}").text.split('id="children"')[1]
         assert f'href="/tickets/{child}"' in children.split("</ul>")[0]
+
+
+def test_an_admin_edits_an_integration_and_its_rules(
+    admin_session: httpx.Client, admin: Person, directory: Directory
+) -> None:
+    created = admin.api.ok(
+        "POST",
+        "/integrations",
+        201,
+        json={"name": f"Prom {uuid.uuid4().hex[:6]}", "kind": "alertmanager"},
+    )
+    group = directory.group(f"DBA {uuid.uuid4().hex[:6]}")
+    page = admin_session.get(f"/admin/integrations/{created['id']}")
+    assert page.status_code == 200 and created["name"] in page.text
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "name": created["name"],
+        "active": "on",
+        "resolve_mode": "note",
+        "link_by": "group",
+        "flap": "15",
+        "group_id": "",
+        "service_id": "",
+        "rule_0_severities": "critical",
+        "rule_0_labels": "team=db, env=prod",
+        "rule_0_impact": "1",
+        "rule_0_urgency": "1",
+        "rule_0_group_id": str(group),
+        "rule_0_service_id": "",
+        "rule_1_severities": "",
+        "rule_1_labels": "",
+        "rule_1_impact": "",
+        "rule_1_urgency": "",
+        "rule_1_group_id": "",
+        "rule_1_service_id": "",
+    }
+    bad = admin_session.post(
+        f"/admin/integrations/{created['id']}", data={**form, "rule_0_labels": "team"}
+    )
+    assert bad.status_code == 422 and 'data-field="rules.0.labels"' in bad.text
+    assert 'value="critical"' in bad.text, "the admin's rule stays in the form"
+
+    saved = admin_session.post(f"/admin/integrations/{created['id']}", data=form)
+    assert saved.status_code == 200 and "Saved." in saved.text
+    stored = admin.api.ok("GET", f"/integrations/{created['id']}")
+    assert stored["resolve_mode"] == "note" and stored["link_by"] == "group"
+    assert stored["flap_window_seconds"] == 900
+    assert stored["rules"] == [
+        {
+            "severities": ["critical"],
+            "labels": {"team": "db", "env": "prod"},
+            "impact": 1,
+            "urgency": 1,
+            "service_id": None,
+            "group_id": group,
+        }
+    ]
+    again = admin_session.get(f"/admin/integrations/{created['id']}").text
+    shown = again.split('name="rule_0_labels" value="')[1].split('"')[0]
+    assert set(shown.split(", ")) == {"team=db", "env=prod"}, "the stored rule is shown again"
