@@ -16,7 +16,7 @@ event, with the pure rule `decide`:
 - resolve: resolves the incident, or only adds a note, as the integration says;
 - acknowledge or resolve with no working incident: accepted and ignored.
 
-Side effects happen in one local activity per batch of queued events
+Side effects happen in one activity per batch of queued events
 (`apply_alert_events`), which
 sends the ticket's workflow the same validated updates an agent's change would
 be, with update ids derived from the event, and records the outcome; it is
@@ -242,8 +242,9 @@ class AlertWorkflow:
 
     async def _apply(self, signals: list[AlertSignal]) -> None:
         info = workflow.info()
-        # A local activity: no round trip through the server's activity queue per batch.
-        result: AlertBatchResult = await workflow.execute_local_activity(
+        # A regular activity, not a local one: opening an incident waits for another
+        # workflow, which under a storm can outlast a workflow task's timeout.
+        result: AlertBatchResult = await workflow.execute_activity(
             ids.APPLY_ALERT_EVENTS,
             AlertBatch(
                 state=self._state, signals=signals, key_prefix=f"{info.workflow_id}:{info.run_id}"
