@@ -50,6 +50,9 @@ _events = cast(Table, AlertEvent.__table__)
 _integrations = cast(Table, Integration.__table__)
 _tickets = cast(Table, Ticket.__table__)
 
+_NOW_WORKING = frozenset({Decision.OPEN, Decision.REPEAT, Decision.REOPEN})
+"""After these, the alert's incident is being worked: further triggers only repeat."""
+
 _ALERT_STATUS = {
     AlertAction.TRIGGER: "firing",
     AlertAction.ACKNOWLEDGE: "acknowledged",
@@ -80,8 +83,11 @@ class IncidentActivities:
         same again, and changes nothing twice.
         """
         state = batch.state.model_copy(deep=True)
-        decisions = []
-        for signal in batch.signals:
+        decisions: list[Decision] = []
+        signals = batch.signals
+        i = 0
+        while i < len(signals):
+            signal = signals[i]
             step = AlertStep(state, signal, f"{batch.key_prefix}:{state.cycle + 1}")
             decision, ticket_id, number, status = await self._apply_one(step)
             if decision == Decision.OPEN:
@@ -89,9 +95,31 @@ class IncidentActivities:
             if ticket_id is not None and ticket_id != state.ticket_id:
                 state.ticket_id, state.number = ticket_id, number
             state.status = status
-            state.events += 1
             state.flap_window_seconds = signal.flap_window_seconds
             decisions.append(decision)
+            i += 1
+            # In a storm the same alert repeats while its incident is worked: every
+            # further trigger of it is a repeat, recorded together in one write.
+            repeats = []
+            if decision in _NOW_WORKING and ticket_id is not None and status in WORKING:
+                while (
+                    i < len(signals)
+                    and signals[i].action == AlertAction.TRIGGER
+                    and signals[i].alert_key == signal.alert_key
+                ):
+                    repeats.append(signals[i])
+                    i += 1
+            if repeats:
+                last = AlertStep(state, repeats[-1], step.new_ticket_key)
+                await self._record(
+                    last,
+                    Decision.REPEAT,
+                    Decision.REPEAT.value,
+                    ticket_id,
+                    event_ids=[r.event_id for r in repeats],
+                )
+                decisions += [Decision.REPEAT] * len(repeats)
+        state.events += len(signals)
         return AlertBatchResult(state=state, decisions=decisions)
 
     async def _apply_one(
@@ -245,14 +273,22 @@ class IncidentActivities:
         return None, state.status.value
 
     async def _record(
-        self, step: AlertStep, decision: Decision, outcome: str, ticket_id: str | None
+        self,
+        step: AlertStep,
+        decision: Decision,
+        outcome: str,
+        ticket_id: str | None,
+        *,
+        event_ids: list[int] | None = None,
     ) -> None:
+        """Record the outcome on the event (or on `event_ids`, repeats ending with `step`'s)
+        and the alert's state; absolute values, so a retry writes the same."""
         signal, state = step.signal, step.state
         alert_key = signal.alert_key or state.key
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(_events)
-                .where(_events.c.id == signal.event_id)
+                .where(_events.c.id.in_(event_ids or [signal.event_id]))
                 .values(ticket_id=ticket_id, outcome=outcome)
             )
             await conn.execute(
