@@ -9,7 +9,16 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import desk, directory, integrations, notifications, sla, tickets, tokens
+from api.routers import (
+    desk,
+    directory,
+    integrations,
+    notifications,
+    routing,
+    sla,
+    tickets,
+    tokens,
+)
 from api.schemas import ERROR_RESPONSES
 from api.temporal import connect
 from models.db import make_engine, make_session_factory
@@ -55,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sla.router,
         notifications.router,
         integrations.router,
+        routing.router,
     ):
         api.include_router(router)
     app.include_router(api)

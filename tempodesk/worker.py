@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.bulk import BulkActivities
 from activities.incidents import IncidentActivities
 from activities.projection import ProjectionActivities
+from activities.routing import RoutingActivities
 from api.temporal import connect
 from models.db import make_engine
 from tempodesk.settings import Settings
@@ -74,6 +75,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     projection = ProjectionActivities(engine)
     bulk = BulkActivities(client, engine)
     incidents = IncidentActivities(client, engine)
+    routing = RoutingActivities(engine)
     worker = build_worker(
         client,
         settings,
@@ -88,6 +90,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.load_policy_snapshot,
             incidents.apply_alert_events,
             incidents.incident_status,
+            routing.route_ticket,
         ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)

@@ -65,3 +65,6 @@ ALERT_SIGNAL = "alert_event"
 def alert_update_id(event_id: int) -> str:
     """Update id of the change one alert event makes to its incident: sent once."""
     return f"alert-event-{event_id}"
+
+
+ROUTE_TICKET = "route_ticket"

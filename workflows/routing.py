@@ -57,6 +57,8 @@ class RoutingState(BaseModel):
     """Skills the ticket needs (from the routing rule that placed it)."""
     lead_notified_for: int | None = None
     """The group whose lead was told that nobody took the ticket (once per group)."""
+    manual_group: int | None = None
+    """The group last found to route manually: not asked again until the group changes."""
 
 
 def choose(
