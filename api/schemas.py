@@ -141,7 +141,7 @@ class GroupCreate(Strict):
     offer_timeout_seconds: int = Field(
         300, ge=5, le=7 * 24 * 3600, strict=True, description="How long an offer waits"
     )
-    skills: dict[DbId, list[Skill]] = Field(
+    skills: dict[Annotated[int, Field(ge=1, le=MAX_INT)], list[Skill]] = Field(
         default_factory=dict, description="Skills per member id (for the skills strategy)"
     )
 
