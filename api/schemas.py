@@ -606,3 +606,16 @@ class OfferPublic(BaseModel):
     priority: int
     group_id: int | None
     expires_at: datetime
+
+
+class BulkReassign(Strict):
+    """Move many open tickets at once: those named, or all of an agent or group."""
+
+    numbers: list[Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)]] | None = Field(
+        None, max_length=10_000, description="These tickets (else the filters below)"
+    )
+    from_assignee_id: DbId | None = Field(None, description="All open tickets of this agent")
+    from_group_id: DbId | None = Field(None, description="All open tickets of this group")
+    group_id: DbId | None = Field(None, description="Where they go")
+    assignee_id: DbId | None = Field(None, description="Who gets them (none: the group queue)")
+    note: Reason = ""

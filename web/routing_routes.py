@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
-from api.schemas import AvailabilityBody, OfferDecline
-from api.services import directory
+from api.schemas import AvailabilityBody, BulkReassign, OfferDecline
+from api.services import bulk, directory
 from api.services import routing as service
 from models import Ticket, User
 from web.render import page
 from web.routes import TicketNumber, WebStaff, _parse, _see_other
-from workflows.choices import OPEN_STATUSES
+from workflows.choices import OPEN_STATUSES, Role
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,8 +93,14 @@ async def availability(request: Request, user: WebStaff, session: SessionDep) ->
 
 
 @router.get("/teams")
-async def teams(request: Request, user: WebStaff, session: SessionDep) -> Response:
+async def teams_page(request: Request, user: WebStaff, session: SessionDep) -> Response:
     """Each group's members with their open tickets, pending offers and availability."""
+    return await teams(request, user, session)
+
+
+async def teams(
+    request: Request, user: Any, session: SessionDep, error: ApiError | None = None
+) -> Response:
     groups = await directory.list_groups(session)
     people = {u.id: u for u in await session.scalars(select(User).where(User.role != "customer"))}
     open_counts = dict(
@@ -123,7 +129,31 @@ async def teams(request: Request, user: WebStaff, session: SessionDep) -> Respon
         "user": user,
         "groups": groups,
         "people": people,
+        "agents": sorted(people.values(), key=lambda p: p.name),
         "open_counts": open_counts,
         "offered": offered,
+        "can_reassign": user.role in (Role.MANAGER, Role.ADMIN),
+        "error": error.detail if error else None,
+        "error_field": error.field if error else None,
     }
-    return page(request, "routing/teams.html", context)
+    return page(request, "routing/teams.html", context, error.status if error else 200)
+
+
+@router.post("/teams/reassign")
+async def reassign(
+    request: Request, user: WebStaff, session: SessionDep, client: TemporalDep
+) -> Response:
+    """A manager's bulk reassign of one agent's open tickets; shows the job's progress."""
+    form = await request.form()
+    data = {
+        k: str(form.get(k, "")).strip()
+        for k in ("from_assignee_id", "group_id", "assignee_id", "note")
+    }
+    try:
+        body = _parse(BulkReassign, {k: v for k, v in data.items() if v})
+        job = await bulk.reassign(session, client, user, body)
+    except ApiError as exc:
+        if exc.status == 403:
+            raise
+        return await teams(request, user, session, error=exc)
+    return _see_other(f"/admin/jobs/{job.id}")

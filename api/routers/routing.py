@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, status
 
 from api.deps import SessionDep, StaffUser, TemporalDep
 from api.schemas import (
     MAX_BIGINT,
     AvailabilityBody,
     AvailabilityPublic,
+    BulkJobPublic,
+    BulkReassign,
     OfferDecline,
     OfferPublic,
     TicketPublic,
 )
+from api.services import bulk
 from api.services import routing as service
 
 router = APIRouter(tags=["routing"])
@@ -54,3 +57,11 @@ async def set_availability(
 ) -> AvailabilityPublic:
     """Online agents are offered tickets; away and offline ones are not."""
     return await service.set_availability(session, user, body)
+
+
+@router.post("/bulk/reassign", status_code=status.HTTP_202_ACCEPTED)
+async def bulk_reassign(
+    body: BulkReassign, user: StaffUser, session: SessionDep, client: TemporalDep
+) -> BulkJobPublic:
+    """Reassign many open tickets (managers and admins); follow it at /bulk-jobs/{id}."""
+    return await bulk.reassign(session, client, user, body)

@@ -136,3 +136,66 @@ def test_a_manual_group_offers_nothing_and_availability_is_validated(
     assert bad.status_code == 422
     assert agent.api.ok("GET", "/me/availability")["availability"] == "online"
     assert customer.api.get("/offers").status_code == 403
+
+
+def test_bulk_reassign_of_200_tickets_reports_progress_and_refusals(
+    directory: Directory, admin: Person
+) -> None:
+    leaver, heir = directory.person("agent"), directory.person("agent")
+    manager = directory.person("manager")
+    customer = directory.person("customer", directory.organisation())
+    team = group(admin, [leaver, heir])
+    numbers = [
+        leaver.api.ok(
+            "POST",
+            "/tickets",
+            201,
+            json={
+                "subject": f"Handover {i}",
+                "requester_id": customer.id,
+                "group_id": team,
+                "assignee_id": leaver.id,
+            },
+        )["number"]
+        for i in range(200)
+    ]
+    body = {"from_assignee_id": leaver.id, "group_id": team, "assignee_id": heir.id, "note": "Left"}
+    assert leaver.api.post("/bulk/reassign", json=body).status_code == 403
+    job = manager.api.ok("POST", "/bulk/reassign", 202, json=body)
+    assert job["total"] == 200
+
+    def finished() -> dict[str, Any] | None:
+        found: dict[str, Any] = manager.api.ok("GET", f"/bulk-jobs/{job['id']}")
+        return found if found["status"] == "finished" else None
+
+    done = wait_for(finished, timeout=120, message="the bulk job finishes")
+    assert (done["done"], done["succeeded"], done["failures"]) == (200, 200, [])
+    mine = manager.api.ok(
+        "GET", "/tickets", params={"assignee_id": heir.id, "limit": 200, "status": ["new", "open"]}
+    )
+    assert {t["number"] for t in mine["items"]} >= set(numbers)
+    note = [e for e in kinds_and_data(manager, numbers[0]) if e["kind"] == "assigned"][-1]
+    assert note["data"]["note"] == "Left"
+
+    # Named tickets are all tried; one that is closed is reported with its reason.
+    manager.api.ok("POST", f"/tickets/{numbers[0]}/resolve", json={"resolution_code": "solved"})
+    manager.api.ok("POST", f"/tickets/{numbers[0]}/close", json={})
+    job = manager.api.ok(
+        "POST",
+        "/bulk/reassign",
+        202,
+        json={"numbers": numbers[:2], "group_id": team, "assignee_id": leaver.id},
+    )
+    done = wait_for(
+        lambda: (
+            (j := manager.api.ok("GET", f"/bulk-jobs/{job['id']}"))["status"] == "finished" and j
+        )
+    )
+    assert done["succeeded"] == 1
+    assert [f["number"] for f in done["failures"]] == [numbers[0]]
+    assert "closed" in done["failures"][0]["reason"]
+
+
+def kinds_and_data(agent: Person, number: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = agent.api.ok("GET", f"/tickets/{number}/timeline")
+    return events

@@ -77,3 +77,48 @@ def test_an_agent_accepts_and_declines_offers_from_the_task_list(
         assert "away" in mine and '<td data-label="Open tickets" class="load">1</td>' in mine
         theirs = section.split(f'data-member="{colleague.id}"')[1].split("</tr>")[0]
         assert "offline" in theirs and "vpn" in theirs
+
+
+def test_a_manager_reassigns_an_agents_tickets_from_the_teams_page(
+    directory: Directory, admin: Person, base_url: str
+) -> None:
+    leaver, heir = directory.person("agent"), directory.person("agent")
+    manager = directory.person("manager")
+    customer = directory.person("customer", directory.organisation())
+    numbers = [
+        leaver.api.ok(
+            "POST",
+            "/tickets",
+            201,
+            json={
+                "subject": f"Handover {i}",
+                "requester_id": customer.id,
+                "assignee_id": leaver.id,
+            },
+        )["number"]
+        for i in range(3)
+    ]
+    with browser_session(base_url, leaver.email) as session:
+        page = session.get("/teams").text
+        assert 'id="bulk-reassign"' not in page, "agents do not get the form"
+    with browser_session(base_url, manager.email) as session:
+        page = session.get("/teams").text
+        refused = session.post(
+            "/teams/reassign",
+            data={"csrf_token": csrf_of(page), "from_assignee_id": str(leaver.id)},
+        )
+        assert refused.status_code == 422 and "say where they go" in refused.text
+        started = session.post(
+            "/teams/reassign",
+            data={
+                "csrf_token": csrf_of(page),
+                "from_assignee_id": str(leaver.id),
+                "assignee_id": str(heir.id),
+                "note": "Leaver",
+            },
+        )
+        assert started.status_code == 303 and started.headers["location"].startswith("/admin/jobs/")
+        job_page = started.headers["location"]
+        wait_for(lambda: "finished" in session.get(job_page).text, message="job page finished")
+    for number in numbers:
+        assert manager.api.ok("GET", f"/tickets/{number}")["assignee"]["id"] == heir.id
