@@ -68,6 +68,7 @@ def _row(state: TicketState) -> dict[str, Any]:
         "parent_number": state.parent_number,
         "offer_agent_id": state.routing.offer.agent_id if state.routing.offer else None,
         "offer_expires_at": state.routing.offer.expires_at if state.routing.offer else None,
+        "remind_at": state.remind_at,
         **_sla_columns(state),
     }
 

@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from workflows.choices import Channel, ResolutionCode, Role, Status, TicketType
 from workflows.lifecycle import BODY_MAX, REASON_MAX, SUBJECT_MAX
@@ -619,3 +627,32 @@ class BulkReassign(Strict):
     group_id: DbId | None = Field(None, description="Where they go")
     assignee_id: DbId | None = Field(None, description="Who gets them (none: the group queue)")
     note: Reason = ""
+
+
+class ConsultBody(Strict):
+    colleague_id: DbId
+    message: Body
+
+
+class ConsultAnswer(Strict):
+    body: Body
+
+
+class ReminderBody(Strict):
+    at: AwareDatetime | None = Field(description="When to be reminded; null cancels")
+    note: Reason = ""
+
+
+class ConsultRequest(BaseModel):
+    number: int
+    subject: str
+    consult_seq: int
+    asked_by: UserRef | None
+    message: str
+    asked_at: datetime
+
+
+class ReminderPublic(BaseModel):
+    number: int
+    subject: str
+    remind_at: datetime

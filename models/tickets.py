@@ -98,6 +98,7 @@ class Ticket(Base):
     offer_agent_id: Mapped[int | None] = mapped_column(Integer, index=True)
     """The agent the ticket is offered to now (their task list; routing counts it as load)."""
     offer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remind_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """The major incident this one is a child of (its number)."""
     """Every clock as workflows.sla.clock_report gives it: state, target, elapsed, outcome."""
     search: Mapped[Any] = mapped_column(

@@ -6,20 +6,29 @@ They call the same service functions as the JSON API (api/services/routing.py).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
-from api.schemas import AvailabilityBody, BulkReassign, OfferDecline
+from api.schemas import (
+    MAX_INT,
+    AvailabilityBody,
+    BulkReassign,
+    ConsultAnswer,
+    ConsultBody,
+    OfferDecline,
+    ReminderBody,
+)
 from api.services import bulk, directory
 from api.services import routing as service
 from models import Ticket, User
 from web.render import page
-from web.routes import TicketNumber, WebStaff, _parse, _see_other
+from web.routes import TicketNumber, WebStaff, _parse, _see_other, _ticket_page
 from workflows.choices import OPEN_STATUSES, Role
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +45,8 @@ async def _tasks_page(
     context = {
         "user": user,
         "offers": await service.my_offers(session, user),
+        "consults": await service.my_consults(session, user),
+        "reminders": await service.my_reminders(session, user),
         "availability": await service.get_availability(session, user),
         "now": datetime.now(UTC),
         "error": error.detail if error else None,
@@ -76,6 +87,69 @@ async def decline(
             raise
         return await _tasks_page(request, user, session, error=exc)
     return _see_other("/tasks")
+
+
+@router.post("/tasks/consults/{number}/{seq}/answer")
+async def answer(
+    request: Request,
+    number: TicketNumber,
+    seq: Annotated[int, Path(ge=1, le=MAX_INT)],
+    user: WebStaff,
+    session: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    form = await request.form()
+    try:
+        body = _parse(ConsultAnswer, {"body": str(form.get("body", ""))})
+        await service.answer_consult(session, client, user, number, seq, body.body)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return await _tasks_page(request, user, session, error=exc)
+    return _see_other("/tasks")
+
+
+@router.post("/tasks/tickets/{number}/consult")
+async def ask(
+    request: Request, number: TicketNumber, user: WebStaff, session: SessionDep, client: TemporalDep
+) -> Response:
+    form = await request.form()
+    data = {k: str(form.get(k, "")) for k in ("colleague_id", "message")}
+    try:
+        await service.consult(session, client, user, number, _parse(ConsultBody, data))
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return await _ticket_page(request, user, session, number, error=exc, failed="consult")
+    return _see_other(f"/tickets/{number}")
+
+
+@router.post("/tasks/tickets/{number}/reminder")
+async def remind(
+    request: Request, number: TicketNumber, user: WebStaff, session: SessionDep, client: TemporalDep
+) -> Response:
+    form = await request.form()
+    when = str(form.get("at", "")).strip()
+    data = {"at": when or None, "note": str(form.get("note", ""))}
+    try:
+        if when and not when.endswith("Z") and "+" not in when[10:]:
+            raise ApiError(
+                422,
+                "at needs a time zone, e.g. 2026-12-01T09:00+01:00",
+                field="at",
+                code="invalid_field",
+            )
+        body = ReminderBody.model_validate(data)
+        await service.set_reminder(session, client, user, number, body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        err = ApiError(422, f"at: {first['msg']}", field="at", code="invalid_field")
+        return await _ticket_page(request, user, session, number, error=err, failed="reminder")
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return await _ticket_page(request, user, session, number, error=exc, failed="reminder")
+    return _see_other(f"/tickets/{number}")
 
 
 @router.post("/tasks/availability")

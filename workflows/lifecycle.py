@@ -31,15 +31,18 @@ from workflows.ticket_model import (
     Acknowledge,
     Actor,
     AddNote,
+    AnswerConsult,
     ApplySlaPolicy,
     Assign,
     Attach,
     Classify,
     Close,
+    Consult,
     DeclineOffer,
     DeskConfig,
     LinkParent,
     NotifyRequest,
+    OpenConsult,
     OpenTicket,
     Pend,
     Reopen,
@@ -48,6 +51,7 @@ from workflows.ticket_model import (
     Resume,
     RouteDecision,
     SetMajor,
+    SetReminder,
     TicketEvent,
     TicketState,
 )
@@ -85,6 +89,7 @@ class ActionRule:
 
 
 _WORKING = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
+_DONE = frozenset({Status.RESOLVED})
 
 ACTIONS: dict[str, ActionRule] = {
     "reply": ActionRule("reply to", _WORKING, _WORKING),
@@ -103,6 +108,11 @@ ACTIONS: dict[str, ActionRule] = {
     "set_major": ActionRule("change the major flag of", _WORKING, offered=False),
     # Only the agent a ticket is offered to; the task list offers them.
     "accept_offer": ActionRule("accept", _WORKING, offered=False),
+    "consult": ActionRule("consult a colleague on", _WORKING | {Status.RESOLVED}, offered=False),
+    "answer_consult": ActionRule(
+        "answer a question on", _WORKING | {Status.RESOLVED}, offered=False
+    ),
+    "set_reminder": ActionRule("set a reminder on", _WORKING, offered=False),
     "decline_offer": ActionRule("decline", _WORKING, offered=False),
     "link_parent": ActionRule("link", _WORKING, offered=False),
 }
@@ -443,6 +453,141 @@ def apply_offer_expired(state: TicketState, now: datetime) -> tuple[TicketState,
     )
     event = _event(state, "offer_expired", SYSTEM, now, {"agent_id": agent}, public=False)
     return _advance(state, now, event, routing=routing)
+
+
+# ---------------------------------------------------------------- transfers, consults, reminders
+
+
+def transfer_notifications(
+    before: TicketState, after: TicketState, msg: Assign, event: TicketEvent
+) -> list[NotifyRequest]:
+    """Who hears of a transfer: the new assignee, or for a group alone its lead; never the
+    person who made it."""
+    note = msg.note.strip()
+    if after.assignee_id is not None and after.assignee_id != before.assignee_id:
+        if after.assignee_id == msg.actor.user_id:
+            return []
+        return [
+            NotifyRequest(
+                audience="assignee",
+                kind="assigned",
+                key=f"{after.id}:assigned:{event.seq}",
+                title=f"#{after.number} is now yours: {after.subject}",
+                body=note,
+            )
+        ]
+    if after.group_id is not None and after.group_id != before.group_id:
+        return [
+            NotifyRequest(
+                audience="group_lead",
+                kind="transferred",
+                key=f"{after.id}:transferred:{event.seq}",
+                title=f"#{after.number} was transferred to your group: {after.subject}",
+                body=note,
+            )
+        ]
+    return []
+
+
+def check_consult(state: TicketState, msg: Consult, now: datetime) -> None:
+    authorise(state, "consult", msg.actor, now)
+    _text(msg.message, "message", maximum=BODY_MAX)
+    if msg.colleague_id == msg.actor.user_id:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD, "ask a colleague, not yourself", "colleague_id"
+        )
+
+
+def apply_consult(
+    state: TicketState, msg: Consult, now: datetime
+) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+    data = {"colleague_id": msg.colleague_id, "message": msg.message.strip()}
+    event = _event(state, "consult_asked", msg.actor, now, data, public=False)
+    consult = OpenConsult(seq=event.seq, colleague_id=msg.colleague_id, asked_by=msg.actor.user_id)
+    notify = [
+        NotifyRequest(
+            audience="user",
+            user_id=msg.colleague_id,
+            kind="consult",
+            key=f"{state.id}:consult:{event.seq}",
+            title=f"A colleague asks about #{state.number}: {state.subject}",
+            body=msg.message.strip()[:500],
+        )
+    ]
+    new, event = _advance(state, now, event, consults=[*state.consults, consult])
+    return new, event, notify
+
+
+def check_answer_consult(state: TicketState, msg: AnswerConsult, now: datetime) -> None:
+    authorise(state, "answer_consult", msg.actor, now)
+    _text(msg.body, "body", maximum=BODY_MAX)
+    consult = next((c for c in state.consults if c.seq == msg.consult_seq), None)
+    if consult is None:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE,
+            f"there is no open question {msg.consult_seq} on {_label(state)}",
+        )
+    if consult.colleague_id != msg.actor.user_id:
+        raise RuleViolation(ViolationKind.FORBIDDEN, "the question was asked of someone else")
+
+
+def apply_answer_consult(
+    state: TicketState, msg: AnswerConsult, now: datetime
+) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+    consult = next(c for c in state.consults if c.seq == msg.consult_seq)
+    data = {"consult_seq": msg.consult_seq, "body": msg.body}
+    event = _event(state, "consult_answered", msg.actor, now, data, public=False)
+    notify = []
+    if consult.asked_by is not None:
+        notify.append(
+            NotifyRequest(
+                audience="user",
+                user_id=consult.asked_by,
+                kind="consult_answered",
+                key=f"{state.id}:consult-answer:{event.seq}",
+                title=f"Your question on #{state.number} was answered",
+                body=msg.body[:500],
+            )
+        )
+    rest = [c for c in state.consults if c.seq != msg.consult_seq]
+    new, event = _advance(state, now, event, consults=rest)
+    return new, event, notify
+
+
+def check_set_reminder(state: TicketState, msg: SetReminder, now: datetime) -> None:
+    authorise(state, "set_reminder", msg.actor, now)
+    _text(msg.note, "note", maximum=REASON_MAX, required=False)
+    if msg.at is not None and msg.at <= now:
+        raise RuleViolation(ViolationKind.INVALID_FIELD, "a reminder must be in the future", "at")
+    if msg.at is None and state.remind_at is None:
+        raise RuleViolation(ViolationKind.ILLEGAL_STATE, f"{_label(state)} has no reminder")
+
+
+def apply_set_reminder(
+    state: TicketState, msg: SetReminder, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    data = {"at": msg.at.isoformat() if msg.at else None, "note": msg.note.strip()}
+    event = _event(state, "reminder_set", msg.actor, now, data, public=False)
+    return _advance(state, now, event, remind_at=msg.at)
+
+
+def apply_reminder_due(
+    state: TicketState, now: datetime
+) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+    """The reminder time came: the assignee (else the group lead) is reminded."""
+    event = _event(state, "reminded", SYSTEM, now, {}, public=False)
+    audience = "assignee" if state.assignee_id is not None else "group_lead"
+    notify = [
+        NotifyRequest(
+            audience=audience,
+            kind="reminder",
+            key=f"{state.id}:reminder:{event.seq}",
+            title=f"Reminder: #{state.number} {state.subject}",
+            body=f"Status {state.status.value}",
+        )
+    ]
+    new, event = _advance(state, now, event, remind_at=None)
+    return new, event, notify
 
 
 def check_acknowledge(state: TicketState, msg: Acknowledge, now: datetime) -> None:

@@ -32,32 +32,38 @@ with workflow.unsafe.imports_passed_through():
         apply_accept_offer,
         apply_acknowledge,
         apply_add_note,
+        apply_answer_consult,
         apply_assign,
         apply_attach,
         apply_classify,
         apply_close,
+        apply_consult,
         apply_decline_offer,
         apply_link_parent,
         apply_offer_expired,
         apply_open,
         apply_pend,
         apply_raise_priority,
+        apply_reminder_due,
         apply_reopen,
         apply_reply,
         apply_resolve,
         apply_resume,
         apply_route,
         apply_set_major,
+        apply_set_reminder,
         apply_sla_checkpoint,
         apply_sla_policy,
         check_accept_offer,
         check_acknowledge,
         check_add_note,
+        check_answer_consult,
         check_apply_sla_policy,
         check_assign,
         check_attach,
         check_classify,
         check_close,
+        check_consult,
         check_decline_offer,
         check_link_parent,
         check_open,
@@ -68,9 +74,11 @@ with workflow.unsafe.imports_passed_through():
         check_resolve,
         check_resume,
         check_set_major,
+        check_set_reminder,
         checkpoint_notifications,
         facts_changed_policy,
         needs_routing,
+        transfer_notifications,
     )
     from workflows.sla import (
         Checkpoint,
@@ -87,12 +95,14 @@ with workflow.unsafe.imports_passed_through():
         AcceptOffer,
         Acknowledge,
         AddNote,
+        AnswerConsult,
         ApplySlaPolicy,
         Assign,
         Attach,
         CalendarLookup,
         Classify,
         Close,
+        Consult,
         DeclineOffer,
         DeskConfig,
         LinkParent,
@@ -110,6 +120,7 @@ with workflow.unsafe.imports_passed_through():
         RouteDecision,
         RouteRequest,
         SetMajor,
+        SetReminder,
         TicketContext,
         TicketEvent,
         TicketFacts,
@@ -224,6 +235,8 @@ class TicketWorkflow:
             candidates.append((self._retry_at, "retry after a failed save"))
         if state.routing.offer is not None:
             candidates.append((state.routing.offer.expires_at, "offer expires"))
+        if state.remind_at is not None:
+            candidates.append((state.remind_at, "reminder"))
         if not candidates:
             return None, None
         return min(candidates, key=lambda c: c[0])
@@ -242,6 +255,7 @@ class TicketWorkflow:
         self._retry_at = None
         try:
             await self._expire_offer()
+            await self._remind()
             await self._auto_close()
             await self._refresh_calendar()
             await self._fire_sla()
@@ -334,11 +348,12 @@ class TicketWorkflow:
                 group_id=msg.group_id,
             )
             policy = context.policy
-        return await self._change(
-            msg,
-            check_assign,
-            lambda s: self._rematched(apply_assign(s, msg, workflow.now()), policy),
-        )
+
+        def transfer(s: TicketState) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+            new, event = self._rematched(apply_assign(s, msg, workflow.now()), policy)
+            return new, event, transfer_notifications(s, new, msg, event)
+
+        return await self._change_notify(msg, check_assign, transfer)
 
     @assign.validator
     def _validate_assign(self, msg: Assign) -> None:
@@ -446,6 +461,39 @@ class TicketWorkflow:
     @link_parent.validator
     def _validate_link_parent(self, msg: LinkParent) -> None:
         self._check_state(msg, check_link_parent)
+
+    @workflow.update
+    async def consult(self, msg: Consult) -> TicketState:
+        """Ask a colleague about the ticket; they see it in their task list."""
+        return await self._change_notify(
+            msg, check_consult, lambda s: apply_consult(s, msg, workflow.now())
+        )
+
+    @consult.validator
+    def _validate_consult(self, msg: Consult) -> None:
+        self._check_state(msg, check_consult)
+
+    @workflow.update
+    async def answer_consult(self, msg: AnswerConsult) -> TicketState:
+        """The consulted colleague answers, as an internal note."""
+        return await self._change_notify(
+            msg, check_answer_consult, lambda s: apply_answer_consult(s, msg, workflow.now())
+        )
+
+    @answer_consult.validator
+    def _validate_answer_consult(self, msg: AnswerConsult) -> None:
+        self._check_state(msg, check_answer_consult)
+
+    @workflow.update
+    async def set_reminder(self, msg: SetReminder) -> TicketState:
+        """Remind the assignee of the ticket at a time (a durable timer), or cancel it."""
+        return await self._change(
+            msg, check_set_reminder, lambda s: apply_set_reminder(s, msg, workflow.now())
+        )
+
+    @set_reminder.validator
+    def _validate_set_reminder(self, msg: SetReminder) -> None:
+        self._check_state(msg, check_set_reminder)
 
     @workflow.update
     async def accept_offer(self, msg: AcceptOffer) -> TicketState:
@@ -575,6 +623,30 @@ class TicketWorkflow:
             self._state = state
             self._wake = True
             return state
+
+    async def _change_notify(
+        self,
+        msg: M,
+        check: Callable[[TicketState, M, datetime], None],
+        apply: Callable[[TicketState], tuple[TicketState, TicketEvent, list[NotifyRequest]]],
+    ) -> TicketState:
+        """`_change` for changes that tell somebody (in the same projection write)."""
+        async with self._lock:
+            self._check_state(msg, check)
+            state, event, notify = apply(self._require_state())
+            await self._persist(state, event, notify)
+            self._state = state
+            self._wake = True
+            return state
+
+    async def _remind(self) -> None:
+        async with self._lock:
+            state = self._require_state()
+            if state.remind_at is None or workflow.now() < state.remind_at:
+                return
+            new, event, notify = apply_reminder_due(state, workflow.now())
+            await self._persist(new, event, notify)
+            self._state = new
 
     async def _auto_close(self) -> None:
         async with self._lock:

@@ -65,6 +65,13 @@ class TicketEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class OpenConsult(BaseModel):
+    seq: int
+    """The event that asked it; the answer names it."""
+    colleague_id: int
+    asked_by: int | None
+
+
 class TicketState(BaseModel):
     """The whole state of a ticket, owned by its workflow and mirrored in PostgreSQL."""
 
@@ -101,6 +108,10 @@ class TicketState(BaseModel):
     parent_number: int | None = None
     """The major incident this incident is a child of."""
     routing: RoutingState = Field(default_factory=RoutingState)
+    consults: list[OpenConsult] = Field(default_factory=list)
+    """Questions to colleagues not answered yet."""
+    remind_at: datetime | None = None
+    """When the assignee asked to be reminded of the ticket."""
 
 
 class TicketInput(BaseModel):
@@ -182,6 +193,30 @@ class Reopen(BaseModel):
 
 class Close(BaseModel):
     actor: Actor
+
+
+class Consult(BaseModel):
+    """Ask a colleague about the ticket (internal)."""
+
+    actor: Actor
+    colleague_id: int
+    message: str
+
+
+class AnswerConsult(BaseModel):
+    """The consulted colleague answers, as an internal note."""
+
+    actor: Actor
+    consult_seq: int
+    body: str
+
+
+class SetReminder(BaseModel):
+    """Remind the assignee of the ticket at `at` (None: cancel the reminder)."""
+
+    actor: Actor
+    at: datetime | None
+    note: str = ""
 
 
 class AcceptOffer(BaseModel):

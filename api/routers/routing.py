@@ -13,8 +13,13 @@ from api.schemas import (
     AvailabilityPublic,
     BulkJobPublic,
     BulkReassign,
+    ConsultAnswer,
+    ConsultBody,
+    ConsultRequest,
     OfferDecline,
     OfferPublic,
+    ReminderBody,
+    ReminderPublic,
     TicketPublic,
 )
 from api.services import bulk
@@ -65,3 +70,44 @@ async def bulk_reassign(
 ) -> BulkJobPublic:
     """Reassign many open tickets (managers and admins); follow it at /bulk-jobs/{id}."""
     return await bulk.reassign(session, client, user, body)
+
+
+@router.post("/tickets/{number}/consults", tags=["tickets"])
+async def consult(
+    number: Number, body: ConsultBody, user: StaffUser, session: SessionDep, client: TemporalDep
+) -> TicketPublic:
+    """Ask a colleague about the ticket (internal); it is in their task list until answered."""
+    return await service.consult(session, client, user, number, body)
+
+
+@router.post("/tickets/{number}/consults/{seq}/answer", tags=["tickets"])
+async def answer_consult(
+    number: Number,
+    seq: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: ConsultAnswer,
+    user: StaffUser,
+    session: SessionDep,
+    client: TemporalDep,
+) -> TicketPublic:
+    """Answer a colleague's question (an internal note on the ticket)."""
+    return await service.answer_consult(session, client, user, number, seq, body.body)
+
+
+@router.post("/tickets/{number}/reminder", tags=["tickets"])
+async def set_reminder(
+    number: Number, body: ReminderBody, user: StaffUser, session: SessionDep, client: TemporalDep
+) -> TicketPublic:
+    """Be reminded of the ticket at a time (the assignee is notified); null cancels."""
+    return await service.set_reminder(session, client, user, number, body)
+
+
+@router.get("/consults")
+async def my_consults(user: StaffUser, session: SessionDep) -> list[ConsultRequest]:
+    """Questions colleagues asked me that I have not answered yet."""
+    return await service.my_consults(session, user)
+
+
+@router.get("/reminders")
+async def my_reminders(user: StaffUser, session: SessionDep) -> list[ReminderPublic]:
+    """Reminders set on tickets assigned to me, soonest first."""
+    return await service.my_reminders(session, user)

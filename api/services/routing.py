@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from temporalio.client import Client
 
 from api.auth import Principal
-from api.schemas import AvailabilityBody, AvailabilityPublic, OfferPublic, TicketPublic
+from api.errors import ApiError
+from api.schemas import (
+    AvailabilityBody,
+    AvailabilityPublic,
+    ConsultBody,
+    ConsultRequest,
+    OfferPublic,
+    ReminderBody,
+    ReminderPublic,
+    TicketPublic,
+    UserRef,
+)
 from api.services.tickets import act
-from models import Ticket, User
-from workflows.ticket_model import AcceptOffer, DeclineOffer
+from models import Ticket, TicketEventRow, User
+from workflows.choices import Role, Status
+from workflows.ticket_model import AcceptOffer, AnswerConsult, Consult, DeclineOffer, SetReminder
 
 
 async def my_offers(session: AsyncSession, principal: Principal) -> list[OfferPublic]:
@@ -71,3 +84,77 @@ def _availability(user: User) -> AvailabilityPublic:
     return AvailabilityPublic(
         availability=user.availability, max_open_tickets=user.max_open_tickets
     )
+
+
+async def consult(
+    session: AsyncSession, client: Client, principal: Principal, number: int, body: ConsultBody
+) -> TicketPublic:
+    colleague = await session.get(User, body.colleague_id)
+    if colleague is None or not colleague.active or colleague.role == Role.CUSTOMER.value:
+        raise ApiError(
+            422,
+            f"colleague_id {body.colleague_id} is not an active agent",
+            field="colleague_id",
+            code="invalid_field",
+        )
+    msg = Consult(actor=principal.actor(), colleague_id=body.colleague_id, message=body.message)
+    return await act(session, client, principal, number, msg)
+
+
+async def answer_consult(
+    session: AsyncSession, client: Client, principal: Principal, number: int, seq: int, body: str
+) -> TicketPublic:
+    msg = AnswerConsult(actor=principal.actor(), consult_seq=seq, body=body)
+    return await act(session, client, principal, number, msg)
+
+
+async def set_reminder(
+    session: AsyncSession, client: Client, principal: Principal, number: int, body: ReminderBody
+) -> TicketPublic:
+    msg = SetReminder(actor=principal.actor(), at=body.at, note=body.note)
+    return await act(session, client, principal, number, msg)
+
+
+async def my_consults(session: AsyncSession, principal: Principal) -> list[ConsultRequest]:
+    """Questions colleagues asked me that I have not answered yet, oldest first."""
+    asked = aliased(TicketEventRow)
+    answered = aliased(TicketEventRow)
+    asker = aliased(User)
+    rows = await session.execute(
+        select(Ticket.number, Ticket.subject, asked.seq, asked.data, asked.at, asker.id, asker.name)
+        .join(asked, asked.ticket_id == Ticket.id)
+        .outerjoin(asker, asker.id == asked.actor_id)
+        .where(
+            asked.kind == "consult_asked",
+            asked.data["colleague_id"].as_integer() == principal.id,
+            Ticket.status != Status.CLOSED.value,
+            ~exists().where(
+                answered.ticket_id == asked.ticket_id,
+                answered.kind == "consult_answered",
+                answered.data["consult_seq"].as_integer() == asked.seq,
+            ),
+        )
+        .order_by(asked.at)
+    )
+    return [
+        ConsultRequest(
+            number=number,
+            subject=subject,
+            consult_seq=seq,
+            asked_by=UserRef(id=asker_id, name=asker_name) if asker_id is not None else None,
+            message=str(data.get("message", "")),
+            asked_at=at,
+        )
+        for number, subject, seq, data, at, asker_id, asker_name in rows
+    ]
+
+
+async def my_reminders(session: AsyncSession, principal: Principal) -> list[ReminderPublic]:
+    rows = await session.execute(
+        select(Ticket.number, Ticket.subject, Ticket.remind_at)
+        .where(Ticket.assignee_id == principal.id, Ticket.remind_at.is_not(None))
+        .order_by(Ticket.remind_at)
+    )
+    return [
+        ReminderPublic(number=n, subject=s, remind_at=at) for n, s, at in rows if at is not None
+    ]

@@ -53,11 +53,13 @@ from workflows.ticket_model import (
     AcceptOffer,
     Acknowledge,
     AddNote,
+    AnswerConsult,
     ApplySlaPolicy,
     Assign,
     Attach,
     Classify,
     Close,
+    Consult,
     DeclineOffer,
     LinkParent,
     OpenTicket,
@@ -67,6 +69,7 @@ from workflows.ticket_model import (
     Resolve,
     Resume,
     SetMajor,
+    SetReminder,
     TicketInput,
     TicketState,
 )
@@ -92,6 +95,9 @@ UPDATES: dict[type, Any] = {
     LinkParent: TicketWorkflow.link_parent,
     AcceptOffer: TicketWorkflow.accept_offer,
     DeclineOffer: TicketWorkflow.decline_offer,
+    Consult: TicketWorkflow.consult,
+    AnswerConsult: TicketWorkflow.answer_consult,
+    SetReminder: TicketWorkflow.set_reminder,
 }
 
 

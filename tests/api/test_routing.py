@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.api.test_sla import wait_for
@@ -199,3 +200,71 @@ def test_bulk_reassign_of_200_tickets_reports_progress_and_refusals(
 def kinds_and_data(agent: Person, number: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = agent.api.ok("GET", f"/tickets/{number}/timeline")
     return events
+
+
+def notifications_of(person: Person, kind: str) -> list[dict[str, Any]]:
+    return [n for n in person.api.ok("GET", "/notifications") if n["kind"] == kind]
+
+
+def test_a_transfer_tells_its_target_and_a_consult_is_asked_and_answered(
+    directory: Directory, admin: Person
+) -> None:
+    asking, expert, other, lead = (directory.person("agent") for _ in range(4))
+    customer = directory.person("customer", directory.organisation())
+    team = group(admin, [asking, expert], lead)
+    number = open_in(asking, customer, team)
+
+    asking.api.ok(
+        "POST",
+        f"/tickets/{number}/assign",
+        json={"group_id": team, "assignee_id": expert.id, "note": "You know SAP"},
+    )
+    told = wait_for(lambda: notifications_of(expert, "assigned"), message="the target is told")
+    assert told[0]["body"] == "You know SAP" and str(number) in told[0]["title"]
+    other_team = group(admin, [other], lead)
+    expert.api.ok("POST", f"/tickets/{number}/assign", json={"group_id": other_team, "note": "L2"})
+    wait_for(lambda: notifications_of(lead, "transferred"), message="the group's lead is told")
+
+    asked = asking.api.ok(
+        "POST", f"/tickets/{number}/consults", json={"colleague_id": expert.id, "message": "Why?"}
+    )
+    assert asked["number"] == number
+    questions = expert.api.ok("GET", "/consults")
+    assert [(q["number"], q["message"], q["asked_by"]["id"]) for q in questions] == [
+        (number, "Why?", asking.id)
+    ]
+    seq = questions[0]["consult_seq"]
+    assert (
+        other.api.post(f"/tickets/{number}/consults/{seq}/answer", json={"body": "Me?"}).status_code
+        == 403
+    )
+    expert.api.ok("POST", f"/tickets/{number}/consults/{seq}/answer", json={"body": "Because."})
+    assert expert.api.ok("GET", "/consults") == []
+    timeline = asking.api.ok("GET", f"/tickets/{number}/timeline")
+    exchange = [e for e in timeline if e["kind"].startswith("consult_")]
+    assert [e["kind"] for e in exchange] == ["consult_asked", "consult_answered"]
+    assert exchange[1]["data"]["body"] == "Because." and exchange[1]["public"] is False
+    wait_for(lambda: notifications_of(asking, "consult_answered"), message="the asker hears")
+    bad = asking.api.post(
+        f"/tickets/{number}/consults", json={"colleague_id": customer.id, "message": "?"}
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "colleague_id"
+
+
+def test_remind_me_at_wakes_the_ticket_and_notifies_the_assignee(
+    directory: Directory, admin: Person
+) -> None:
+    agent = directory.person("agent")
+    customer = directory.person("customer", directory.organisation())
+    number = open_in(agent, customer, group(admin, [agent]))
+    agent.api.ok("POST", f"/tickets/{number}/assign", json={"assignee_id": agent.id})
+    agent.api.ok("POST", f"/tickets/{number}/pend", json={"reason": "Waiting for the vendor"})
+    past = agent.api.post(f"/tickets/{number}/reminder", json={"at": "2020-01-01T00:00:00Z"})
+    assert past.status_code == 422 and past.json()["field"] == "at"
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    agent.api.ok("POST", f"/tickets/{number}/reminder", json={"at": soon, "note": "Chase"})
+    assert [r["number"] for r in agent.api.ok("GET", "/reminders")] == [number]
+    reminded = wait_for(lambda: notifications_of(agent, "reminder"), message="reminded")
+    assert str(number) in reminded[0]["title"]
+    assert "reminded" in kinds(agent, number)
+    assert agent.api.ok("GET", "/reminders") == []

@@ -122,3 +122,44 @@ def test_a_manager_reassigns_an_agents_tickets_from_the_teams_page(
         wait_for(lambda: "finished" in session.get(job_page).text, message="job page finished")
     for number in numbers:
         assert manager.api.ok("GET", f"/tickets/{number}")["assignee"]["id"] == heir.id
+
+
+def test_consult_from_the_ticket_page_and_answer_from_the_task_list(
+    directory: Directory, base_url: str
+) -> None:
+    asking, expert = directory.person("agent"), directory.person("agent")
+    customer = directory.person("customer", directory.organisation())
+    number = customer.api.open_ticket("SAP posting fails")["number"]
+    with browser_session(base_url, asking.email) as session:
+        page = session.get(f"/tickets/{number}").text
+        asked = session.post(
+            f"/tasks/tickets/{number}/consult",
+            data={
+                "csrf_token": csrf_of(page),
+                "colleague_id": str(expert.id),
+                "message": "Seen this?",
+            },
+        )
+        assert asked.status_code == 303
+        late = session.post(
+            f"/tasks/tickets/{number}/reminder",
+            data={"csrf_token": csrf_of(page), "at": "2020-01-01T09:00+00:00"},
+        )
+        assert late.status_code == 422 and "in the future" in late.text
+        naive = session.post(
+            f"/tasks/tickets/{number}/reminder",
+            data={"csrf_token": csrf_of(page), "at": "2999-01-01T09:00"},
+        )
+        assert naive.status_code == 422 and "time zone" in naive.text
+    with browser_session(base_url, expert.email) as session:
+        tasks = session.get("/tasks").text
+        assert "Seen this?" in tasks
+        seq = tasks.split(f'data-consult="{number}-')[1].split('"')[0]
+        answered = session.post(
+            f"/tasks/consults/{number}/{seq}/answer",
+            data={"csrf_token": csrf_of(tasks), "body": "Yes, restart the queue"},
+        )
+        assert answered.status_code == 303
+        assert "Seen this?" not in session.get("/tasks").text
+    kinds = [e["kind"] for e in asking.api.ok("GET", f"/tickets/{number}/timeline")]
+    assert kinds[-2:] == ["consult_asked", "consult_answered"]

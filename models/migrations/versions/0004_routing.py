@@ -1,4 +1,4 @@
-"""routing: group strategies and offer timeouts, member skills, agent availability
+"""routing: group strategies and offer timeouts, member skills, agent availability, reminders
 
 Revision ID: 0004
 Revises: 0003
@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.add_column(
         "tickets", sa.Column("offer_expires_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column("tickets", sa.Column("remind_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column(
         "users",
         sa.Column("availability", sa.String(length=10), server_default="online", nullable=False),
@@ -54,6 +55,7 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_offer_agent_id", table_name="tickets")
     op.drop_column("tickets", "offer_agent_id")
     op.drop_column("tickets", "offer_expires_at")
+    op.drop_column("tickets", "remind_at")
     op.drop_column("group_members", "skills")
     op.drop_column("groups", "last_offered_id")
     op.drop_column("groups", "offer_timeout_seconds")
