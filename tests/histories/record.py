@@ -153,6 +153,29 @@ def routing(admin: Person, directory: Directory, customer: Person) -> dict[str, 
     return ticket
 
 
+def consult(agent: Person, directory: Directory, customer: Person) -> dict[str, Any]:
+    """A transfer with a note, a consult asked and answered, a reminder that fires."""
+    import datetime as dt
+
+    expert = directory.person("agent")
+    ticket = customer.api.open_ticket("Replay: consult and reminder")
+    n = ticket["number"]
+    agent.api.ok("POST", f"/tickets/{n}/assign", json={"assignee_id": agent.id, "note": "Mine"})
+    agent.api.ok(
+        "POST", f"/tickets/{n}/consults", json={"colleague_id": expert.id, "message": "Seen it?"}
+    )
+    seq = expert.api.ok("GET", "/consults")[0]["consult_seq"]
+    expert.api.ok("POST", f"/tickets/{n}/consults/{seq}/answer", json={"body": "Yes"})
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).isoformat()
+    agent.api.ok("POST", f"/tickets/{n}/reminder", json={"at": at})
+    deadline = time.monotonic() + 30
+    while agent.api.ok("GET", "/reminders"):
+        assert time.monotonic() < deadline, "the reminder never came"
+        time.sleep(0.2)
+    agent.api.ok("POST", f"/tickets/{n}/resolve", json={"resolution_code": "solved"})
+    return ticket
+
+
 def alert(admin: Person, base_url: str) -> dict[str, Any]:
     """An alert's run: triggers, an acknowledge, a resolve, then the run ends by itself."""
     from workflows import ids
@@ -215,6 +238,7 @@ def main(only: list[str]) -> None:
                     "sla": lambda: sla(admin, agent, customer, group),
                     "alert": lambda: alert(admin, config.base_url),
                     "routing": lambda: routing(admin, directory, customer),
+                    "consult": lambda: consult(agent, directory, customer),
                 }
                 unknown = set(only) - set(makers)
                 assert not unknown, f"no scenario {sorted(unknown)}; have {sorted(makers)}"
