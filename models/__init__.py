@@ -3,7 +3,15 @@
 from models.base import Base
 from models.bulk import BulkJob
 from models.desk import DeskSetting
-from models.directory import ApiToken, Group, GroupMember, Organisation, User, WebSession
+from models.directory import (
+    ApiToken,
+    Group,
+    GroupMember,
+    Organisation,
+    RoutingRuleRow,
+    User,
+    WebSession,
+)
 from models.incidents import Alert, AlertEvent, Integration
 from models.notifications import Notification
 from models.services import Service
@@ -25,6 +33,7 @@ __all__ = [
     "Integration",
     "Notification",
     "Organisation",
+    "RoutingRuleRow",
     "Service",
     "SlaPolicyRow",
     "Ticket",

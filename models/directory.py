@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -111,3 +112,19 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RoutingRuleRow(Base):
+    """An ordered routing rule: the first whose conditions hold places a new ticket in its
+    group, with the skills it needs. A rule without conditions last is the default group."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    skills: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    created_at: Mapped[datetime] = created_at_column()

@@ -86,3 +86,51 @@ def choose(
                 return after[0].user_id
         return ordered[0].user_id
     return min(pool, key=lambda c: (c.load, c.open_tickets, c.user_id)).user_id
+
+
+class RuleConditions(BaseModel):
+    """All given conditions must hold; an empty list allows anything."""
+
+    types: list[str] = Field(default_factory=list)
+    service_ids: list[int] = Field(default_factory=list)
+    organisation_ids: list[int] = Field(default_factory=list)
+    priorities: list[int] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    """Any of them in the subject or description (case does not matter)."""
+
+
+class RoutingRule(BaseModel):
+    id: int
+    name: str = ""
+    conditions: RuleConditions = Field(default_factory=RuleConditions)
+    group_id: int
+    skills: list[str] = Field(default_factory=list)
+
+
+def rule_matches(
+    rule: RoutingRule,
+    *,
+    type_: str,
+    service_id: int | None,
+    organisation_id: int | None,
+    priority: int,
+    channel: str,
+    text: str,
+) -> bool:
+    c = rule.conditions
+    if c.types and type_ not in c.types:
+        return False
+    if c.service_ids and service_id not in c.service_ids:
+        return False
+    if c.organisation_ids and organisation_id not in c.organisation_ids:
+        return False
+    if c.priorities and priority not in c.priorities:
+        return False
+    if c.channels and channel not in c.channels:
+        return False
+    if c.keywords:
+        lowered = text.casefold()
+        if not any(k.casefold() in lowered for k in c.keywords if k.strip()):
+            return False
+    return True

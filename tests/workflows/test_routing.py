@@ -71,3 +71,30 @@ def test_round_robin_is_even(size: int, tickets: int) -> None:
         assert last is not None
         counts[last] += 1
     assert max(counts.values()) - min(counts.get(m.user_id, 0) for m in members) <= 1
+
+
+def test_rules_match_on_every_condition_given() -> None:
+    from workflows.routing import RoutingRule, RuleConditions, rule_matches
+
+    facts = {
+        "type_": "incident",
+        "service_id": 3,
+        "organisation_id": 7,
+        "priority": 2,
+        "channel": "email",
+        "text": "The VPN drops every hour",
+    }
+    anything = RoutingRule(id=1, group_id=1)
+    assert rule_matches(anything, **facts)
+    vpn = RoutingRule(
+        id=2,
+        group_id=2,
+        conditions=RuleConditions(types=["incident"], keywords=["vpn", "wifi"], priorities=[1, 2]),
+    )
+    assert rule_matches(vpn, **facts)
+    assert not rule_matches(vpn, **{**facts, "text": "Printer jam"})
+    assert not rule_matches(vpn, **{**facts, "priority": 3})
+    email_only = RoutingRule(id=3, group_id=3, conditions=RuleConditions(channels=["portal"]))
+    assert not rule_matches(email_only, **facts)
+    org = RoutingRule(id=4, group_id=4, conditions=RuleConditions(organisation_ids=[8]))
+    assert not rule_matches(org, **facts)

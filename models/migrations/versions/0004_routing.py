@@ -20,6 +20,26 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "routing_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default="true", nullable=False),
+        sa.Column("conditions", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "skills", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False
+        ),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(["group_id"], ["groups.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
     op.add_column("tickets", sa.Column("offer_agent_id", sa.Integer(), nullable=True))
     op.create_index("ix_tickets_offer_agent_id", "tickets", ["offer_agent_id"])
     op.add_column(
@@ -52,6 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("routing_rules")
     op.drop_index("ix_tickets_offer_agent_id", table_name="tickets")
     op.drop_column("tickets", "offer_agent_id")
     op.drop_column("tickets", "offer_expires_at")
