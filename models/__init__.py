@@ -4,6 +4,7 @@ from models.base import Base
 from models.bulk import BulkJob
 from models.desk import DeskSetting
 from models.directory import ApiToken, Group, GroupMember, Organisation, User, WebSession
+from models.mail import Mailbox, MailMessage, MailOutbox
 from models.notifications import Notification
 from models.services import Service
 from models.sla import Calendar, CalendarDay, SlaPolicyRow
@@ -19,6 +20,9 @@ __all__ = [
     "DeskSetting",
     "Group",
     "GroupMember",
+    "MailMessage",
+    "MailOutbox",
+    "Mailbox",
     "Notification",
     "Organisation",
     "Service",

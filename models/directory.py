@@ -43,6 +43,9 @@ class User(Base):
     """argon2id hash; None for users who cannot log in with a password."""
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = created_at_column()
+    mail_bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When mail to this person last bounced (a delivery status notification came back)."""
+    mail_bounce_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Group(Base):

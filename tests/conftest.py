@@ -10,6 +10,7 @@ from temporalio.client import Client
 from api.temporal import connect
 from models.migrate import upgrade
 from tests.factories import Directory, Person
+from tests.smtp_sink import SmtpSink
 from tests.stack import AppConfig, Process, postgres, start_process, temporal, wait_healthy
 
 ATTACHMENT_LIMIT = 256 * 1024
@@ -29,14 +30,30 @@ def temporal_address() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    """Where the worker sends the desk's outgoing mail."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
 def app_config(
-    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    temporal_address: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp_sink: SmtpSink,
 ) -> AppConfig:
     return AppConfig(
         database_url=database_url,
         temporal_address=temporal_address,
         home=tmp_path_factory.mktemp("home"),
-        extra={"TEMPODESK_MAX_ATTACHMENT_BYTES": str(ATTACHMENT_LIMIT)},
+        extra={
+            "TEMPODESK_MAX_ATTACHMENT_BYTES": str(ATTACHMENT_LIMIT),
+            "TEMPODESK_SMTP_HOST": "127.0.0.1",
+            "TEMPODESK_SMTP_PORT": str(smtp_sink.port),
+        },
     )
 
 
