@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.bulk import BulkActivities
+from activities.mail import MailActivities, MailConfig
 from activities.projection import ProjectionActivities
 from api.temporal import connect
 from models.db import make_engine
@@ -61,6 +62,21 @@ def build_worker(client: Client, settings: Settings, activities: Sequence[Any]) 
     )
 
 
+def mail_config(settings: Settings) -> MailConfig:
+    return MailConfig(
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_starttls=settings.smtp_starttls,
+        smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password,
+        address=settings.mail_address,
+        from_name=settings.mail_from_name,
+        domain=settings.mail_domain,
+        language=settings.mail_language,
+        templates_dir=settings.mail_templates_dir,
+    )
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(
         settings.resolved_database_url(),
@@ -71,6 +87,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     projection = ProjectionActivities(engine)
     bulk = BulkActivities(client, engine)
+    mail = MailActivities(engine, mail_config(settings))
     worker = build_worker(
         client,
         settings,
@@ -83,6 +100,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.apply_bulk_batch,
             bulk.record_bulk_progress,
             bulk.load_policy_snapshot,
+            mail.send_ticket_mail,
         ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)

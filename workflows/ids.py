@@ -41,6 +41,7 @@ LOAD_SLA_CALENDAR = "load_sla_calendar"
 LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"
 APPLY_BULK_BATCH = "apply_bulk_batch"
 RECORD_BULK_PROGRESS = "record_bulk_progress"
+SEND_TICKET_MAIL = "send_ticket_mail"
 
 
 def bulk_update_id(job_id: str, ticket_workflow_id: str) -> str:

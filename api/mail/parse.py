@@ -228,6 +228,16 @@ def _body(message: EmailMessage, kind: str) -> Message | None:
     return body
 
 
+def _without_trailing_quote(text: str) -> str:
+    """Cut a quoted block that ends the message without a "... wrote:" line above it."""
+    lines = text.rstrip().splitlines()
+    end = len(lines)
+    while end > 0 and (lines[end - 1].startswith(">") or not lines[end - 1].strip()):
+        end -= 1
+    kept = "\n".join(lines[:end]).strip()
+    return kept or text.strip()
+
+
 def parse(raw: bytes, own_domain: str) -> ParsedMail:
     """Everything the desk needs from a message. Raises ParseError when it cannot act on it."""
     try:
@@ -268,6 +278,7 @@ def parse(raw: bytes, own_domain: str) -> ParsedMail:
         reply = replies[0].body.strip() if replies else ""
     except Exception:  # the quote cutter is a nicety; the whole text still shows
         reply = ""
+    reply = _without_trailing_quote(reply)
     automatic = automatic_reason(message, own_domain)
     return ParsedMail(
         message_id=message_id_of(raw),

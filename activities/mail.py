@@ -1,0 +1,239 @@
+"""Outgoing mail: an agent's public reply goes to the requester, threaded, exactly once per event.
+
+The outbox row is unique on (ticket, event seq, kind). The activity sends
+only while that row is pending and marks it sent after the SMTP server
+accepted the message, so a retried activity never sends an event twice once
+the mark is written. Should the worker die in the instant between the
+server's acceptance and the mark, the retry sends the same bytes with the same
+Message-ID again, which receiving clients show as one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import smtplib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+from typing import Any, cast
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio import activity
+
+from models import MailMessage, MailOutbox, Ticket, TicketEventRow, User
+from workflows import ids
+from workflows.lifecycle import STAFF_ROLES
+from workflows.ticket_model import TicketMail
+
+TEMPLATES = Path(__file__).parent / "mail_templates"
+"""Built-in templates, `<language>/<kind>.subject.txt|.txt|.html`; an override folder wins."""
+
+_REFERENCES_KEPT = 20
+"""References carries the thread's first message and the latest ones, as RFC 5322 suggests."""
+
+_outbox = cast(Table, MailOutbox.__table__)
+_messages = cast(Table, MailMessage.__table__)
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """What sending needs; the worker builds it from the settings."""
+
+    smtp_host: str | None
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_username: str | None
+    smtp_password: str | None
+    address: str
+    from_name: str
+    domain: str
+    language: str
+    templates_dir: Path | None
+
+
+def message_id_for(ticket_number: int, seq: int, kind: str, domain: str) -> str:
+    """The desk's own Message-ID of an event's mail; the intake knows it as one of ours."""
+    return f"<td.{ticket_number}.{seq}.{kind}@{domain}>"
+
+
+def ticket_tag(number: int) -> str:
+    return f"TD#{number}"
+
+
+class MailActivities:
+    def __init__(self, engine: AsyncEngine, config: MailConfig) -> None:
+        self._engine = engine
+        self._config = config
+        loaders = [FileSystemLoader(str(TEMPLATES))]
+        if config.templates_dir is not None:
+            loaders.insert(0, FileSystemLoader(str(config.templates_dir)))
+        self._templates = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+        )
+
+    def _render(self, kind: str, suffix: str, context: dict[str, Any]) -> str:
+        names = [f"{self._config.language}/{kind}.{suffix}", f"en/{kind}.{suffix}"]
+        return self._templates.select_template(names).render(context).strip()
+
+    @activity.defn(name=ids.SEND_TICKET_MAIL)
+    async def send_ticket_mail(self, mail: TicketMail) -> str:
+        """Send the mail of one ticket event; returns the outbox status (sent or skipped).
+
+        Idempotent: a row already sent or skipped returns at once. SMTP errors
+        raise, and Temporal retries with backoff.
+        """
+        key = f"{mail.ticket_id}:{mail.seq}:{mail.kind}"
+        async with AsyncSession(self._engine) as conn:
+            done = await conn.scalar(
+                select(_outbox.c.status).where(
+                    _outbox.c.key == key, _outbox.c.status.in_(["sent", "skipped"])
+                )
+            )
+            if done is not None:
+                return str(done)
+            found = (
+                await conn.execute(
+                    select(Ticket, TicketEventRow, User.name)
+                    .join(TicketEventRow, TicketEventRow.ticket_id == Ticket.id)
+                    .outerjoin(User, User.id == TicketEventRow.actor_id)
+                    .where(Ticket.id == mail.ticket_id, TicketEventRow.seq == mail.seq)
+                )
+            ).one_or_none()
+            if found is None:
+                raise RuntimeError(f"event {mail.seq} of {mail.ticket_id} is not projected yet")
+            ticket, event, author = found
+            requester = (
+                await conn.execute(
+                    select(User.email, User.name).where(User.id == ticket.requester_id)
+                )
+            ).one_or_none()
+            thread = list(
+                (
+                    await conn.execute(
+                        select(_messages.c.message_id, _messages.c.direction)
+                        .where(_messages.c.ticket_id == mail.ticket_id)
+                        .order_by(_messages.c.created_at)
+                    )
+                ).tuples()
+            )
+        message_id = message_id_for(ticket.number, mail.seq, mail.kind, self._config.domain)
+        skip = self._skip_reason(event, requester)
+        recipients = [requester[0]] if requester is not None else []
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(_outbox)
+                .values(
+                    key=key,
+                    ticket_id=mail.ticket_id,
+                    seq=mail.seq,
+                    kind=mail.kind,
+                    message_id=message_id,
+                    recipients=recipients,
+                    status="skipped" if skip else "pending",
+                    reason=skip,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            await conn.execute(
+                update(_outbox).where(_outbox.c.key == key).values(attempts=_outbox.c.attempts + 1)
+            )
+        if skip is not None:
+            activity.logger.info("mail for %s not sent: %s", key, skip)
+            return "skipped"
+        assert requester is not None
+        message = self._compose(ticket, event, author, requester, thread, message_id)
+        await asyncio.to_thread(self._deliver, message)
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(_outbox).where(_outbox.c.key == key).values(status="sent", sent_at=now)
+            )
+            raw = message.as_bytes()
+            await conn.execute(
+                insert(_messages)
+                .values(
+                    direction="out",
+                    message_id=message_id,
+                    status="sent",
+                    raw=raw,
+                    sha256=_sha256(raw),
+                    ticket_id=mail.ticket_id,
+                    seq=mail.seq,
+                    sender=self._config.address,
+                    subject=str(message["Subject"]),
+                    addresses={"to": recipients, "cc": []},
+                    processed_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["message_id"])
+            )
+        return "sent"
+
+    def _skip_reason(self, event: TicketEventRow, requester: Any) -> str | None:
+        if self._config.smtp_host is None:
+            return "no SMTP server is configured (TEMPODESK_SMTP_HOST)"
+        if event.kind != "replied" or not event.public or event.actor_role not in STAFF_ROLES:
+            return "the event is not a public agent reply"
+        if requester is None or not requester[0]:
+            return "the ticket has no requester with an email address"
+        return None
+
+    def _compose(
+        self,
+        ticket: Ticket,
+        event: TicketEventRow,
+        author: str | None,
+        requester: Any,
+        thread: list[tuple[str, str]],
+        message_id: str,
+    ) -> EmailMessage:
+        config = self._config
+        context = {
+            "ticket": ticket,
+            "tag": ticket_tag(ticket.number),
+            "body": str(event.data.get("body", "")),
+            "author": author or config.from_name,
+            "desk_name": config.from_name,
+            "requester_name": requester[1],
+        }
+        message = EmailMessage()
+        message["Message-ID"] = message_id
+        message["Date"] = formatdate(localtime=False)
+        message["From"] = formataddr((config.from_name, config.address))
+        message["Reply-To"] = config.address
+        message["To"] = formataddr((requester[1], requester[0]))
+        subject = self._render("reply", "subject.txt", context)
+        message["Subject"] = " ".join(subject.split())
+        earlier = [mid for mid, _ in thread if mid != message_id]
+        inbound = [mid for mid, direction in thread if direction == "in"]
+        parent = inbound[-1] if inbound else (earlier[-1] if earlier else None)
+        if parent is not None:
+            message["In-Reply-To"] = parent
+            kept = earlier[:1] + earlier[1:][-(_REFERENCES_KEPT - 1) :]
+            message["References"] = " ".join(kept)
+        message["X-Tempodesk-Ticket"] = str(ticket.number)
+        message.set_content(self._render("reply", "txt", context))
+        message.add_alternative(self._render("reply", "html", context), subtype="html")
+        return message
+
+    def _deliver(self, message: EmailMessage) -> None:
+        config = self._config
+        assert config.smtp_host is not None
+        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=60) as smtp:
+            if config.smtp_starttls:
+                smtp.starttls()
+            if config.smtp_username and config.smtp_password:
+                smtp.login(config.smtp_username, config.smtp_password)
+            smtp.send_message(message)
+
+
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
