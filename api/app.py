@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import desk, directory, notifications, sla, tickets, tokens
+from api.routers import desk, directory, mail, notifications, sla, tickets, tokens
 from api.schemas import ERROR_RESPONSES
 from api.temporal import connect
 from models.db import make_engine, make_session_factory
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         desk.router,
         sla.router,
         notifications.router,
+        mail.mailboxes_router,
+        mail.quarantine_router,
     ):
         api.include_router(router)
     app.include_router(api)

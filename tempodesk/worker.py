@@ -15,14 +15,17 @@ from temporalio.worker import Worker
 from activities.bulk import BulkActivities
 from activities.mail import MailActivities, MailConfig
 from activities.projection import ProjectionActivities
+from api.mail.poll import MailboxActivities
+from api.mail.process import MailProcessor
 from api.temporal import connect
-from models.db import make_engine
+from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
 from workflows import ids
 from workflows.bulk import BulkWorkflow
+from workflows.mailbox import MailboxWorkflow
 from workflows.ticket import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, MailboxWorkflow)
 
 log = logging.getLogger("tempodesk.worker")
 
@@ -88,6 +91,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     projection = ProjectionActivities(engine)
     bulk = BulkActivities(client, engine)
     mail = MailActivities(engine, mail_config(settings))
+    sessions = make_session_factory(engine)
+    mailboxes = MailboxActivities(sessions, MailProcessor(sessions, client, settings))
     worker = build_worker(
         client,
         settings,
@@ -101,6 +106,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.record_bulk_progress,
             bulk.load_policy_snapshot,
             mail.send_ticket_mail,
+            mailboxes.poll_mailbox,
         ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)

@@ -14,6 +14,9 @@ from tests.smtp_sink import SmtpSink
 from tests.stack import AppConfig, Process, postgres, start_process, temporal, wait_healthy
 
 ATTACHMENT_LIMIT = 256 * 1024
+MAILBOX_PASSWORD_ENV = "TEST_MAILBOX_PASSWORD"
+MAILBOX_PASSWORD = "dovecot-test-secret"
+"""The password the worker reads for the test mailboxes (tests/mail)."""
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +56,7 @@ def app_config(
             "TEMPODESK_MAX_ATTACHMENT_BYTES": str(ATTACHMENT_LIMIT),
             "TEMPODESK_SMTP_HOST": "127.0.0.1",
             "TEMPODESK_SMTP_PORT": str(smtp_sink.port),
+            MAILBOX_PASSWORD_ENV: MAILBOX_PASSWORD,
         },
     )
 

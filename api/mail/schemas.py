@@ -1,0 +1,73 @@
+"""Request and response bodies of the mail admin API: mailboxes and the quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from api.schemas import DbId, Strict
+from workflows.choices import TicketType
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Host = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
+
+
+class MailboxCreate(Strict):
+    name: Name
+    address: EmailStr = Field(description="The address customers write to; used as Reply-To")
+    protocol: Literal["imap", "pop3"]
+    host: Host
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)]
+    tls: bool = Field(True, description="Implicit TLS (IMAPS/POP3S)")
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password_env: EnvName = Field(
+        description="Name of the worker's environment variable that holds the password"
+    )
+    folder: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "INBOX"
+    group_id: DbId | None = Field(None, description="Group new tickets land in")
+    record_type: TicketType = TicketType.INCIDENT
+    poll_seconds: Annotated[int, Field(ge=1, le=86_400, strict=True)] = 60
+    active: bool = True
+
+
+class MailboxPublic(BaseModel):
+    id: int
+    name: str
+    address: str
+    protocol: str
+    host: str
+    port: int
+    tls: bool
+    username: str
+    password_env: str
+    folder: str
+    group_id: int | None
+    record_type: TicketType
+    poll_seconds: int
+    active: bool
+    last_polled_at: datetime | None
+    last_error: str | None
+
+
+class QuarantinedPublic(BaseModel):
+    """A received message the desk could not act on, and why."""
+
+    id: int
+    message_id: str
+    sender: str | None
+    subject: str | None
+    reason: str | None
+    size: int
+    mailbox_id: int | None
+    created_at: datetime
+    processed_at: datetime | None
+
+
+class Reprocessed(BaseModel):
+    id: int
+    status: str = Field(description="processed, ignored or quarantined (again)")
+    reason: str | None
+    ticket_number: int | None

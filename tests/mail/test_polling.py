@@ -1,0 +1,125 @@
+"""Configured mailboxes are polled from a real Dovecot over IMAP (with IDLE) and POP3."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV
+from tests.factories import Directory, Person
+from tests.mail.conftest import mail, unique
+from tests.mail.dovecot import Dovecot, dovecot
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Dovecot]:
+    with tempfile.TemporaryDirectory(prefix="dovecot-") as folder:
+        os.chmod(folder, 0o755)
+        with dovecot(Path(folder)) as running:
+            yield running
+
+
+def wait_for(what: Callable[[], Any], timeout: float = 30, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(message or "timed out")
+
+
+def tickets(agent: Person, word: str) -> list[dict[str, Any]]:
+    return agent.api.ok("GET", f"/tickets?q={word}")["items"]
+
+
+def mailbox(
+    admin: Person, server: Dovecot, account: str, protocol: str, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "name": unique("mailbox"),
+        "address": f"{account}@desk.example",
+        "protocol": protocol,
+        "host": "127.0.0.1",
+        "port": server.imap_port if protocol == "imap" else server.pop3_port,
+        "tls": False,
+        "username": account,
+        "password_env": MAILBOX_PASSWORD_ENV,
+        "poll_seconds": 2,
+        **fields,
+    }
+    return admin.api.ok("POST", "/mailboxes", 201, json=body)
+
+
+def seen_flags(server: Dovecot, account: str) -> list[bool]:
+    imap = imaplib.IMAP4("127.0.0.1", server.imap_port)
+    try:
+        imap.login(account, MAILBOX_PASSWORD)
+        _, count = imap.select("INBOX", readonly=True)
+        if count == [b"0"]:
+            return []
+        _, data = imap.fetch("1:*", "(FLAGS)")
+        return [b"\\Seen" in line for line in data if isinstance(line, bytes)]
+    finally:
+        imap.logout()
+
+
+def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
+    server: Dovecot, directory: Directory, admin: Person, agent: Person
+) -> None:
+    account = unique("desk")
+    server.add_account(account, MAILBOX_PASSWORD)
+    group = directory.group(members=[agent])
+    before, after = unique("waiting"), unique("arriving")
+    server.deliver(account, mail("ivy@customer.example", f"{before} mail", "Old.").as_bytes())
+
+    created = mailbox(admin, server, account, "imap", group_id=group, poll_seconds=60)
+    found = wait_for(lambda: tickets(agent, before), message="the waiting mail was not fetched")
+    assert found[0]["channel"] == "email"
+    assert (
+        wait_for(lambda: agent.api.ok("GET", f"/tickets/{found[0]['number']}")["group"])["id"]
+        == group
+    )
+
+    # The poll interval is a minute: only IDLE can bring this one in within seconds.
+    server.deliver(account, mail("ivy@customer.example", f"{after} mail", "New.").as_bytes())
+    wait_for(lambda: tickets(agent, after), 20, "IDLE did not bring in the new mail")
+    assert wait_for(lambda: seen_flags(server, account) == [True, True])
+
+    state = admin.api.ok("GET", f"/mailboxes/{created['id']}")
+    assert state["last_error"] is None and state["last_polled_at"] is not None
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+def test_pop3_polling_fetches_and_removes_messages(
+    server: Dovecot, admin: Person, agent: Person
+) -> None:
+    account = unique("pop")
+    server.add_account(account, MAILBOX_PASSWORD)
+    word = unique("popped")
+    server.deliver(account, mail("jay@customer.example", f"{word} mail", "Via POP3.").as_bytes())
+
+    created = mailbox(admin, server, account, "pop3", record_type="service_request")
+    ticket = wait_for(lambda: tickets(agent, word), message="POP3 mail was not fetched")[0]
+    assert ticket["type"] == "service_request"
+    assert wait_for(lambda: seen_flags(server, account) == [], message="not removed")
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+def test_a_wrong_password_is_shown_on_the_mailbox(server: Dovecot, admin: Person) -> None:
+    account = unique("nopass")
+    server.add_account(account, "something-else")
+    created = mailbox(admin, server, account, "imap")
+    state = wait_for(
+        lambda: admin.api.ok("GET", f"/mailboxes/{created['id']}")["last_error"],
+        message="no error recorded",
+    )
+    assert "uthentication" in state or "login" in state.lower()
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
