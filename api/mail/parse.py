@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -181,7 +182,9 @@ def _tnef_parts(data: bytes) -> list[Part]:
         name = attachment.long_filename() or attachment.name or "attachment"
         if isinstance(name, bytes):
             name = name.decode("utf-8", errors="replace")
-        parts.append(Part(str(name).strip("\x00"), "application/octet-stream", attachment.data))
+        name = str(name).strip("\x00")
+        guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        parts.append(Part(name, guessed, attachment.data))
     return parts
 
 

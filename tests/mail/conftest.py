@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -28,7 +29,8 @@ class Intake:
 
     def send(self, message: EmailMessage | bytes, to: str = "support@tempodesk.localhost") -> None:
         """Deliver one message; the intake answers once it has processed it."""
-        raw = message if isinstance(message, bytes) else message.as_bytes()
+        # On the wire, lines end in CRLF (smtplib sends bytes as they are).
+        raw = message if isinstance(message, bytes) else message.as_bytes(policy=policy.SMTP)
         with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as smtp:
             smtp.sendmail("sender@example.net", [to], raw)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 
+from tests.conftest import ATTACHMENT_LIMIT
 from tests.factories import Directory, Person
 from tests.mail.conftest import Intake, mail, unique
 
@@ -171,3 +172,24 @@ def test_a_bounce_is_recorded_on_the_contact_and_opens_nothing(
             (customer.id,),
         ).fetchone()
     assert found == (True, "smtp; 550 5.1.1 mailbox unknown")
+
+
+def test_attachments_are_stored_within_the_size_limit(intake: Intake, agent: Person) -> None:
+    word = unique("invoice")
+    message = mail("henry@customer.example", f"{word} attached", "See the files.")
+    message.add_attachment(
+        b"%PDF-1.4 small", maintype="application", subtype="pdf", filename="Rechnung März.pdf"
+    )
+    big = b"x" * (ATTACHMENT_LIMIT + 1)
+    message.add_attachment(big, maintype="application", subtype="zip", filename="logs.zip")
+    intake.send(message)
+
+    number = only(agent, word)["number"]
+    files = agent.api.ok("GET", f"/tickets/{number}/attachments")
+    assert [(f["filename"], f["content_type"], f["size"]) for f in files] == [
+        ("Rechnung März.pdf", "application/pdf", 14)
+    ]
+    download = agent.api.get(f"/attachments/{files[0]['id']}")
+    assert download.content == b"%PDF-1.4 small"
+    notes = [e["data"]["body"] for e in timeline(agent, number) if e["kind"] == "note_added"]
+    assert len(notes) == 1 and "logs.zip" in notes[0]
