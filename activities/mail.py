@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio import activity
 
-from models import MailMessage, MailOutbox, Ticket, TicketEventRow, User
+from models import Mailbox, MailMessage, MailOutbox, Ticket, TicketEventRow, User
 from workflows import ids
 from workflows.lifecycle import STAFF_ROLES
 from workflows.ticket_model import TicketMail
@@ -116,6 +116,14 @@ class MailActivities:
                     select(User.email, User.name).where(User.id == ticket.requester_id)
                 )
             ).one_or_none()
+            # A ticket that came in through a polled mailbox is answered from that address.
+            reply_to = await conn.scalar(
+                select(Mailbox.address)
+                .join(MailMessage, MailMessage.mailbox_id == Mailbox.id)
+                .where(MailMessage.ticket_id == mail.ticket_id, MailMessage.direction == "in")
+                .order_by(MailMessage.created_at)
+                .limit(1)
+            )
             thread = list(
                 (
                     await conn.execute(
@@ -150,7 +158,9 @@ class MailActivities:
             activity.logger.info("mail for %s not sent: %s", key, skip)
             return "skipped"
         assert requester is not None
-        message = self._compose(ticket, event, author, requester, thread, message_id)
+        message = self._compose(
+            ticket, event, author, requester, thread, message_id, reply_to or self._config.address
+        )
         await asyncio.to_thread(self._deliver, message)
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
@@ -194,6 +204,7 @@ class MailActivities:
         requester: Any,
         thread: list[tuple[str, str]],
         message_id: str,
+        reply_to: str,
     ) -> EmailMessage:
         config = self._config
         context = {
@@ -208,7 +219,7 @@ class MailActivities:
         message["Message-ID"] = message_id
         message["Date"] = formatdate(localtime=False)
         message["From"] = formataddr((config.from_name, config.address))
-        message["Reply-To"] = config.address
+        message["Reply-To"] = reply_to
         message["To"] = formataddr((requester[1], requester[0]))
         subject = self._render("reply", "subject.txt", context)
         message["Subject"] = " ".join(subject.split())

@@ -16,6 +16,7 @@ from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV
 from tests.factories import Directory, Person
 from tests.mail.conftest import mail, unique
 from tests.mail.dovecot import Dovecot, dovecot
+from tests.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def seen_flags(server: Dovecot, account: str) -> list[bool]:
 
 
 def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
-    server: Dovecot, directory: Directory, admin: Person, agent: Person
+    server: Dovecot, directory: Directory, admin: Person, agent: Person, smtp_sink: SmtpSink
 ) -> None:
     account = unique("desk")
     server.add_account(account, MAILBOX_PASSWORD)
@@ -95,6 +96,18 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
 
     state = admin.api.ok("GET", f"/mailboxes/{created['id']}")
     assert state["last_error"] is None and state["last_polled_at"] is not None
+
+    # The answer goes out with the mailbox's own address to reply to.
+    number = found[0]["number"]
+    agent.api.ok("POST", f"/tickets/{number}/comments", json={"body": "On it."})
+    sent = wait_for(
+        lambda: [
+            m
+            for m in smtp_sink.messages("ivy@customer.example")
+            if f"TD#{number}" in str(m.message["Subject"])
+        ]
+    )
+    assert sent[0].message["Reply-To"] == created["address"]
     admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
 
 
