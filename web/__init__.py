@@ -11,8 +11,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from web import routes
+    from web import mail, routes
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes.router)
+    app.include_router(mail.router)
     routes.install_handlers(app)
