@@ -26,7 +26,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio import activity
 
-from models import Mailbox, MailMessage, MailOutbox, Ticket, TicketEventRow, User
+from models import (
+    Mailbox,
+    MailMessage,
+    MailOutbox,
+    Notification,
+    Ticket,
+    TicketEventRow,
+    User,
+)
 from workflows import ids
 from workflows.lifecycle import STAFF_ROLES
 from workflows.ticket_model import TicketMail
@@ -88,18 +96,20 @@ class MailActivities:
     async def send_ticket_mail(self, mail: TicketMail) -> str:
         """Send the mail of one ticket event; returns the outbox status (sent or skipped).
 
-        Idempotent: a row already sent or skipped returns at once. SMTP errors
+        `reply` mails an agent's public reply to the requester; `notification`
+        mails each person the event's in-app notifications went to. Idempotent:
+        an outbox row already sent or skipped is not sent again. SMTP errors
         raise, and Temporal retries with backoff.
         """
+        if mail.kind == "notification":
+            return await self._notifications(mail)
+        return await self._reply(mail)
+
+    async def _reply(self, mail: TicketMail) -> str:
         key = f"{mail.ticket_id}:{mail.seq}:{mail.kind}"
         async with AsyncSession(self._engine) as conn:
-            done = await conn.scalar(
-                select(_outbox.c.status).where(
-                    _outbox.c.key == key, _outbox.c.status.in_(["sent", "skipped"])
-                )
-            )
-            if done is not None:
-                return str(done)
+            if await self._finished(conn, key):
+                return "sent"
             found = (
                 await conn.execute(
                     select(Ticket, TicketEventRow, User.name)
@@ -136,6 +146,85 @@ class MailActivities:
         message_id = message_id_for(ticket.number, mail.seq, mail.kind, self._config.domain)
         skip = self._skip_reason(event, requester)
         recipients = [requester[0]] if requester is not None else []
+        if not await self._claim(key, mail, message_id, recipients, skip):
+            return "skipped"
+        assert requester is not None
+        message = self._compose(
+            ticket, event, author, requester, thread, message_id, reply_to or self._config.address
+        )
+        await asyncio.to_thread(self._deliver, message)
+        await self._sent(key, mail, message, recipients, thread=True)
+        return "sent"
+
+    async def _notifications(self, mail: TicketMail) -> str:
+        """One mail per person notified of the event, each with its own outbox row."""
+        async with AsyncSession(self._engine) as conn:
+            ticket = await conn.get(Ticket, mail.ticket_id)
+            if ticket is None:
+                raise RuntimeError(f"ticket {mail.ticket_id} is not projected yet")
+            rows = (
+                await conn.execute(
+                    select(Notification, User.email, User.name)
+                    .join(User, User.id == Notification.user_id)
+                    .where(
+                        Notification.ticket_id == mail.ticket_id,
+                        Notification.seq == mail.seq,
+                        User.active.is_(True),
+                    )
+                    .order_by(Notification.user_id)
+                )
+            ).all()
+        statuses = []
+        for notification, email, name in rows:
+            kind = f"notification-{notification.user_id}"
+            key = f"{mail.ticket_id}:{mail.seq}:{kind}"
+            async with AsyncSession(self._engine) as conn:
+                if await self._finished(conn, key):
+                    statuses.append("sent")
+                    continue
+            message_id = message_id_for(ticket.number, mail.seq, kind, self._config.domain)
+            skip = self._skip_reason(None, (email, name))
+            if not await self._claim(key, mail, message_id, [email], skip, kind):
+                statuses.append("skipped")
+                continue
+            context = {
+                "ticket": ticket,
+                "tag": ticket_tag(ticket.number),
+                "title": notification.title,
+                "body": notification.body,
+                "name": name,
+                "desk_name": self._config.from_name,
+            }
+            message = self._envelope(message_id, (name, email), self._config.address)
+            message["Subject"] = " ".join(
+                self._render("notification", "subject.txt", context).split()
+            )
+            message.set_content(self._render("notification", "txt", context))
+            message.add_alternative(self._render("notification", "html", context), subtype="html")
+            await asyncio.to_thread(self._deliver, message)
+            await self._sent(key, mail, message, [email], thread=False)
+            statuses.append("sent")
+        return "sent" if "sent" in statuses else "skipped"
+
+    @staticmethod
+    async def _finished(conn: AsyncSession, key: str) -> bool:
+        status = await conn.scalar(
+            select(_outbox.c.status).where(
+                _outbox.c.key == key, _outbox.c.status.in_(["sent", "skipped"])
+            )
+        )
+        return status is not None
+
+    async def _claim(
+        self,
+        key: str,
+        mail: TicketMail,
+        message_id: str,
+        recipients: list[str],
+        skip: str | None,
+        kind: str | None = None,
+    ) -> bool:
+        """Write the outbox row (once) and count the attempt; False when it is not to be sent."""
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(_outbox)
@@ -143,7 +232,7 @@ class MailActivities:
                     key=key,
                     ticket_id=mail.ticket_id,
                     seq=mail.seq,
-                    kind=mail.kind,
+                    kind=kind or mail.kind,
                     message_id=message_id,
                     recipients=recipients,
                     status="skipped" if skip else "pending",
@@ -156,23 +245,32 @@ class MailActivities:
             )
         if skip is not None:
             activity.logger.info("mail for %s not sent: %s", key, skip)
-            return "skipped"
-        assert requester is not None
-        message = self._compose(
-            ticket, event, author, requester, thread, message_id, reply_to or self._config.address
-        )
-        await asyncio.to_thread(self._deliver, message)
+            return False
+        return True
+
+    async def _sent(
+        self,
+        key: str,
+        mail: TicketMail,
+        message: EmailMessage,
+        recipients: list[str],
+        *,
+        thread: bool,
+    ) -> None:
+        """Mark the row sent; mail of the ticket's thread is kept so answers thread back."""
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(_outbox).where(_outbox.c.key == key).values(status="sent", sent_at=now)
             )
+            if not thread:
+                return
             raw = message.as_bytes()
             await conn.execute(
                 insert(_messages)
                 .values(
                     direction="out",
-                    message_id=message_id,
+                    message_id=str(message["Message-ID"]),
                     status="sent",
                     raw=raw,
                     sha256=_sha256(raw),
@@ -185,16 +283,28 @@ class MailActivities:
                 )
                 .on_conflict_do_nothing(index_elements=["message_id"])
             )
-        return "sent"
 
-    def _skip_reason(self, event: TicketEventRow, requester: Any) -> str | None:
+    def _skip_reason(self, event: TicketEventRow | None, recipient: Any) -> str | None:
+        """Why this mail is not sent (the event is a reply's; None for notifications)."""
         if self._config.smtp_host is None:
             return "no SMTP server is configured (TEMPODESK_SMTP_HOST)"
-        if event.kind != "replied" or not event.public or event.actor_role not in STAFF_ROLES:
+        public_reply = event is None or (
+            event.kind == "replied" and event.public and event.actor_role in STAFF_ROLES
+        )
+        if not public_reply:
             return "the event is not a public agent reply"
-        if requester is None or not requester[0]:
-            return "the ticket has no requester with an email address"
+        if recipient is None or not recipient[0]:
+            return "there is no recipient with an email address"
         return None
+
+    def _envelope(self, message_id: str, to: tuple[str, str], reply_to: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Message-ID"] = message_id
+        message["Date"] = formatdate(localtime=False)
+        message["From"] = formataddr((self._config.from_name, self._config.address))
+        message["Reply-To"] = reply_to
+        message["To"] = formataddr(to)
+        return message
 
     def _compose(
         self,
@@ -215,12 +325,7 @@ class MailActivities:
             "desk_name": config.from_name,
             "requester_name": requester[1],
         }
-        message = EmailMessage()
-        message["Message-ID"] = message_id
-        message["Date"] = formatdate(localtime=False)
-        message["From"] = formataddr((config.from_name, config.address))
-        message["Reply-To"] = reply_to
-        message["To"] = formataddr((requester[1], requester[0]))
+        message = self._envelope(message_id, (requester[1], requester[0]), reply_to)
         subject = self._render("reply", "subject.txt", context)
         message["Subject"] = " ".join(subject.split())
         earlier = [mid for mid, _ in thread if mid != message_id]

@@ -112,6 +112,9 @@ desk settings only)."""
 _PATCH_MAIL_OUTBOX = "mail-outbox"
 """A public agent reply is mailed to the requester by an activity (before: no mail)."""
 
+_PATCH_MAIL_NOTIFICATIONS = "mail-notifications"
+"""People notified of an SLA checkpoint also get it by mail (before: in the app only)."""
+
 _MAIL_START_TO_CLOSE = timedelta(minutes=2)
 _MAIL_GIVE_UP = timedelta(days=2)
 """How long an SMTP server may stay away before the reply is not mailed after all."""
@@ -534,6 +537,8 @@ class TicketWorkflow:
                 new, event = apply_sla_checkpoint(state, checkpoint, workflow.now())
                 await self._persist(new, event, notify)
                 self._state = new
+                if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
+                    self._send_mail(TicketMail(ticket_id=new.id, seq=new.seq, kind="notification"))
                 for action in actions:
                     await self._escalate(action, checkpoint)
 

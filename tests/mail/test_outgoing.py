@@ -142,3 +142,45 @@ def test_our_own_message_coming_back_opens_nothing(intake: Intake, agent: Person
     intake.send(echo)
     assert agent.api.ok("GET", f"/tickets?q={word}")["items"] == []
     assert intake.row(echo["Message-ID"])["status"] == "ignored"
+
+
+def test_sla_warning_and_breach_are_mailed_once_to_the_person_they_notify(
+    directory: Directory, admin: Person, agent: Person, smtp_sink: SmtpSink
+) -> None:
+    org = directory.organisation()
+    customer = directory.person("customer", org)
+    calendar = admin.api.ok(
+        "POST", "/calendars", 201, json={"name": unique("24x7"), "timezone": "UTC", "week": ALWAYS}
+    )["id"]
+    admin.api.ok(
+        "POST",
+        "/sla-policies",
+        201,
+        json={
+            "name": unique("warn policy"),
+            "calendar_id": calendar,
+            "conditions": {"organisation_ids": [org]},
+            "targets": {str(p): {"resolution": 4} for p in range(1, 6)},
+            "warnings": [50],
+        },
+    )
+    number = customer.api.open_ticket(unique("slow"))["number"]
+    agent.api.ok("POST", f"/tickets/{number}/assign", json={"assignee_id": agent.id})
+
+    def warnings() -> list[Any]:
+        return [
+            m
+            for m in smtp_sink.messages(agent.email)
+            if str(m.message["Subject"]).startswith(f"[TD#{number}]")
+        ]
+
+    deadline = time.monotonic() + 20
+    while not warnings() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the breach follows at 4 s; the warning must not come twice
+    subjects = [str(m.message["Subject"]) for m in warnings()]
+    assert subjects == [
+        f"[TD#{number}] ticket #{number}: 50% of the resolution target used",
+        f"[TD#{number}] ticket #{number} breached its resolution target",
+    ]
+    assert smtp_sink.messages(customer.email) == []
