@@ -94,7 +94,12 @@ class MailProcessor:
     # ------------------------------------------------------------ storing
 
     async def store(self, raw: bytes, mailbox_id: int | None = None) -> int | None:
-        """Commit the raw message; None when a message with its Message-ID is already stored."""
+        """Commit the raw message; the row to process, or None for a duplicate already handled.
+
+        A message stored earlier but never processed (the process died before
+        it answered, so the sender delivers again) is returned for processing:
+        acting is idempotent, so that finishes the job instead of losing it.
+        """
         message_id = message_id_of(raw)
         async with self._sessions() as session:
             row_id = await session.scalar(
@@ -110,6 +115,14 @@ class MailProcessor:
                 .on_conflict_do_nothing(index_elements=["message_id"])
                 .returning(MailMessage.id)
             )
+            if row_id is None:
+                row_id = await session.scalar(
+                    select(MailMessage.id).where(
+                        MailMessage.message_id == message_id,
+                        MailMessage.direction == "in",
+                        MailMessage.status == "received",
+                    )
+                )
             await session.commit()
         return row_id
 

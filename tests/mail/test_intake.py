@@ -193,3 +193,21 @@ def test_attachments_are_stored_within_the_size_limit(intake: Intake, agent: Per
     assert download.content == b"%PDF-1.4 small"
     notes = [e["data"]["body"] for e in timeline(agent, number) if e["kind"] == "note_added"]
     assert len(notes) == 1 and "logs.zip" in notes[0]
+
+
+def test_a_message_stored_but_never_processed_is_processed_when_delivered_again(
+    intake: Intake, directory: Directory, agent: Person
+) -> None:
+    word = unique("crashed")
+    message = mail("kim@customer.example", f"{word} mail", "Stored, then the intake died.")
+    # What a crash between storing and answering leaves: the raw row, unprocessed.
+    with psycopg.connect(directory.dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO mail_messages (direction, message_id, status, raw, sha256) "
+            "VALUES ('in', %s, 'received', %s, '')",
+            (message["Message-ID"], message.as_bytes()),
+        )
+    intake.send(message)  # the MTA never heard 250, so it delivers again
+    assert only(agent, word)["subject"] == f"{word} mail"
+    assert intake.row(message["Message-ID"])["status"] == "processed"
+    assert intake.count(message["Message-ID"]) == 1
