@@ -362,6 +362,9 @@ def up(
             typer.echo("demo logins (password 'tempodesk-demo'):")
             for login in logins:
                 typer.echo(f"  {login.role:9} {login.email}")
+        typer.echo(
+            f"Mail intake     smtp://{settings.mail_intake_host}:{settings.mail_intake_port}"
+        )
         typer.secho(
             f"Tempodesk       http://{settings.http_host}:{settings.http_port}  (API at /docs)",
             fg=typer.colors.GREEN,
