@@ -196,6 +196,10 @@ class MailActivities:
                 "desk_name": self._config.from_name,
             }
             message = self._envelope(message_id, (name, email), self._config.address)
+            # RFC 3834: machine-made, so no vacation responder answers it; the
+            # second header asks Exchange for the same.
+            message["Auto-Submitted"] = "auto-generated"
+            message["X-Auto-Response-Suppress"] = "All"
             message["Subject"] = " ".join(
                 self._render("notification", "subject.txt", context).split()
             )

@@ -183,4 +183,5 @@ def test_sla_warning_and_breach_are_mailed_once_to_the_person_they_notify(
         f"[TD#{number}] ticket #{number}: 50% of the resolution target used",
         f"[TD#{number}] ticket #{number} breached its resolution target",
     ]
+    assert all(m.message["Auto-Submitted"] == "auto-generated" for m in warnings())
     assert smtp_sink.messages(customer.email) == []
