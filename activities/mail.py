@@ -42,6 +42,8 @@ from workflows.ticket_model import TicketMail
 TEMPLATES = Path(__file__).parent / "mail_templates"
 """Built-in templates, `<language>/<kind>.subject.txt|.txt|.html`; an override folder wins."""
 
+_CC_KEPT = 20
+"""At most this many CC'd contacts on one reply."""
 _REFERENCES_KEPT = 20
 """References carries the thread's first message and the latest ones, as RFC 5322 suggests."""
 
@@ -143,15 +145,18 @@ class MailActivities:
                     )
                 ).tuples()
             )
+            copied = await self._copied(conn, mail.ticket_id, requester)
         message_id = message_id_for(ticket.number, mail.seq, mail.kind, self._config.domain)
         skip = self._skip_reason(event, requester)
-        recipients = [requester[0]] if requester is not None else []
+        recipients = [requester[0], *copied] if requester is not None else []
         if not await self._claim(key, mail, message_id, recipients, skip):
             return "skipped"
         assert requester is not None
         message = self._compose(
             ticket, event, author, requester, thread, message_id, reply_to or self._config.address
         )
+        if copied:
+            message["Cc"] = ", ".join(copied)
         await asyncio.to_thread(self._deliver, message)
         await self._sent(key, mail, message, recipients, thread=True)
         return "sent"
@@ -209,6 +214,29 @@ class MailActivities:
             await self._sent(key, mail, message, [email], thread=False)
             statuses.append("sent")
         return "sent" if "sent" in statuses else "skipped"
+
+    async def _copied(self, conn: AsyncSession, ticket_id: str, requester: Any) -> list[str]:
+        """The ticket's CC'd contacts: everyone its received mail came from or went to,
+        except the requester, the desk's own addresses and staff (they use the app)."""
+        rows = await conn.execute(
+            select(_messages.c.sender, _messages.c.addresses).where(
+                _messages.c.ticket_id == ticket_id, _messages.c.direction == "in"
+            )
+        )
+        seen: dict[str, None] = {}
+        for sender, addresses in rows.tuples():
+            for address in [sender, *addresses.get("to", []), *addresses.get("cc", [])]:
+                if address:
+                    seen[str(address).lower()] = None
+        desk = {self._config.address.lower()}
+        desk |= {a.lower() for a in await conn.scalars(select(Mailbox.address))}
+        staff = set(
+            await conn.scalars(
+                select(User.email).where(User.email.in_(list(seen)), User.role != "customer")
+            )
+        )
+        own = requester[0].lower() if requester is not None else None
+        return [a for a in seen if a != own and a not in desk and a not in staff][:_CC_KEPT]
 
     @staticmethod
     async def _finished(conn: AsyncSession, key: str) -> bool:

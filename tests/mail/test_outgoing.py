@@ -185,3 +185,27 @@ def test_sla_warning_and_breach_are_mailed_once_to_the_person_they_notify(
     ]
     assert all(m.message["Auto-Submitted"] == "auto-generated" for m in warnings())
     assert smtp_sink.messages(customer.email) == []
+
+
+def test_cc_d_contacts_get_the_reply_and_may_answer_by_the_tag(
+    intake: Intake, directory: Directory, agent: Person, smtp_sink: SmtpSink
+) -> None:
+    customer = directory.person("customer", directory.organisation())
+    colleague = f"{unique('colleague')}@partner.example"
+    word = unique("printer")
+    first = mail(customer.email, f"{word} offline", "Since lunch.", Cc=f"Pat <{colleague}>")
+    intake.send(first)
+    number = only(agent, word)["number"]
+
+    agent.api.ok("POST", f"/tickets/{number}/comments", json={"body": "Rebooted it."})
+    sent = smtp_sink.wait_for(colleague)
+    assert sent[0].message["To"].addresses[0].addr_spec == customer.email
+    assert sent[0].message["Cc"].addresses[0].addr_spec == colleague
+    assert sent[0].message["Cc"].addresses[0].addr_spec != agent.email
+
+    intake.send(mail(colleague, f"Re: [TD#{number}] {word} offline", "Works for me now."))
+    timeline = agent.api.ok("GET", f"/tickets/{number}/timeline")
+    # Not the requester's organisation: staff see it as a note, and no second ticket opens.
+    notes = [e["data"]["body"] for e in timeline if e["kind"] == "note_added"]
+    assert notes == [f"Email from {colleague}:\n\nWorks for me now."]
+    assert len(agent.api.ok("GET", f"/tickets?q={word}")["items"]) == 1
