@@ -16,7 +16,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from api.mail.process import MailProcessor
+from api.mail.process import MailProcessor, MailUnavailable
 from api.temporal import connect
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
@@ -37,6 +37,9 @@ class IntakeHandler:
             raw = raw.encode("utf-8", errors="surrogateescape")
         try:
             received = await self._processor.receive(raw)
+        except MailUnavailable:
+            # Stored, but the desk cannot act on it now: the MTA's retry processes it.
+            status = "451 4.3.0 the desk cannot take mail right now; try again later"
         except Exception:
             log.exception("could not store a message from %s", envelope.mail_from)
             status = "451 4.3.0 the desk cannot store mail right now; try again later"

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -81,6 +82,17 @@ def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - len(_TRUNCATED)] + _TRUNCATED
 
 
+class MailUnavailable(Exception):
+    """The database or the workflow engine is away: the message stays received, to be
+    processed when it is delivered (or fetched) again; it is not the message's fault."""
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, ApiError):
+        return exc.status in (503, 504)
+    return isinstance(exc, RPCError | DBAPIError | OSError)
+
+
 class MailProcessor:
     """Stores and acts on received mail; one per intake process or worker."""
 
@@ -137,7 +149,8 @@ class MailProcessor:
         return await self.process(row_id)
 
     async def process(self, row_id: int) -> Received:
-        """Act on a stored message; any failure puts it in quarantine with the reason."""
+        """Act on a stored message; a failure of the message puts it in quarantine with the
+        reason. Raises MailUnavailable (leaving it received) when the desk itself is away."""
         async with self._sessions() as session:
             row = await session.get(MailMessage, row_id)
             if row is None:
@@ -150,11 +163,15 @@ class MailProcessor:
             outcome = await self._act(parsed, mailbox)
         except ParseError as exc:
             outcome = Outcome("quarantined", str(exc))
-        except ApiError as exc:
-            outcome = Outcome("quarantined", f"the desk refused it: {exc.detail}")
         except Exception as exc:  # never let one message stop the intake
-            log.exception("message %s could not be processed", row_id)
-            outcome = Outcome("quarantined", f"{type(exc).__name__}: {exc}"[:2000])
+            if _transient(exc):
+                log.warning("message %s waits: the desk is unavailable (%s)", row_id, exc)
+                raise MailUnavailable(str(exc)) from exc
+            if isinstance(exc, ApiError):
+                outcome = Outcome("quarantined", f"the desk refused it: {exc.detail}")
+            else:
+                log.exception("message %s could not be processed", row_id)
+                outcome = Outcome("quarantined", f"{type(exc).__name__}: {exc}"[:2000])
         number = None
         async with self._sessions() as session:
             values: dict[str, Any] = {

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.errors import ApiError, not_found
-from api.mail.process import MailProcessor
+from api.mail.process import MailProcessor, MailUnavailable
 from api.mail.schemas import MailboxCreate, MailboxPublic, QuarantinedPublic, Reprocessed
 from models import Group, Mailbox, MailMessage
 from workflows import ids
@@ -137,7 +137,12 @@ async def reprocess(
 ) -> Reprocessed:
     """Act on a quarantined message again (after fixing what its reason names)."""
     await quarantined(session, message_id)
-    received = await processor.process(message_id)
+    try:
+        received = await processor.process(message_id)
+    except MailUnavailable as exc:
+        raise ApiError(
+            503, "the desk cannot process mail right now; try again", code="unavailable"
+        ) from exc
     return Reprocessed(
         id=message_id,
         status=received.status,
