@@ -67,9 +67,16 @@ class MailConfig:
     templates_dir: Path | None
 
 
-def message_id_for(ticket_number: int, seq: int, kind: str, domain: str) -> str:
-    """The desk's own Message-ID of an event's mail; the intake knows it as one of ours."""
-    return f"<td.{ticket_number}.{seq}.{kind}@{domain}>"
+def message_id_for(ticket: Ticket, seq: int, kind: str, domain: str) -> str:
+    """The desk's own Message-ID of an event's mail; the intake knows it as one of ours.
+
+    The same event always gets the same id (a retried send repeats it), and
+    the id carries a digest of the ticket's workflow id, which only the
+    people the mail went to have seen: a stranger cannot guess an id to put
+    in In-Reply-To and so attach their mail to someone else's ticket.
+    """
+    token = hashlib.sha256(f"{ticket.id}:{seq}:{kind}".encode()).hexdigest()[:20]
+    return f"<td.{ticket.number}.{seq}.{kind}.{token}@{domain}>"
 
 
 def ticket_tag(number: int) -> str:
@@ -146,7 +153,7 @@ class MailActivities:
                 ).tuples()
             )
             copied = await self._copied(conn, mail.ticket_id, requester)
-        message_id = message_id_for(ticket.number, mail.seq, mail.kind, self._config.domain)
+        message_id = message_id_for(ticket, mail.seq, mail.kind, self._config.domain)
         skip = self._skip_reason(event, requester)
         recipients = [requester[0], *copied] if requester is not None else []
         if not await self._claim(key, mail, message_id, recipients, skip):
@@ -187,7 +194,7 @@ class MailActivities:
                 if await self._finished(conn, key):
                     statuses.append("sent")
                     continue
-            message_id = message_id_for(ticket.number, mail.seq, kind, self._config.domain)
+            message_id = message_id_for(ticket, mail.seq, kind, self._config.domain)
             skip = self._skip_reason(None, (email, name))
             if not await self._claim(key, mail, message_id, [email], skip, kind):
                 statuses.append("skipped")

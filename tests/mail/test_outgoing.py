@@ -209,3 +209,25 @@ def test_cc_d_contacts_get_the_reply_and_may_answer_by_the_tag(
     notes = [e["data"]["body"] for e in timeline if e["kind"] == "note_added"]
     assert notes == [f"Email from {colleague}:\n\nWorks for me now."]
     assert len(agent.api.ok("GET", f"/tickets?q={word}")["items"]) == 1
+
+
+def test_a_stranger_cannot_guess_our_message_ids_to_join_a_ticket(
+    intake: Intake, directory: Directory, agent: Person, smtp_sink: SmtpSink
+) -> None:
+    customer = directory.person("customer", directory.organisation())
+    word = unique("private")
+    intake.send(mail(customer.email, f"{word} matter", "Confidential."))
+    number = only(agent, word)["number"]
+    agent.api.ok("POST", f"/tickets/{number}/comments", json={"body": "Noted."})
+    real = smtp_sink.wait_for(customer.email)[0].message["Message-ID"]
+    seq = real.split(".")[2]
+    guessed = f"<td.{number}.{seq}.reply@tempodesk.localhost>"
+    assert guessed != real
+
+    stranger = mail(
+        "eve@elsewhere.example", f"Re: {word} matter", "Let me in.", In_Reply_To=guessed
+    )
+    intake.send(stranger)
+    assert intake.row(stranger["Message-ID"])["number"] != number
+    timeline = agent.api.ok("GET", f"/tickets/{number}/timeline")
+    assert [e["data"]["body"] for e in timeline if e["kind"] == "replied"] == ["Noted."]
