@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications.router,
         mail.mailboxes_router,
         mail.quarantine_router,
+        mail.messages_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,7 +71,6 @@ class Received:
     status: str
     reason: str | None = None
     ticket_number: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _key(message_id: str, what: str = "") -> str:
@@ -394,7 +393,7 @@ class MailProcessor:
                 default_channel=Channel.EMAIL,
             )
         workflow_id = ticket.workflow_id
-        seq = 1
+        seq = 1  # the message opened the ticket: its first event
         if mailbox is not None and mailbox.group_id is not None and not principal.is_staff:
             await self._update_tolerant(
                 workflow_id,

@@ -71,3 +71,17 @@ class Reprocessed(BaseModel):
     status: str = Field(description="processed, ignored or quarantined (again)")
     reason: str | None
     ticket_number: int | None
+
+
+class MailMessagePublic(BaseModel):
+    """A message a ticket received or sent; the raw message is at `.../raw`."""
+
+    id: int
+    direction: Literal["in", "out"]
+    message_id: str
+    status: str
+    sender: str | None
+    subject: str | None
+    seq: int | None = Field(description="The ticket event it produced or came from")
+    size: int
+    created_at: datetime

@@ -6,9 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from api.deps import AdminUser, SessionDep, SettingsDep, TemporalDep
+from api.deps import AdminUser, SessionDep, SettingsDep, StaffUser, TemporalDep
 from api.mail.process import MailProcessor
-from api.mail.schemas import MailboxCreate, MailboxPublic, QuarantinedPublic, Reprocessed
+from api.mail.schemas import (
+    MailboxCreate,
+    MailboxPublic,
+    MailMessagePublic,
+    QuarantinedPublic,
+    Reprocessed,
+)
 from api.schemas import MAX_BIGINT, MAX_INT
 from api.services import mail as service
 
@@ -17,6 +23,7 @@ MessageId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The stored mes
 
 mailboxes_router = APIRouter(prefix="/mailboxes", tags=["mail"])
 quarantine_router = APIRouter(prefix="/mail/quarantine", tags=["mail"])
+messages_router = APIRouter(prefix="/mail/messages", tags=["mail"])
 
 
 @mailboxes_router.get("")
@@ -65,22 +72,42 @@ async def list_quarantine(
     return await service.list_quarantine(session, limit)
 
 
-@quarantine_router.get(
-    "/{message_id}/raw",
-    response_class=Response,
-    responses={200: {"content": {"message/rfc822": {}}}},
-)
-async def raw_message(message_id: MessageId, user: AdminUser, session: SessionDep) -> Response:
-    """The message exactly as received."""
-    message = await service.quarantined(session, message_id)
+def _raw(message_id: int, raw: bytes) -> Response:
     return Response(
-        content=message.raw,
+        content=raw,
         media_type="message/rfc822",
         headers={
             "Content-Disposition": f'attachment; filename="message-{message_id}.eml"',
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+_RAW = {200: {"content": {"message/rfc822": {}}}}
+
+
+@quarantine_router.get("/{message_id}/raw", response_class=Response, responses=_RAW)
+async def raw_message(message_id: MessageId, user: AdminUser, session: SessionDep) -> Response:
+    """The message exactly as received."""
+    return _raw(message_id, (await service.quarantined(session, message_id)).raw)
+
+
+@messages_router.get("")
+async def ticket_mail(
+    user: StaffUser,
+    session: SessionDep,
+    ticket: Annotated[int, Query(ge=1, le=MAX_BIGINT, description="The ticket's number")],
+) -> list[MailMessagePublic]:
+    """The mail a ticket received and sent, oldest first."""
+    return await service.ticket_mail(session, user, ticket)
+
+
+@messages_router.get("/{message_id}/raw", response_class=Response, responses=_RAW)
+async def raw_stored_message(
+    message_id: MessageId, user: StaffUser, session: SessionDep
+) -> Response:
+    """A stored message exactly as received or sent: the full text the ticket shows cut."""
+    return _raw(message_id, (await service.stored_message(session, message_id)).raw)
 
 
 @quarantine_router.post("/{message_id}/reprocess")

@@ -10,9 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from api.auth import Principal
 from api.errors import ApiError, not_found
 from api.mail.process import MailProcessor, MailUnavailable
-from api.mail.schemas import MailboxCreate, MailboxPublic, QuarantinedPublic, Reprocessed
+from api.mail.schemas import (
+    MailboxCreate,
+    MailboxPublic,
+    MailMessagePublic,
+    QuarantinedPublic,
+    Reprocessed,
+)
+from api.services.tickets import get_row
 from models import Group, Mailbox, MailMessage
 from workflows import ids
 from workflows.mailbox import MailboxWorkflow, PollMailbox
@@ -149,3 +157,34 @@ async def reprocess(
         reason=received.reason,
         ticket_number=received.ticket_number,
     )
+
+
+async def ticket_mail(
+    session: AsyncSession, principal: Principal, number: int
+) -> list[MailMessagePublic]:
+    """The mail a ticket received and sent, oldest first (staff only: it is the whole
+    message, quoted history and CC'd addresses included)."""
+    ticket = await get_row(session, principal, number)
+    rows = await session.execute(
+        select(
+            MailMessage.id,
+            MailMessage.direction,
+            MailMessage.message_id,
+            MailMessage.status,
+            MailMessage.sender,
+            MailMessage.subject,
+            MailMessage.seq,
+            func.length(MailMessage.raw).label("size"),
+            MailMessage.created_at,
+        )
+        .where(MailMessage.ticket_id == ticket.id)
+        .order_by(MailMessage.created_at, MailMessage.id)
+    )
+    return [MailMessagePublic.model_validate(row, from_attributes=True) for row in rows]
+
+
+async def stored_message(session: AsyncSession, message_id: int) -> MailMessage:
+    message = await session.get(MailMessage, message_id)
+    if message is None:
+        raise not_found(f"mail message {message_id}")
+    return message

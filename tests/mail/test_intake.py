@@ -46,7 +46,7 @@ def test_mail_from_an_unknown_sender_opens_a_ticket_in_its_organisation(
 
 
 def test_a_reply_with_in_reply_to_lands_on_the_ticket_and_resumes_it(
-    intake: Intake, agent: Person
+    intake: Intake, agent: Person, customer: Person
 ) -> None:
     word = unique("vpn")
     first = mail("Bob <bob@customer.example>", f"{word} drops", "Every ten minutes.")
@@ -69,6 +69,18 @@ def test_a_reply_with_in_reply_to_lands_on_the_ticket_and_resumes_it(
     assert [r["data"]["body"] for r in replies] == ["Here are the logs."]
     assert len(find(agent, word)) == 1
     assert intake.row(reply["Message-ID"])["number"] == number
+
+    # The full message, quote included, stays available to staff.
+    stored = agent.api.ok("GET", f"/mail/messages?ticket={number}")
+    assert [(m["direction"], m["message_id"]) for m in stored] == [
+        ("in", first["Message-ID"]),
+        ("in", reply["Message-ID"]),
+    ]
+    raw = agent.api.get(f"/mail/messages/{stored[1]['id']}/raw")
+    assert raw.headers["content-type"] == "message/rfc822"
+    assert b"> Please send logs" in raw.content
+    assert customer.api.get(f"/mail/messages?ticket={number}").status_code == 403
+    assert customer.api.get(f"/mail/messages/{stored[1]['id']}/raw").status_code == 403
 
 
 def test_a_stranger_quoting_the_tag_opens_a_new_linked_ticket(
