@@ -1,10 +1,11 @@
 """Record ticket workflow histories for the replay test.
 
-    python -m tests.histories.record
+    python -m tests.histories.record [scenario ...]
 
 Starts its own PostgreSQL, Temporal dev server, worker and API, works a few
 tickets through the API the way people do, and writes each workflow run's
-history to tests/histories/<scenario>.json. Re-record only when an old history
+history to tests/histories/<scenario>.json; naming scenarios records only
+those (how a new scenario is added without touching the old). Re-record only when an old history
 no longer matters (new histories are added; old ones stay to guard replay of
 tickets that are still open in the field).
 """
@@ -12,6 +13,7 @@ tickets that are still open in the field).
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -74,6 +76,22 @@ def continued(agent: Person, customer: Person) -> dict[str, Any]:
     return ticket
 
 
+def mailed_reply(agent: Person, customer: Person) -> dict[str, Any]:
+    """Agent replies mailed to the requester (the mail-outbox patch), then closed."""
+    ticket = customer.api.open_ticket("Replay: mailed replies")
+    n = ticket["number"]
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "First answer"})
+    customer.api.ok("POST", f"/tickets/{n}/comments", json={"body": "Thanks"})
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "Second answer"})
+    agent.api.ok("POST", f"/tickets/{n}/resolve", json={"resolution_code": "solved"})
+    agent.api.ok("POST", f"/tickets/{n}/close", json={})
+    deadline = time.monotonic() + 20
+    while customer.api.ok("GET", f"/tickets/{n}")["status"] != "closed":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return ticket
+
+
 async def save(temporal_address: str, scenarios: dict[str, dict[str, Any]]) -> None:
     client = await connect(temporal_address, "default")
     for name, ticket in scenarios.items():
@@ -86,7 +104,7 @@ async def save(temporal_address: str, scenarios: dict[str, dict[str, Any]]) -> N
             print(f"wrote {target.name} ({len(history.events)} events)")
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with postgres(folder) as database_url, temporal(folder) as server:
@@ -101,10 +119,14 @@ def main() -> None:
                 admin, agent = directory.person("admin"), directory.person("agent")
                 customer = directory.person("customer", directory.organisation())
                 group = directory.group(members=[agent])
+                recipes = {
+                    "lifecycle": lambda: lifecycle(agent, customer, group),
+                    "auto-close": lambda: auto_close(admin, agent, customer),
+                    "continued": lambda: continued(agent, customer),
+                    "mailed-reply": lambda: mailed_reply(agent, customer),
+                }
                 scenarios = {
-                    "lifecycle": lifecycle(agent, customer, group),
-                    "auto-close": auto_close(admin, agent, customer),
-                    "continued": continued(agent, customer),
+                    name: recipe() for name, recipe in recipes.items() if not only or name in only
                 }
                 asyncio.run(save(address, scenarios))
                 directory.close()
@@ -114,4 +136,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
