@@ -223,3 +223,37 @@ def test_a_message_stored_but_never_processed_is_processed_when_delivered_again(
     assert only(agent, word)["subject"] == f"{word} mail"
     assert intake.row(message["Message-ID"])["status"] == "processed"
     assert intake.count(message["Message-ID"]) == 1
+
+
+def test_an_answer_reopens_a_resolved_ticket_and_opens_a_linked_one_once_closed(
+    intake: Intake, agent: Person
+) -> None:
+    word = unique("again")
+    first = mail("nina@customer.example", f"{word} printer", "Jammed.")
+    intake.send(first)
+    number = only(agent, word)["number"]
+    agent.api.ok("POST", f"/tickets/{number}/resolve", json={"resolution_code": "solved"})
+
+    back = mail(
+        "nina@customer.example",
+        f"Re: {word} printer",
+        "Jammed again.",
+        In_Reply_To=first["Message-ID"],
+    )
+    intake.send(back)
+    ticket = agent.api.ok("GET", f"/tickets/{number}")
+    assert ticket["status"] == "open" and ticket["reopen_count"] == 1
+
+    agent.api.ok("POST", f"/tickets/{number}/resolve", json={"resolution_code": "solved"})
+    agent.api.ok("POST", f"/tickets/{number}/close", json={})
+    late = mail(
+        "nina@customer.example",
+        f"Re: {word} printer",
+        "And again.",
+        In_Reply_To=first["Message-ID"],
+    )
+    intake.send(late)
+    stored = intake.row(late["Message-ID"])
+    assert stored["status"] == "processed"
+    assert stored["number"] != number and stored["linked"] == number
+    assert agent.api.ok("GET", f"/tickets/{number}")["status"] == "closed"
