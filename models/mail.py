@@ -27,13 +27,18 @@ from models.base import Base, created_at_column
 class Mailbox(Base):
     """An existing mailbox the desk polls over IMAP or POP3.
 
-    The password is never stored: `password_env` names the environment
-    variable of the worker that holds it, so secrets stay with the deployment.
+    Its password is either named, never stored: `password_env` is the
+    environment variable of the worker that holds it; or stored encrypted
+    with the desk's secret key (`password_encrypted`, a Fernet token). One of
+    the two, never both.
     """
 
     __tablename__ = "mailboxes"
     __table_args__ = (
         CheckConstraint("protocol IN ('imap', 'pop3')", name="protocol"),
+        CheckConstraint(
+            "(password_env IS NULL) <> (password_encrypted IS NULL)", name="one_password"
+        ),
         CheckConstraint("record_type IN ('incident', 'service_request')", name="record_type"),
     )
 
@@ -47,7 +52,8 @@ class Mailbox(Base):
     tls: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     """Implicit TLS (IMAPS 993, POP3S 995); off only for a server on a trusted network."""
     username: Mapped[str] = mapped_column(String(320))
-    password_env: Mapped[str] = mapped_column(String(100))
+    password_env: Mapped[str | None] = mapped_column(String(100))
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
     folder: Mapped[str] = mapped_column(String(200), default="INBOX", server_default="INBOX")
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
     """Group new tickets from this mailbox land in."""

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    secret_key: str | None = Field(
+        None,
+        description="Fernet key that encrypts stored mailbox passwords "
+        "(cryptography.fernet.Fernet.generate_key()); unset: passwords come from env variables.",
+    )
     mail_language: str = Field("en", description="Language of the outgoing mail templates.")
     mail_templates_dir: Path | None = Field(
         None, description="Folder of template overrides, one subfolder per language."

@@ -92,7 +92,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     bulk = BulkActivities(client, engine)
     mail = MailActivities(engine, mail_config(settings))
     sessions = make_session_factory(engine)
-    mailboxes = MailboxActivities(sessions, MailProcessor(sessions, client, settings))
+    mailboxes = MailboxActivities(
+        sessions, MailProcessor(sessions, client, settings), settings.secret_key
+    )
     worker = build_worker(
         client,
         settings,

@@ -17,6 +17,8 @@ ATTACHMENT_LIMIT = 256 * 1024
 MAILBOX_PASSWORD_ENV = "TEST_MAILBOX_PASSWORD"
 MAILBOX_PASSWORD = "dovecot-test-secret"
 """The password the worker reads for the test mailboxes (tests/mail)."""
+SECRET_KEY = "dGVtcG9kZXNrLXRlc3Qta2V5LW5vdC1mb3ItdXNlLSE="
+"""The desk's Fernet key in the tests (encrypts stored mailbox passwords)."""
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +59,7 @@ def app_config(
             "TEMPODESK_SMTP_HOST": "127.0.0.1",
             "TEMPODESK_SMTP_PORT": str(smtp_sink.port),
             MAILBOX_PASSWORD_ENV: MAILBOX_PASSWORD,
+            "TEMPODESK_SECRET_KEY": SECRET_KEY,
         },
     )
 

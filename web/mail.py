@@ -31,6 +31,7 @@ _FIELDS = (
     "port",
     "username",
     "password_env",
+    "password",
     "folder",
     "group_id",
     "record_type",
@@ -79,12 +80,17 @@ def _mailbox(form: dict[str, str]) -> MailboxCreate:
 
 @router.post("/admin/mail/mailboxes")
 async def add_mailbox(
-    request: Request, user: WebAdmin, session: SessionDep, client: TemporalDep
+    request: Request,
+    user: WebAdmin,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> Response:
     form = {k: str(v).strip() for k, v in (await request.form()).items()}
     try:
-        created = await service.create_mailbox(session, client, _mailbox(form))
+        created = await service.create_mailbox(session, client, _mailbox(form), settings.secret_key)
     except ApiError as exc:
+        form.pop("password", None)  # never sent back into the page
         return await _page(
             request,
             user,

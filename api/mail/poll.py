@@ -24,6 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from api.mail import secrets
 from api.mail.process import MailProcessor
 from models import Mailbox
 from workflows import ids
@@ -44,10 +45,14 @@ class MailboxError(Exception):
 
 class MailboxActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], processor: MailProcessor
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        processor: MailProcessor,
+        secret_key: str | None,
     ) -> None:
         self._sessions = sessions
         self._processor = processor
+        self._secret_key = secret_key
 
     @activity.defn(name=ids.POLL_MAILBOX)
     async def poll_mailbox(self, inp: PollMailbox) -> PollResult:
@@ -60,9 +65,7 @@ class MailboxActivities:
         error: str | None = None
         fetched, waited = 0, False
         try:
-            password = os.environ.get(mailbox.password_env)
-            if password is None:
-                raise MailboxError(f"the environment variable {mailbox.password_env} is not set")
+            password = self._password(mailbox)
             if mailbox.protocol == "imap":
                 fetched, waited = await self._imap(mailbox, password)
             else:
@@ -80,6 +83,18 @@ class MailboxActivities:
         return PollResult(
             active=True, fetched=fetched, waited=waited, poll_seconds=mailbox.poll_seconds
         )
+
+    def _password(self, mailbox: Mailbox) -> str:
+        if mailbox.password_encrypted is not None:
+            try:
+                return secrets.decrypt(self._secret_key, mailbox.password_encrypted)
+            except secrets.SecretKeyError as exc:
+                raise MailboxError(str(exc)) from exc
+        name = mailbox.password_env or ""
+        password = os.environ.get(name)
+        if password is None:
+            raise MailboxError(f"the environment variable {name} is not set")
+        return password
 
     async def _take(self, raw: bytes, mailbox: Mailbox) -> None:
         """Store (that must succeed, or the message stays on the server) and process."""

@@ -16,6 +16,8 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99
 
 
 class MailboxCreate(Strict):
+    """A mailbox to poll; exactly one of password_env and password (PUT: or neither)."""
+
     name: Name
     address: EmailStr = Field(description="The address customers write to; used as Reply-To")
     protocol: Literal["imap", "pop3"]
@@ -23,8 +25,15 @@ class MailboxCreate(Strict):
     port: Annotated[int, Field(ge=1, le=65535, strict=True)]
     tls: bool = Field(True, description="Implicit TLS (IMAPS/POP3S)")
     username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
-    password_env: EnvName = Field(
-        description="Name of the worker's environment variable that holds the password"
+    password_env: EnvName | None = Field(
+        None,
+        description="Name of the worker's environment variable that holds the password "
+        "(give this or password)",
+    )
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
+        None,
+        description="Stored encrypted with TEMPODESK_SECRET_KEY and never returned; "
+        "on PUT, leaving out both password fields keeps the stored one",
     )
     folder: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "INBOX"
     group_id: DbId | None = Field(None, description="Group new tickets land in")
@@ -42,7 +51,8 @@ class MailboxPublic(BaseModel):
     port: int
     tls: bool
     username: str
-    password_env: str
+    password_env: str | None
+    password_stored: bool = Field(description="An encrypted password is stored")
     folder: str
     group_id: int | None
     record_type: TicketType

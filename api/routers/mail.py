@@ -34,10 +34,14 @@ async def list_mailboxes(user: AdminUser, session: SessionDep) -> list[MailboxPu
 
 @mailboxes_router.post("", status_code=status.HTTP_201_CREATED)
 async def create_mailbox(
-    body: MailboxCreate, user: AdminUser, session: SessionDep, client: TemporalDep
+    body: MailboxCreate,
+    user: AdminUser,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
 ) -> MailboxPublic:
     """Add a mailbox; polling starts at once when it is active."""
-    return await service.create_mailbox(session, client, body)
+    return await service.create_mailbox(session, client, body, settings.secret_key)
 
 
 @mailboxes_router.get("/{mailbox_id}")
@@ -53,9 +57,10 @@ async def replace_mailbox(
     user: AdminUser,
     session: SessionDep,
     client: TemporalDep,
+    settings: SettingsDep,
 ) -> MailboxPublic:
     """Change a mailbox; the next poll uses the new settings."""
-    return await service.replace_mailbox(session, client, mailbox_id, body)
+    return await service.replace_mailbox(session, client, mailbox_id, body, settings.secret_key)
 
 
 @mailboxes_router.delete("/{mailbox_id}", status_code=status.HTTP_204_NO_CONTENT)

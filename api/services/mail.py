@@ -12,6 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.auth import Principal
 from api.errors import ApiError, not_found
+from api.mail import secrets
 from api.mail.process import MailProcessor, MailUnavailable
 from api.mail.schemas import (
     MailboxCreate,
@@ -27,7 +28,12 @@ from workflows.mailbox import MailboxWorkflow, PollMailbox
 
 
 def mailbox_public(mailbox: Mailbox) -> MailboxPublic:
-    return MailboxPublic.model_validate(mailbox, from_attributes=True)
+    return MailboxPublic.model_validate(
+        {
+            **{f: getattr(mailbox, f) for f in MailboxPublic.model_fields if hasattr(mailbox, f)},
+            "password_stored": mailbox.password_encrypted is not None,
+        }
+    )
 
 
 async def start_polling(client: Client, mailbox_id: int) -> None:
@@ -49,10 +55,35 @@ async def _check_group(session: AsyncSession, group_id: int | None) -> None:
         )
 
 
-def _values(body: MailboxCreate) -> dict[str, Any]:
-    values = body.model_dump()
+def _values(body: MailboxCreate, secret_key: str | None, *, creating: bool) -> dict[str, Any]:
+    """The row's columns; the password encrypted, or named, or (PUT, neither given) kept."""
+    if body.password is not None and body.password_env is not None:
+        raise ApiError(
+            422,
+            "give either password or password_env, not both",
+            field="password",
+            code="invalid_field",
+        )
+    if creating and body.password is None and body.password_env is None:
+        raise ApiError(
+            422,
+            "password or password_env is required",
+            field="password_env",
+            code="invalid_field",
+        )
+    values = body.model_dump(exclude={"password"})
     values["address"] = str(body.address).lower()
     values["record_type"] = body.record_type.value
+    if body.password is not None:
+        try:
+            values["password_encrypted"] = secrets.encrypt(secret_key, body.password)
+        except secrets.SecretKeyError as exc:
+            raise ApiError(422, str(exc), field="password", code="invalid_field") from exc
+        values["password_env"] = None
+    elif body.password_env is not None:
+        values["password_encrypted"] = None
+    else:
+        del values["password_env"]  # keep whatever is stored
     return values
 
 
@@ -80,11 +111,11 @@ async def _save(session: AsyncSession, mailbox: Mailbox, name: str) -> None:
 
 
 async def create_mailbox(
-    session: AsyncSession, client: Client, body: MailboxCreate
+    session: AsyncSession, client: Client, body: MailboxCreate, secret_key: str | None
 ) -> MailboxPublic:
     """Store the mailbox and, when active, start polling it."""
     await _check_group(session, body.group_id)
-    mailbox = Mailbox(**_values(body))
+    mailbox = Mailbox(**_values(body, secret_key, creating=True))
     session.add(mailbox)
     await _save(session, mailbox, body.name)
     if mailbox.active:
@@ -93,12 +124,16 @@ async def create_mailbox(
 
 
 async def replace_mailbox(
-    session: AsyncSession, client: Client, mailbox_id: int, body: MailboxCreate
+    session: AsyncSession,
+    client: Client,
+    mailbox_id: int,
+    body: MailboxCreate,
+    secret_key: str | None,
 ) -> MailboxPublic:
     """Change the mailbox; its workflow reads the new settings on its next round."""
     mailbox = await get_mailbox(session, mailbox_id)
     await _check_group(session, body.group_id)
-    for name, value in _values(body).items():
+    for name, value in _values(body, secret_key, creating=False).items():
         setattr(mailbox, name, value)
     await _save(session, mailbox, body.name)
     if mailbox.active:

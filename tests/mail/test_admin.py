@@ -82,6 +82,9 @@ def test_mailbox_fields_are_checked_and_named(admin: Person) -> None:
     good = {**bad, "address": "desk@desk.example", "protocol": "imap", "port": 993}
     good["password_env"] = "DESK_PASSWORD"
     good["active"] = False
+    nameless = {k: v for k, v in good.items() if k != "password_env"}
+    missing = admin.api.post("/mailboxes", json=nameless)
+    assert missing.status_code == 422 and missing.json()["field"] == "password_env"
     created = admin.api.ok("POST", "/mailboxes", 201, json=good)
     assert admin.api.post("/mailboxes", json=good).status_code == 409
     changed = admin.api.ok("PUT", f"/mailboxes/{created['id']}", json={**good, "port": 995})

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV
@@ -35,6 +36,12 @@ def wait_for(what: Callable[[], Any], timeout: float = 30, message: str = "") ->
             return found
         time.sleep(0.2)
     raise AssertionError(message or "timed out")
+
+
+KEPT_ON_PUT = (
+    "name", "address", "protocol", "host", "port", "tls", "username", "folder", "group_id",
+    "record_type", "poll_seconds", "active",
+)  # fmt: skip
 
 
 def tickets(agent: Person, word: str) -> list[dict[str, Any]]:
@@ -123,6 +130,35 @@ def test_pop3_polling_fetches_and_removes_messages(
     ticket = wait_for(lambda: tickets(agent, word), message="POP3 mail was not fetched")[0]
     assert ticket["type"] == "service_request"
     assert wait_for(lambda: seen_flags(server, account) == [], message="not removed")
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+def test_a_password_stored_encrypted_is_used_and_never_shown(
+    server: Dovecot, directory: Directory, admin: Person, agent: Person
+) -> None:
+    account = unique("stored")
+    server.add_account(account, MAILBOX_PASSWORD)
+    word = unique("encrypted")
+    server.deliver(account, mail("ola@customer.example", f"{word} mail", "Hi.").as_bytes())
+
+    body = {"password": MAILBOX_PASSWORD, "password_env": None}
+    created = mailbox(admin, server, account, "imap", **body)
+    assert created["password_stored"] is True and created["password_env"] is None
+    assert "password" not in created
+    wait_for(lambda: tickets(agent, word), message="the stored password did not log in")
+    with psycopg.connect(directory.dsn) as conn:
+        found = conn.execute(
+            "SELECT password_encrypted FROM mailboxes WHERE id = %s", (created["id"],)
+        ).fetchone()
+    assert found is not None and MAILBOX_PASSWORD not in found[0]
+
+    # A PUT without either password field keeps the stored one.
+    changed = {k: v for k, v in created.items() if k in KEPT_ON_PUT}
+    after = admin.api.ok("PUT", f"/mailboxes/{created['id']}", json={**changed, "poll_seconds": 3})
+    assert after["password_stored"] is True and after["poll_seconds"] == 3
+    both = {**changed, "password": "x", "password_env": "SOME_VARIABLE"}
+    refused = admin.api.put(f"/mailboxes/{created['id']}", json=both)
+    assert refused.status_code == 422 and refused.json()["field"] == "password"
     admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
 
 

@@ -30,7 +30,8 @@ def upgrade() -> None:
         sa.Column("port", sa.Integer(), nullable=False),
         sa.Column("tls", sa.Boolean(), server_default="true", nullable=False),
         sa.Column("username", sa.String(length=320), nullable=False),
-        sa.Column("password_env", sa.String(length=100), nullable=False),
+        sa.Column("password_env", sa.String(length=100), nullable=True),
+        sa.Column("password_encrypted", sa.Text(), nullable=True),
         sa.Column("folder", sa.String(length=200), server_default="INBOX", nullable=False),
         sa.Column("group_id", sa.Integer(), nullable=True),
         sa.Column("record_type", sa.String(length=32), server_default="incident", nullable=False),
@@ -43,6 +44,10 @@ def upgrade() -> None:
             sa.DateTime(timezone=True),
             server_default=sa.text("now()"),
             nullable=False,
+        ),
+        sa.CheckConstraint(
+            "(password_env IS NULL) <> (password_encrypted IS NULL)",
+            name=op.f("ck_mailboxes_one_password"),
         ),
         sa.CheckConstraint("protocol IN ('imap', 'pop3')", name=op.f("ck_mailboxes_protocol")),
         sa.CheckConstraint(
