@@ -174,10 +174,10 @@ def test_sla_warning_and_breach_are_mailed_once_to_the_person_they_notify(
             if str(m.message["Subject"]).startswith(f"[TD#{number}]")
         ]
 
-    deadline = time.monotonic() + 20
-    while not warnings() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while len(warnings()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(3)  # the breach follows at 4 s; the warning must not come twice
+    time.sleep(1)  # neither may come twice, however long we wait
     subjects = [str(m.message["Subject"]) for m in warnings()]
     assert subjects == [
         f"[TD#{number}] ticket #{number}: 50% of the resolution target used",
