@@ -64,6 +64,8 @@ def _row(state: TicketState) -> dict[str, Any]:
         "reopen_until": state.reopen_until,
         "reopen_count": state.reopen_count,
         "service_id": state.service_id,
+        "major": state.major,
+        "parent_number": state.parent_number,
         **_sla_columns(state),
     }
 

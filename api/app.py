@@ -9,7 +9,16 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import desk, directory, mail, notifications, sla, tickets, tokens
+from api.routers import (
+    desk,
+    directory,
+    integrations,
+    mail,
+    notifications,
+    sla,
+    tickets,
+    tokens,
+)
 from api.schemas import ERROR_RESPONSES
 from api.temporal import connect
 from models.db import make_engine, make_session_factory
@@ -54,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         desk.router,
         sla.router,
         notifications.router,
+        integrations.router,
         mail.mailboxes_router,
         mail.quarantine_router,
         mail.messages_router,

@@ -247,6 +247,8 @@ class TicketPublic(BaseModel):
     sla_clocks: list[SlaClockPublic] = Field(
         default_factory=list, description="Staff only; as of the last change of the ticket"
     )
+    major: bool = Field(False, description="A major incident")
+    parent_number: int | None = Field(None, description="The major incident this is a child of")
     actions: list[str] = Field(description="Actions the caller may take now")
 
 
@@ -404,3 +406,161 @@ class SlaImportReport(BaseModel):
 
     dry_run: bool
     changes: list[str]
+
+
+# ---------------------------------------------------------------- monitoring integrations
+
+IntegrationKind = Literal["events", "alertmanager", "webhook"]
+Expression = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Severity = Literal["critical", "error", "warning", "info"]
+
+
+class WebhookMapping(Strict):
+    """Where a generic JSON webhook keeps each field, as JMESPath expressions (jmespath.org)."""
+
+    items: Expression | None = Field(
+        None, description="The list of alerts in one body (e.g. `alerts`); absent: the body is one"
+    )
+    dedup_key: Expression = Field(description="e.g. `eventid` (Zabbix) or `fingerprint`")
+    summary: Expression = Field(description="e.g. `subject` or `annotations.summary`")
+    severity: Expression | None = None
+    source: Expression | None = None
+    status: Expression | None = Field(None, description="Read against the two lists below")
+    resolved: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=lambda: ["resolved", "ok", "recovery", "up"],
+        description="Status values (any case) that resolve",
+    )
+    acknowledged: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=lambda: ["acknowledged", "ack"],
+        description="Status values (any case) that acknowledge; anything else triggers",
+    )
+    severities: dict[Annotated[str, StringConstraints(max_length=100)], Severity] = Field(
+        default_factory=dict, description="The tool's severity names to ours (any case)"
+    )
+
+
+class IntegrationRule(Strict):
+    """When an event matches (all given conditions), its incident gets these fields."""
+
+    severities: list[Annotated[str, StringConstraints(max_length=20)]] = Field(
+        default_factory=list, description="Any of these severities (empty: any)"
+    )
+    labels: dict[
+        Annotated[str, StringConstraints(max_length=100)],
+        Annotated[str, StringConstraints(max_length=200)],
+    ] = Field(default_factory=dict, description="Alertmanager labels that must all be equal")
+    impact: Level | None = None
+    urgency: Level | None = None
+    service_id: DbId | None = None
+    group_id: DbId | None = None
+
+
+class IntegrationBody(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    kind: IntegrationKind = Field(
+        description="events: PagerDuty Events API v2 shape; alertmanager: its webhook"
+    )
+    service_id: DbId | None = None
+    group_id: DbId | None = Field(None, description="Group new incidents land in")
+    resolve_mode: Literal["resolve", "note"] = Field(
+        "resolve", description="resolve: a resolve from the source resolves; note: adds a note"
+    )
+    flap_window_seconds: int = Field(
+        0,
+        ge=0,
+        le=7 * 24 * 3600,
+        strict=True,
+        description="A trigger this soon after the resolve reopens the incident (flapping)",
+    )
+    link_by: Literal["alert", "group"] = Field(
+        "alert",
+        description="alert: one incident per alert; group: the alerts of one Alertmanager "
+        "group (groupKey) share an incident, resolved when all of them are",
+    )
+    rules: list[IntegrationRule] = Field(default_factory=list, max_length=100)
+    mapping: WebhookMapping | None = Field(None, description="webhook only, and required there")
+    active: Flag = True
+
+
+class IntegrationPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    active: bool
+    token_prefix: str | None
+    token_active: bool
+    token_revoked_at: datetime | None
+    service_id: int | None
+    group_id: int | None
+    resolve_mode: str
+    flap_window_seconds: int
+    link_by: str
+    rules: list[IntegrationRule]
+    mapping: WebhookMapping | None
+    requester_id: int = Field(description="The contact its incidents are raised by")
+    created_at: datetime
+    last_event_at: datetime | None
+
+
+class IntegrationCreated(IntegrationPublic):
+    token: str = Field(description="Shown once: the routing key (events) or bearer token")
+
+
+class EventAccepted(BaseModel):
+    status: Literal["success"] = "success"
+    message: str = "Event processed"
+    dedup_key: str
+
+
+class AlertsAccepted(BaseModel):
+    status: Literal["success"] = "success"
+    alerts: int = Field(description="Alerts accepted, each handled by its fingerprint")
+
+
+class AlertPublic(BaseModel):
+    integration_id: int
+    key: str
+    ticket_number: int | None = Field(None, description="The incident it currently feeds")
+    status: str = Field(description="firing, acknowledged or resolved, as the source last said")
+    summary: str
+    severity: str
+    source: str
+    occurrences: int
+    flapping: bool
+    first_seen: datetime
+    last_seen: datetime
+
+
+class AlertEventPublic(BaseModel):
+    id: int
+    integration_id: int
+    key: str
+    action: str
+    received_at: datetime
+    outcome: str | None
+    payload: dict[str, object] = Field(description="The event exactly as received")
+
+
+class IncidentAlerts(BaseModel):
+    alerts: list[AlertPublic]
+    events: list[AlertEventPublic]
+    firing: bool = Field(description="Any of its alerts still firing at the source")
+
+
+class AlertLink(Strict):
+    """Link an alert to this incident: its events feed it from now on."""
+
+    integration_id: DbId
+    key: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class MajorBody(Strict):
+    major: Flag
+    note: Reason = ""
+
+
+class ParentBody(Strict):
+    parent_number: Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)] | None = Field(
+        description="A major incident's number; null to unlink"
+    )
+    note: Reason = ""

@@ -4,6 +4,7 @@ from models.base import Base
 from models.bulk import BulkJob
 from models.desk import DeskSetting
 from models.directory import ApiToken, Group, GroupMember, Organisation, User, WebSession
+from models.incidents import Alert, AlertEvent, Integration
 from models.mail import Mailbox, MailMessage, MailOutbox
 from models.notifications import Notification
 from models.services import Service
@@ -11,6 +12,8 @@ from models.sla import Calendar, CalendarDay, SlaPolicyRow
 from models.tickets import Attachment, Ticket, TicketEventRow
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
     "ApiToken",
     "Attachment",
     "Base",
@@ -20,6 +23,7 @@ __all__ = [
     "DeskSetting",
     "Group",
     "GroupMember",
+    "Integration",
     "MailMessage",
     "MailOutbox",
     "Mailbox",

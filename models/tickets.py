@@ -93,6 +93,9 @@ class Ticket(Base):
     next_update_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sla_clocks: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    major: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    parent_number: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    """The major incident this one is a child of (its number)."""
     """Every clock as workflows.sla.clock_report gives it: state, target, elapsed, outcome."""
     search: Mapped[Any] = mapped_column(
         TSVECTOR,

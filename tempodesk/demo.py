@@ -13,9 +13,9 @@ from temporalio.client import Client
 
 from api.auth import Principal
 from api.schemas import GroupCreate, OrganisationCreate, TicketCreate, UserCreate
-from api.services import directory
+from api.services import directory, sla_io
 from api.services import tickets as ticket_service
-from models import Group, Organisation, Ticket, User
+from models import Calendar, Group, Organisation, SlaPolicyRow, Ticket, User
 from workflows.choices import Channel, Role, TicketType
 from workflows.ticket_model import Reply
 
@@ -37,6 +37,58 @@ DEMO_USERS = [
     ("dave@acme.example", "Dave Customer", Role.CUSTOMER, "Acme Corp"),
     ("erin@globex.example", "Erin Customer", Role.CUSTOMER, "Globex"),
 ]
+
+# Through the same importer as `tempodesk sla import`, so the demo shows the file format too.
+DEMO_SLA = """\
+version: 1
+services:
+  - name: Network
+  - name: Payroll
+calendars:
+  - name: Office hours
+    timezone: Europe/Berlin
+    week:
+      monday: ["08:00-12:00", "13:00-18:00"]
+      tuesday: ["08:00-12:00", "13:00-18:00"]
+      wednesday: ["08:00-12:00", "13:00-18:00"]
+      thursday: ["08:00-12:00", "13:00-18:00"]
+      friday: ["08:00-15:00"]
+    holidays: {country: DE, subdivision: BE}
+  - name: Around the clock
+    timezone: UTC
+    week:
+      monday: ["00:00-24:00"]
+      tuesday: ["00:00-24:00"]
+      wednesday: ["00:00-24:00"]
+      thursday: ["00:00-24:00"]
+      friday: ["00:00-24:00"]
+      saturday: ["00:00-24:00"]
+      sunday: ["00:00-24:00"]
+policies:
+  - name: Critical incidents
+    description: Priority 1 incidents are worked around the clock.
+    calendar: Around the clock
+    conditions: {types: [incident], priorities: [1]}
+    targets:
+      1: {first_response: PT15M, next_update: PT1H, resolution: PT4H}
+    escalations:
+      - after: PT0S
+        actions: [{kind: notify_group_lead}, {kind: notify_managers}]
+      - after: PT1H
+        actions: [{kind: reassign, group: Network}]
+  - name: Standard
+    calendar: Office hours
+    default: true
+    targets:
+      1: {first_response: PT30M, resolution: PT4H}
+      2: {first_response: PT1H, next_update: PT4H, resolution: PT8H}
+      3: {first_response: PT4H, next_update: PT8H, resolution: P2D}
+      4: {first_response: PT8H, resolution: P5D}
+      5: {first_response: P1D, resolution: P10D}
+    escalations:
+      - after: PT0S
+        actions: [{kind: notify_group_lead}]
+"""
 
 DEMO_TICKETS = [
     ("carol@acme.example", TicketType.INCIDENT, "VPN drops every few minutes", 2, 2),
@@ -102,6 +154,11 @@ async def seed(sessions: async_sessionmaker[AsyncSession], client: Client) -> li
                     session,
                     GroupCreate(name=group_name, description=description, member_ids=agent_ids),
                 )
+        configured = await session.scalar(select(Calendar.id).limit(1)) or await session.scalar(
+            select(SlaPolicyRow.id).limit(1)
+        )
+        if configured is None:
+            await sla_io.import_text(session, DEMO_SLA, dry_run=False)
         has_tickets = await session.scalar(select(Ticket.id).limit(1))
         if has_tickets is None:
             desk = await session.scalar(select(Group.id).where(Group.name == "Service Desk"))

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.bulk import BulkActivities
+from activities.incidents import IncidentActivities
 from activities.mail import MailActivities, MailConfig
 from activities.projection import ProjectionActivities
 from api.mail.poll import MailboxActivities
@@ -21,11 +22,12 @@ from api.temporal import connect
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
 from workflows import ids
+from workflows.alerts import AlertWorkflow
 from workflows.bulk import BulkWorkflow
 from workflows.mailbox import MailboxWorkflow
 from workflows.ticket import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, MailboxWorkflow)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, AlertWorkflow, MailboxWorkflow)
 
 log = logging.getLogger("tempodesk.worker")
 
@@ -90,6 +92,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     projection = ProjectionActivities(engine)
     bulk = BulkActivities(client, engine)
+    incidents = IncidentActivities(client, engine)
     mail = MailActivities(engine, mail_config(settings))
     sessions = make_session_factory(engine)
     mailboxes = MailboxActivities(
@@ -107,6 +110,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.apply_bulk_batch,
             bulk.record_bulk_progress,
             bulk.load_policy_snapshot,
+            incidents.apply_alert_events,
+            incidents.incident_status,
             mail.send_ticket_mail,
             mailboxes.poll_mailbox,
         ],

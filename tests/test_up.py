@@ -133,6 +133,14 @@ def test_up_demo_stops_cleanly_and_brings_open_tickets_back(
     listed = httpx.get(f"{base}/tickets?status=new&status=open", headers=headers).json()
     open_numbers = sorted(t["number"] for t in listed["items"])
     assert open_numbers, "the demo seeds open tickets"
+    # The demo's SLA policies (seeded through the YAML importer) run clocks on its tickets.
+    assert {t["sla_state"] for t in listed["items"]} <= {"running", "paused", "at_risk"}
+    payroll = next(t for t in listed["items"] if t["subject"].startswith("Payroll"))
+    clocks = {c["name"]: c for c in payroll["sla_clocks"]}
+    # Next update starts only when the customer writes.
+    assert set(clocks) == {"first_response", "resolution"}
+    assert clocks["resolution"]["state"] == "running"
+    assert clocks["first_response"]["state"] == "met", "the demo answered the P1 incident"
 
     # An impatient user presses Ctrl-C twice: the second must not cut the shutdown
     # short and leave PostgreSQL, Temporal or the worker running.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,45 @@ def _when(value: datetime | str | None) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(iso, text)
 
 
+def _duration(seconds: float | None) -> str:
+    """Business seconds for people: "2 h 5 min", "40 s", "3 d 2 h"."""
+    if seconds is None:
+        return ""
+    rest = abs(round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if rest >= size and len(parts) < 2:
+            parts.append(f"{rest // size} {unit}")
+            rest %= size
+    return " ".join(parts) or "0 s"
+
+
+def _due_in(value: datetime | str | None) -> str:
+    """How far a due instant is from now: "in 2 h", "3 h overdue"."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    seconds = (value - datetime.now(UTC)).total_seconds()
+    if seconds >= 0:
+        return f"in {_duration(seconds)}"
+    return f"{_duration(seconds)} overdue"
+
+
+def _due(value: datetime | str | None) -> Markup:
+    """A due instant as relative text whose title is the instant (a <time> for app.js)."""
+    if value is None:
+        return Markup("")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return Markup('<time datetime="{}" title="{}" data-relative>{}</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC"), _due_in(value)
+    )
+
+
+env.filters["duration"] = _duration
+env.filters["due_in"] = _due_in
+env.filters["due"] = _due
 env.filters["sanitise"] = _sanitised
 env.filters["when"] = _when
 env.globals.update(

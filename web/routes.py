@@ -40,7 +40,7 @@ from api.schemas import (
     TokenCreate,
 )
 from api.security import new_secret, same
-from api.services import desk, directory
+from api.services import desk, directory, incidents, notifications
 from api.services import tickets as service
 from web.render import page
 from workflows.choices import (
@@ -84,6 +84,9 @@ async def _web_user(request: Request, session: SessionDep) -> Principal:
     await check_csrf(request, principal)
     # Error pages show the menu to whoever is logged in.
     request.state.web_user = principal
+    if principal.is_staff:
+        # The header shows staff how many notifications they have not read.
+        request.state.unread = await notifications.unread_count(session, principal)
     return principal
 
 
@@ -285,7 +288,7 @@ async def home(user: WebUser) -> Response:
 # ---------------------------------------------------------------- agent workspace
 
 QUEUES = {"mine": "Mine", "groups": "My groups", "unassigned": "Unassigned", "all": "All"}
-SORTS = ("number", "created_at", "updated_at", "priority")
+SORTS = ("number", "created_at", "updated_at", "priority", "sla_due_at")
 
 
 @router.get("/queue")
@@ -442,6 +445,12 @@ async def _ticket_page(
         names.update({ticket.requester.id: ticket.requester.name} if ticket.requester else {})
         context["user_names"] = names
         context["group_names"] = {g.id: g.name for g in context["groups"]}
+        if ticket.type == TicketType.INCIDENT:
+            row = await service.get_row(session, user, number)
+            context["incident"] = await incidents.incident_alerts(session, row.id, last=50)
+            context["is_incident"] = True
+            if ticket.major:
+                context["children"] = await incidents.children_of(session, user, number)
         template = "agent/ticket.html"
     else:
         template = "portal/ticket.html"

@@ -56,6 +56,7 @@ class Channel(StrEnum):
     API = "api"
     EMAIL = "email"
     PHONE = "phone"
+    MONITORING = "monitoring"
 
 
 class ResolutionCode(StrEnum):

@@ -52,6 +52,25 @@ def bulk_update_id(job_id: str, ticket_workflow_id: str) -> str:
     return f"{job_id}:{ticket_workflow_id}"
 
 
+ALERT_PREFIX = "alert-"
+APPLY_ALERT_EVENTS = "apply_alert_events"
+INCIDENT_STATUS = "incident_status"
+
+
+def alert_workflow_id(integration_id: int, key: str) -> str:
+    """One workflow per (integration, alert key): every repeat of an alert reaches it."""
+    digest = hashlib.sha256(f"{integration_id}\x00{key}".encode()).hexdigest()
+    return ALERT_PREFIX + digest[:32]
+
+
+ALERT_SIGNAL = "alert_event"
+
+
+def alert_update_id(event_id: int) -> str:
+    """Update id of the change one alert event makes to its incident: sent once."""
+    return f"alert-event-{event_id}"
+
+
 def mailbox_workflow_id(mailbox_id: int) -> str:
     """The one polling workflow of a mailbox: starting it again finds the running one."""
     return f"{MAILBOX_PREFIX}{mailbox_id}"

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from workflows import sla as clocks
-from workflows.choices import LEVELS, PRIORITIES, ResolutionCode, Role, Status
+from workflows.choices import LEVELS, PRIORITIES, ResolutionCode, Role, Status, TicketType
 from workflows.priority import priority_for
 from workflows.sla import (
     CLOCK_LABELS,
@@ -26,6 +26,7 @@ from workflows.sla import (
 )
 from workflows.ticket_model import (
     SYSTEM,
+    Acknowledge,
     Actor,
     AddNote,
     ApplySlaPolicy,
@@ -34,6 +35,7 @@ from workflows.ticket_model import (
     Classify,
     Close,
     DeskConfig,
+    LinkParent,
     NotifyRequest,
     OpenTicket,
     Pend,
@@ -41,6 +43,7 @@ from workflows.ticket_model import (
     Reply,
     Resolve,
     Resume,
+    SetMajor,
     TicketEvent,
     TicketState,
 )
@@ -91,6 +94,10 @@ ACTIONS: dict[str, ActionRule] = {
     "close": ActionRule("close", frozenset({Status.RESOLVED})),
     "attach": ActionRule("attach a file to", _WORKING | {Status.RESOLVED}, _WORKING),
     "apply_sla_policy": ActionRule("change the SLA policy of", _WORKING, offered=False),
+    "acknowledge": ActionRule("acknowledge", frozenset({Status.NEW, Status.OPEN}), offered=False),
+    # Incidents only; the ticket page offers them by record type.
+    "set_major": ActionRule("change the major flag of", _WORKING, offered=False),
+    "link_parent": ActionRule("link", _WORKING, offered=False),
 }
 """Every agent-facing action with the statuses it is legal in, per kind of actor."""
 
@@ -256,6 +263,81 @@ def check_resolve(state: TicketState, msg: Resolve, now: datetime) -> None:
 def check_reopen(state: TicketState, msg: Reopen, now: datetime) -> None:
     authorise(state, "reopen", msg.actor, now)
     _text(msg.reason, "reason", maximum=REASON_MAX, required=False)
+
+
+def _incident_only(state: TicketState, what: str) -> None:
+    if state.type != TicketType.INCIDENT:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE, f"only incidents {what}; {_label(state)} is not one"
+        )
+
+
+def check_set_major(state: TicketState, msg: SetMajor, now: datetime) -> None:
+    authorise(state, "set_major", msg.actor, now)
+    _incident_only(state, "can be major")
+    _text(msg.note, "note", maximum=REASON_MAX, required=False)
+    if msg.major == state.major:
+        already = "already a major incident" if msg.major else "not a major incident"
+        raise RuleViolation(ViolationKind.ILLEGAL_STATE, f"{_label(state)} is {already}")
+    if msg.major and state.parent_number is not None:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE,
+            f"{_label(state)} is a child of #{state.parent_number}; unlink it first",
+        )
+
+
+def apply_set_major(
+    state: TicketState, msg: SetMajor, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    data = {"major": msg.major, "note": msg.note.strip()}
+    kind = "major_set" if msg.major else "major_cleared"
+    event = _event(state, kind, msg.actor, now, data, public=False)
+    return _advance(state, now, event, major=msg.major)
+
+
+def check_link_parent(state: TicketState, msg: LinkParent, now: datetime) -> None:
+    authorise(state, "link_parent", msg.actor, now)
+    _incident_only(state, "can be children of a major incident")
+    _text(msg.note, "note", maximum=REASON_MAX, required=False)
+    if msg.parent_number is not None and msg.parent_number == state.number:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD, "an incident cannot be its own parent", "parent_number"
+        )
+    if msg.parent_number is not None and state.major:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE, f"{_label(state)} is major; a major incident has no parent"
+        )
+    if msg.parent_number == state.parent_number:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE,
+            f"{_label(state)} is already linked that way",
+        )
+
+
+def apply_link_parent(
+    state: TicketState, msg: LinkParent, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    data = {"parent": {"from": state.parent_number, "to": msg.parent_number}, "note": msg.note}
+    event = _event(state, "parent_linked", msg.actor, now, data, public=False)
+    return _advance(state, now, event, parent_number=msg.parent_number)
+
+
+def check_acknowledge(state: TicketState, msg: Acknowledge, now: datetime) -> None:
+    authorise(state, "acknowledge", msg.actor, now)
+    _text(msg.source, "source", maximum=REASON_MAX, required=False)
+    _text(msg.note, "note", maximum=BODY_MAX, required=False)
+
+
+def apply_acknowledge(
+    state: TicketState, msg: Acknowledge, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    """Recorded, internal; a new incident is in progress from now (not a first response)."""
+    data = {"source": msg.source.strip(), "note": msg.note.strip()}
+    event = _event(state, "acknowledged", msg.actor, now, data, public=False)
+    changes: dict[str, Any] = {}
+    if state.status == Status.NEW:
+        changes["status"] = Status.OPEN
+    return _advance(state, now, event, **changes)
 
 
 def check_close(state: TicketState, msg: Close, now: datetime) -> None:

@@ -30,11 +30,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import (
         STAFF_ROLES,
         RuleViolation,
+        apply_acknowledge,
         apply_add_note,
         apply_assign,
         apply_attach,
         apply_classify,
         apply_close,
+        apply_link_parent,
         apply_open,
         apply_pend,
         apply_raise_priority,
@@ -42,14 +44,17 @@ with workflow.unsafe.imports_passed_through():
         apply_reply,
         apply_resolve,
         apply_resume,
+        apply_set_major,
         apply_sla_checkpoint,
         apply_sla_policy,
+        check_acknowledge,
         check_add_note,
         check_apply_sla_policy,
         check_assign,
         check_attach,
         check_classify,
         check_close,
+        check_link_parent,
         check_open,
         check_pend,
         check_raise_priority,
@@ -57,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         check_reply,
         check_resolve,
         check_resume,
+        check_set_major,
         checkpoint_notifications,
         facts_changed_policy,
     )
@@ -72,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ticket_model import (
         SYSTEM,
+        Acknowledge,
         AddNote,
         ApplySlaPolicy,
         Assign,
@@ -80,6 +87,7 @@ with workflow.unsafe.imports_passed_through():
         Classify,
         Close,
         DeskConfig,
+        LinkParent,
         NotifyRequest,
         OpenTicket,
         Pend,
@@ -91,6 +99,7 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         Resolve,
         Resume,
+        SetMajor,
         TicketContext,
         TicketEvent,
         TicketFacts,
@@ -408,6 +417,39 @@ class TicketWorkflow:
     @attach.validator
     def _validate_attach(self, msg: Attach) -> None:
         self._check_state(msg, check_attach)
+
+    @workflow.update
+    async def acknowledge(self, msg: Acknowledge) -> TicketState:
+        """Acknowledged at its source (a monitoring tool): recorded; a new one is in progress."""
+        return await self._change(
+            msg, check_acknowledge, lambda s: apply_acknowledge(s, msg, workflow.now())
+        )
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, msg: Acknowledge) -> None:
+        self._check_state(msg, check_acknowledge)
+
+    @workflow.update
+    async def set_major(self, msg: SetMajor) -> TicketState:
+        """Declare the incident major, or no longer major."""
+        return await self._change(
+            msg, check_set_major, lambda s: apply_set_major(s, msg, workflow.now())
+        )
+
+    @set_major.validator
+    def _validate_set_major(self, msg: SetMajor) -> None:
+        self._check_state(msg, check_set_major)
+
+    @workflow.update
+    async def link_parent(self, msg: LinkParent) -> TicketState:
+        """Make the incident a child of a major incident, or unlink it."""
+        return await self._change(
+            msg, check_link_parent, lambda s: apply_link_parent(s, msg, workflow.now())
+        )
+
+    @link_parent.validator
+    def _validate_link_parent(self, msg: LinkParent) -> None:
+        self._check_state(msg, check_link_parent)
 
     # ------------------------------------------------------------ internals
 

@@ -95,6 +95,10 @@ class TicketState(BaseModel):
     attachment_ids: list[str] = Field(default_factory=list)
     service_id: int | None = None
     sla: SlaState | None = None
+    major: bool = False
+    """A major incident: all hands, its own review; child incidents link to it."""
+    parent_number: int | None = None
+    """The major incident this incident is a child of."""
 
 
 class TicketInput(BaseModel):
@@ -176,6 +180,33 @@ class Reopen(BaseModel):
 
 class Close(BaseModel):
     actor: Actor
+
+
+class SetMajor(BaseModel):
+    """Declare an incident major, or no longer major."""
+
+    actor: Actor
+    major: bool
+    note: str = ""
+
+
+class LinkParent(BaseModel):
+    """Make this incident a child of a major incident (None: no longer a child).
+
+    The API checks that the parent is a major incident the actor can see.
+    """
+
+    actor: Actor
+    parent_number: int | None
+    note: str = ""
+
+
+class Acknowledge(BaseModel):
+    """Someone took the incident up at its source (a monitoring tool's acknowledge)."""
+
+    actor: Actor
+    source: str = ""
+    note: str = ""
 
 
 class Attach(BaseModel):

@@ -13,6 +13,7 @@ real import would change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -22,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.schemas import IntegrationBody, IntegrationRule, WebhookMapping
 from api.services import desk as desk_service
+from api.services import incidents as incidents_service
 from api.services import sla as sla_service
-from models import Calendar, Group, Organisation, Service, SlaPolicyRow, User
+from models import Calendar, Group, Integration, Organisation, Service, SlaPolicyRow, User
 from models.desk import PRIORITY_MATRIX, read_desk_settings
 from workflows.business_time import MINUTES_PER_DAY, WorkRange
 from workflows.choices import Status, TicketType
@@ -170,12 +173,37 @@ class DocService(_Doc):
     active: bool = True
 
 
+class DocRule(_Doc):
+    severities: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    impact: int | None = None
+    urgency: int | None = None
+    service: str | None = None
+    group: str | None = None
+
+
+class DocIntegration(_Doc):
+    """A monitoring integration, without its token (made on the Integrations page)."""
+
+    name: str
+    kind: str
+    active: bool = True
+    group: str | None = None
+    service: str | None = None
+    resolve_mode: str = "resolve"
+    flap_window: timedelta = timedelta(0)
+    link_by: str = "alert"
+    rules: list[DocRule] = Field(default_factory=list)
+    mapping: WebhookMapping | None = None
+
+
 class SlaDocument(_Doc):
     version: int
     priority_matrix: list[list[int]] | None = None
     services: list[DocService] = Field(default_factory=list)
     calendars: list[DocCalendar] = Field(default_factory=list)
     policies: list[DocPolicy] = Field(default_factory=list)
+    integrations: list[DocIntegration] = Field(default_factory=list)
 
 
 class ImportRejected(Exception):
@@ -254,12 +282,48 @@ async def export_document(session: AsyncSession) -> SlaDocument:
                 on_reopen=spec.on_reopen,
             )
         )
+    integrations = []
+    for row in await session.scalars(select(Integration).order_by(Integration.name)):
+        [group] = await names.of(Group, [row.group_id]) if row.group_id else [None]
+        [service] = await names.of(Service, [row.service_id]) if row.service_id else [None]
+        rules = []
+        for raw in row.rules:
+            rule = IntegrationRule.model_validate(raw)
+            [rule_group] = await names.of(Group, [rule.group_id]) if rule.group_id else [None]
+            [rule_service] = (
+                await names.of(Service, [rule.service_id]) if rule.service_id else [None]
+            )
+            rules.append(
+                DocRule(
+                    severities=rule.severities,
+                    labels=rule.labels,
+                    impact=rule.impact,
+                    urgency=rule.urgency,
+                    service=rule_service,
+                    group=rule_group,
+                )
+            )
+        integrations.append(
+            DocIntegration(
+                name=row.name,
+                kind=row.kind,
+                active=row.active,
+                group=group,
+                service=service,
+                resolve_mode=row.resolve_mode,
+                flap_window=timedelta(seconds=row.flap_window_seconds),
+                link_by=row.link_by,
+                rules=rules,
+                mapping=WebhookMapping.model_validate(row.mapping) if row.mapping else None,
+            )
+        )
     return SlaDocument(
         version=FORMAT_VERSION,
         priority_matrix=config.priority_matrix,
         services=services,
         calendars=calendars,
         policies=policies,
+        integrations=integrations,
     )
 
 
@@ -435,6 +499,77 @@ async def _policy_spec(
     )
 
 
+async def _import_integrations(
+    session: AsyncSession,
+    document: SlaDocument,
+    reject: Callable[[tuple[Any, ...], str], None],
+    changes: list[str],
+) -> None:
+    """Integrations in the file are added or updated by name; others are left alone."""
+    resolver = _Resolver(session)
+    existing = {i.name: i for i in await session.scalars(select(Integration))}
+
+    async def one_id(model: Any, name: str | None, path: tuple[Any, ...]) -> int | None:
+        if name is None:
+            return None
+        found = await session.scalar(select(model.id).where(model.name == name))
+        if found is None:
+            resolver.problems.append((path, f"no {model.__tablename__[:-1]} {name!r}"))
+        return found
+
+    for index, doc in enumerate(document.integrations):
+        path: tuple[Any, ...] = ("integrations", index)
+        rules = [
+            {
+                "severities": r.severities,
+                "labels": r.labels,
+                "impact": r.impact,
+                "urgency": r.urgency,
+                "service_id": await one_id(Service, r.service, (*path, "rules", i, "service")),
+                "group_id": await one_id(Group, r.group, (*path, "rules", i, "group")),
+            }
+            for i, r in enumerate(doc.rules)
+        ]
+        data = {
+            "name": doc.name,
+            "kind": doc.kind,
+            "active": doc.active,
+            "group_id": await one_id(Group, doc.group, (*path, "group")),
+            "service_id": await one_id(Service, doc.service, (*path, "service")),
+            "resolve_mode": doc.resolve_mode,
+            "flap_window_seconds": int(doc.flap_window.total_seconds()),
+            "link_by": doc.link_by,
+            "rules": [{k: v for k, v in r.items() if v is not None} for r in rules],
+            "mapping": doc.mapping.model_dump() if doc.mapping else None,
+        }
+        for where, message in resolver.problems:
+            reject(where, message)
+        resolver.problems.clear()
+        try:
+            body = IntegrationBody.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                if loc[:1] == ("flap_window_seconds",):
+                    loc = ("flap_window", *loc[1:])
+                reject((*path, *loc), error["msg"])
+            continue
+        for problem in incidents_service.mapping_problems(body):
+            reject((*path, *problem["field"].split(".")), problem["message"])
+        row = existing.get(doc.name)
+        if row is not None and row.kind != body.kind:
+            reject(
+                (*path, "kind"), f"integration {doc.name!r} is {row.kind}; the kind cannot change"
+            )
+            continue
+        if row is None:
+            await incidents_service.add_integration_row(session, body)
+            changes.append(f"integration {doc.name!r}: added (make its token on its page)")
+        elif incidents_service.apply_body(row, body):
+            changes.append(f"integration {doc.name!r}: changed")
+    await session.flush()
+
+
 def _spec_path(field: str) -> tuple[Any, ...]:
     """A spec problem's field ("escalations.1.actions", 1-based) as a file path."""
     parts: list[Any] = []
@@ -462,6 +597,7 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
         ("services", document.services),
         ("calendars", document.calendars),
         ("policies", document.policies),
+        ("integrations", document.integrations),
     ):
         seen: set[str] = set()
         for index, item in enumerate(items):
@@ -549,6 +685,10 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
             if name not in calendar_ids:
                 await session.execute(delete(Calendar).where(Calendar.id == row.id))
                 changes.append(f"calendar {name!r}: removed")
+
+        await _import_integrations(session, document, reject, changes)
+        if problems:
+            raise ImportRejected(problems)
 
         if document.priority_matrix is not None:
             current = DeskConfig.from_stored(await read_desk_settings(session))

@@ -50,18 +50,21 @@ from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
+    Acknowledge,
     AddNote,
     ApplySlaPolicy,
     Assign,
     Attach,
     Classify,
     Close,
+    LinkParent,
     OpenTicket,
     Pend,
     Reopen,
     Reply,
     Resolve,
     Resume,
+    SetMajor,
     TicketInput,
     TicketState,
 )
@@ -82,6 +85,9 @@ UPDATES: dict[type, Any] = {
     Close: TicketWorkflow.close,
     Attach: TicketWorkflow.attach,
     ApplySlaPolicy: TicketWorkflow.apply_sla_policy,
+    Acknowledge: TicketWorkflow.acknowledge,
+    SetMajor: TicketWorkflow.set_major,
+    LinkParent: TicketWorkflow.link_parent,
 }
 
 
@@ -181,6 +187,8 @@ def state_of(ticket: Ticket) -> TicketState:
         reopen_until=ticket.reopen_until,
         reopen_count=ticket.reopen_count,
         service_id=ticket.service_id,
+        major=ticket.major,
+        parent_number=ticket.parent_number,
     )
 
 
@@ -222,6 +230,8 @@ def _public(row: Any, principal: Principal) -> TicketPublic:
         sla_state=ticket.sla_state,
         sla_due_at=ticket.sla_due_at,
         sla_clocks=_sla_clocks(ticket) if principal.is_staff else [],
+        major=ticket.major,
+        parent_number=ticket.parent_number,
         actions=legal_actions(state, principal.actor(), datetime.now(UTC)),
     )
 

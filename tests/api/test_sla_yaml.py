@@ -215,3 +215,74 @@ def test_cli_exports_and_imports_the_same_file(
     assert "line " in refused.stderr and "timezone" in refused.stderr
     assert "nothing was changed" in refused.stderr
     assert export(admin) == exported.stdout
+
+
+def test_the_documented_example_file_is_valid(admin: Person, directory: Directory) -> None:
+    """docs/sla.md shows process owners a file; it must be one the desk accepts."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sla.md").read_text()
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    groups = {g["name"] for g in admin.api.ok("GET", "/groups")}
+    if "Second level" not in groups:
+        directory.group("Second level")
+    before = export(admin)
+    response = import_(admin, example, dry_run=True)
+    assert response.status_code == 200, response.text
+    changes = "\n".join(response.json()["changes"])
+    assert "E-mail incidents" in changes and "Office Berlin" in changes
+    assert export(admin) == before, "a dry run changes nothing"
+
+
+def test_integrations_travel_in_the_file_without_their_tokens(
+    admin: Person, directory: Directory
+) -> None:
+    group_name = unique("Ops")
+    directory.group(group_name)
+    name = unique("Alertmanager prod")
+    created = admin.api.ok(
+        "POST",
+        "/integrations",
+        201,
+        json={
+            "name": name,
+            "kind": "alertmanager",
+            "group_id": next(
+                g["id"] for g in admin.api.ok("GET", "/groups") if g["name"] == group_name
+            ),
+            "flap_window_seconds": 600,
+            "link_by": "group",
+            "rules": [{"labels": {"team": "db"}, "impact": 1, "urgency": 1}],
+        },
+    )
+    text = export(admin)
+    assert name in text and created["token"] not in text
+    data = yaml.safe_load(text)
+    mine = next(i for i in data["integrations"] if i["name"] == name)
+    assert mine["group"] == group_name and mine["link_by"] == "group"
+    assert import_(admin, text).json()["changes"] == [], "the round trip changes nothing"
+    assert export(admin) == text
+
+    newcomer = unique("Zabbix")
+    data["integrations"].append(
+        {
+            "name": newcomer,
+            "kind": "webhook",
+            "mapping": {"dedup_key": "eventid", "summary": "subject"},
+            "flap_window": "PT5M",
+        }
+    )
+    report = import_(admin, yaml.safe_dump(data, sort_keys=False))
+    assert report.status_code == 200, report.text
+    assert (
+        f"integration '{newcomer}': added (make its token on its page)" in report.json()["changes"]
+    )
+    added = next(i for i in admin.api.ok("GET", "/integrations") if i["name"] == newcomer)
+    assert added["token_active"] is False and added["flap_window_seconds"] == 300
+
+    data["integrations"][-1]["group"] = "No such group"
+    data["integrations"][-1]["mapping"]["summary"] = "subject["
+    bad = import_(admin, yaml.safe_dump(data, sort_keys=False))
+    assert bad.status_code == 422
+    fields = {e["field"].split(": ", 1)[1] for e in bad.json()["errors"]}
+    index = len(data["integrations"]) - 1
+    assert f"integrations.{index}.group" in fields
+    assert f"integrations.{index}.mapping.summary" in fields

@@ -1,11 +1,10 @@
 """Record ticket workflow histories for the replay test.
 
-    python -m tests.histories.record [scenario ...]
+    python -m tests.histories.record [SCENARIO ...]
 
 Starts its own PostgreSQL, Temporal dev server, worker and API, works a few
 tickets through the API the way people do, and writes each workflow run's
-history to tests/histories/<scenario>.json; naming scenarios records only
-those (how a new scenario is added without touching the old). Re-record only when an old history
+history to tests/histories/<scenario>.json. Re-record only when an old history
 no longer matters (new histories are added; old ones stay to guard replay of
 tickets that are still open in the field).
 """
@@ -18,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from api.temporal import connect
 from models.migrate import upgrade
@@ -92,9 +93,76 @@ def mailed_reply(agent: Person, customer: Person) -> dict[str, Any]:
     return ticket
 
 
+def sla(admin: Person, agent: Person, customer: Person, group: int) -> dict[str, Any]:
+    """A ticket under a second-scale SLA: warning, breach with escalation, pause, resume."""
+    calendar = admin.api.ok(
+        "POST",
+        "/calendars",
+        201,
+        json={
+            "name": f"Replay 24x7 {time.monotonic_ns()}",
+            "week": [[{"start": 0, "end": 1440}]] * 7,
+        },
+    )
+    org = customer.organisation_id
+    admin.api.ok(
+        "POST",
+        "/sla-policies",
+        201,
+        json={
+            "name": f"Replay policy {time.monotonic_ns()}",
+            "calendar_id": calendar["id"],
+            "conditions": {"organisation_ids": [org]},
+            "targets": {str(p): {"first_response": 30, "resolution": 3} for p in range(1, 6)},
+            "warnings": [50],
+            "escalations": [{"after": 0, "actions": [{"kind": "raise_priority"}]}],
+        },
+    )
+    ticket = customer.api.open_ticket("Replay: SLA clocks")
+    n = ticket["number"]
+    agent.api.ok("POST", f"/tickets/{n}/assign", json={"group_id": group, "assignee_id": agent.id})
+    deadline = time.monotonic() + 20
+    while agent.api.ok("GET", f"/tickets/{n}")["sla_state"] != "breached":
+        assert time.monotonic() < deadline, "the breach never came"
+        time.sleep(0.2)
+    agent.api.ok("POST", f"/tickets/{n}/pend", json={"reason": "Waiting for the customer"})
+    customer.api.ok("POST", f"/tickets/{n}/comments", json={"body": "Here you are"})
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "Thanks"})
+    agent.api.ok("POST", f"/tickets/{n}/resolve", json={"resolution_code": "solved"})
+    return ticket
+
+
+def alert(admin: Person, base_url: str) -> dict[str, Any]:
+    """An alert's run: triggers, an acknowledge, a resolve, then the run ends by itself."""
+    from workflows import ids
+
+    integration = admin.api.ok(
+        "POST",
+        "/integrations",
+        201,
+        json={"name": f"Replay {time.monotonic_ns()}", "kind": "events"},
+    )
+    url = f"{base_url}/api/v1/integrations/events"
+    key = "replay-disk"
+    trigger = {
+        "routing_key": integration["token"],
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {"summary": "Replay: disk full", "source": "db-1", "severity": "error"},
+    }
+    for action in ("trigger", "trigger", "acknowledge", "trigger", "resolve"):
+        event = trigger if action == "trigger" else {**trigger, "event_action": action}
+        assert httpx.post(url, json=event).status_code == 202
+        time.sleep(0.3)
+    workflow_id = ids.alert_workflow_id(integration["id"], key)
+    return {"workflow_id": workflow_id, "wait_closed": True}
+
+
 async def save(temporal_address: str, scenarios: dict[str, dict[str, Any]]) -> None:
     client = await connect(temporal_address, "default")
     for name, ticket in scenarios.items():
+        if ticket.get("wait_closed"):
+            await client.get_workflow_handle(ticket["workflow_id"]).result()
         runs = [r async for r in client.list_workflows(f"WorkflowId = '{ticket['workflow_id']}'")]
         for index, run in enumerate(sorted(runs, key=lambda r: r.start_time)):
             handle = client.get_workflow_handle(run.id, run_id=run.run_id)
@@ -119,14 +187,18 @@ def main(only: list[str]) -> None:
                 admin, agent = directory.person("admin"), directory.person("agent")
                 customer = directory.person("customer", directory.organisation())
                 group = directory.group(members=[agent])
-                recipes = {
+                makers = {
                     "lifecycle": lambda: lifecycle(agent, customer, group),
                     "auto-close": lambda: auto_close(admin, agent, customer),
                     "continued": lambda: continued(agent, customer),
+                    "sla": lambda: sla(admin, agent, customer, group),
+                    "alert": lambda: alert(admin, config.base_url),
                     "mailed-reply": lambda: mailed_reply(agent, customer),
                 }
+                unknown = set(only) - set(makers)
+                assert not unknown, f"no scenario {sorted(unknown)}; have {sorted(makers)}"
                 scenarios = {
-                    name: recipe() for name, recipe in recipes.items() if not only or name in only
+                    name: make() for name, make in makers.items() if name in (only or makers)
                 }
                 asyncio.run(save(address, scenarios))
                 directory.close()
