@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -206,6 +206,9 @@ class MailProcessor:
             await self._record_bounces(mail)
             return Outcome("ignored", mail.automatic)
         async with self._sessions() as session:
+            if await self._from_desk(session, mail.sender):
+                # Mail the desk sent to itself (an alias, a forward): answering it would loop.
+                return Outcome("ignored", f"sent from the desk's own address {mail.sender}")
             principal = await self._sender(session, mail)
             ticket, linked = await self._thread(session, mail, principal)
         if ticket is not None and ticket.status == Status.CLOSED:
@@ -217,6 +220,14 @@ class MailProcessor:
                 return Outcome("processed", None, ticket.id, seq)
             linked, ticket = ticket, None  # resolved and no longer reopenable
         return await self._open(mail, principal, mailbox, linked)
+
+    async def _from_desk(self, session: AsyncSession, sender: str) -> bool:
+        if sender == self._settings.mail_address.lower():
+            return True
+        own = await session.scalar(
+            select(Mailbox.id).where(func.lower(Mailbox.address) == sender).limit(1)
+        )
+        return own is not None
 
     async def _sender(self, session: AsyncSession, mail: ParsedMail) -> Principal:
         """The person who wrote; an unknown sender becomes a customer contact."""

@@ -231,3 +231,12 @@ def test_a_stranger_cannot_guess_our_message_ids_to_join_a_ticket(
     assert intake.row(stranger["Message-ID"])["number"] != number
     timeline = agent.api.ok("GET", f"/tickets/{number}/timeline")
     assert [e["data"]["body"] for e in timeline if e["kind"] == "replied"] == ["Noted."]
+
+
+def test_mail_from_the_desk_s_own_address_opens_nothing(intake: Intake, agent: Person) -> None:
+    word = unique("self")
+    forwarded = mail("support@tempodesk.localhost", f"Fwd: {word}", "An alias sent it back.")
+    intake.send(forwarded)
+    assert agent.api.ok("GET", f"/tickets?q={word}")["items"] == []
+    stored = intake.row(forwarded["Message-ID"])
+    assert stored["status"] == "ignored" and "own address" in stored["reason"]
