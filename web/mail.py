@@ -55,7 +55,8 @@ async def _page(
             "user": user,
             "mailboxes": await service.list_mailboxes(session),
             "quarantine": await service.list_quarantine(session, 100),
-            "form": form or {"protocol": "imap", "port": "993", "folder": "INBOX", "tls": "on"},
+            "form": form
+            or {"protocol": "imap", "port": "993", "folder": "INBOX", "tls": "on", "active": "on"},
             **context,
         },
         status_code,
@@ -70,6 +71,7 @@ async def mail_admin(request: Request, user: WebAdmin, session: SessionDep) -> R
 def _mailbox(form: dict[str, str]) -> MailboxCreate:
     data: dict[str, Any] = {k: v for k, v in form.items() if k in _FIELDS and v != ""}
     data["tls"] = "true" if form.get("tls") else "false"
+    data["active"] = "true" if form.get("active") else "false"
     try:
         return MailboxCreate.model_validate_strings(data)
     except ValidationError as exc:
@@ -101,6 +103,55 @@ async def add_mailbox(
             error_field=exc.field,
         )
     return RedirectResponse(f"/admin/mail?done=added+{created.name}", status_code=303)
+
+
+def _form_of(mailbox: Any) -> dict[str, str]:
+    """A stored mailbox as the form shows it (the password never)."""
+    public = service.mailbox_public(mailbox)
+    form = {k: "" if v is None else str(v) for k, v in public.model_dump(mode="json").items()}
+    form["tls"] = "on" if public.tls else ""
+    form["active"] = "on" if public.active else ""
+    form["password_stored"] = "on" if public.password_stored else ""
+    return form
+
+
+@router.get("/admin/mail/mailboxes/{mailbox_id}")
+async def edit_mailbox(
+    mailbox_id: Annotated[int, Path(ge=1, le=MAX_INT)],
+    request: Request,
+    user: WebAdmin,
+    session: SessionDep,
+) -> Response:
+    mailbox = await service.get_mailbox(session, mailbox_id)
+    context = {"user": user, "mailbox_id": mailbox_id, "form": _form_of(mailbox)}
+    return page(request, "admin/mailbox.html", context)
+
+
+@router.post("/admin/mail/mailboxes/{mailbox_id}")
+async def save_mailbox(
+    mailbox_id: Annotated[int, Path(ge=1, le=MAX_INT)],
+    request: Request,
+    user: WebAdmin,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    try:
+        saved = await service.replace_mailbox(
+            session, client, mailbox_id, _mailbox(form), settings.secret_key
+        )
+    except ApiError as exc:
+        form.pop("password", None)  # never sent back into the page
+        context = {
+            "user": user,
+            "mailbox_id": mailbox_id,
+            "form": form,
+            "error": exc.detail,
+            "error_field": exc.field,
+        }
+        return page(request, "admin/mailbox.html", context, exc.status)
+    return RedirectResponse(f"/admin/mail?done=saved+{saved.name}", status_code=303)
 
 
 @router.post("/admin/mail/mailboxes/{mailbox_id}/delete")

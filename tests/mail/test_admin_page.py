@@ -57,13 +57,23 @@ def test_an_admin_reprocesses_from_the_page_and_adds_a_mailbox(
         assert 'data-field="port"' in refused.text
         assert f'value="{bad["name"]}"' in refused.text  # what was typed stays in the form
 
+        # Added inactive (the checkbox left empty), so it never polls a made-up host.
         added = browser.post("/admin/mail/mailboxes", data={**bad, "port": "993"})
         assert added.status_code == 303
         assert bad["name"] in browser.get("/admin/mail").text
-        # Inactive is not offered on the form: remove it again so it stops polling.
         boxes = admin.api.ok("GET", "/mailboxes")
         box = next(b for b in boxes if b["name"] == bad["name"])
-        assert box["tls"] is False
+        assert box["tls"] is False and box["active"] is False
+
+        edit = browser.get(f"/admin/mail/mailboxes/{box['id']}")
+        assert edit.status_code == 200 and f'value="{bad["name"]}"' in edit.text
+        changed = {**bad, "port": "995", "tls": "on", "poll_seconds": "120"}
+        saved = browser.post(f"/admin/mail/mailboxes/{box['id']}", data=changed)
+        assert saved.status_code == 303
+        after = admin.api.ok("GET", f"/mailboxes/{box['id']}")
+        assert (after["port"], after["tls"], after["poll_seconds"]) == (995, True, 120)
+        wrong = browser.post(f"/admin/mail/mailboxes/{box['id']}", data={**changed, "port": "0"})
+        assert wrong.status_code == 422 and 'data-field="port"' in wrong.text
         removed = browser.post(
             f"/admin/mail/mailboxes/{box['id']}/delete", data={"csrf_token": token}
         )
