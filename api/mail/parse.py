@@ -96,8 +96,12 @@ def message_id_of(raw: bytes) -> str:
     return f"<{hashlib.sha256(raw).hexdigest()}@no-message-id>"
 
 
+_IDS_KEPT = 50
+"""References of a long thread: the newest are the ones a reply is likely to match."""
+
+
 def _ids(value: object) -> list[str]:
-    return _MESSAGE_ID.findall(str(value or ""))
+    return [i[:998] for i in _MESSAGE_ID.findall(str(value or ""))[-_IDS_KEPT:]]
 
 
 def _addresses(message: Message, name: str) -> list[str]:
@@ -287,9 +291,10 @@ def parse(raw: bytes, own_domain: str) -> ParsedMail:
         message_id=message_id_of(raw),
         in_reply_to=_ids(message.get("In-Reply-To")),
         references=_ids(message.get("References")),
-        subject=" ".join(str(message.get("Subject", "") or "").split()),
+        # PostgreSQL text cannot hold NUL, which an encoded word can smuggle in.
+        subject=" ".join(str(message.get("Subject", "") or "").replace("\x00", "").split()),
         sender=sender,
-        sender_name=sender_name.strip(),
+        sender_name=sender_name.replace("\x00", "").strip(),
         to=_addresses(message, "To"),
         cc=_addresses(message, "Cc"),
         text=text.strip(),

@@ -137,3 +137,16 @@ def test_html_is_sanitised_and_winmail_dat_opened() -> None:
     assert figures.data.startswith(b"Quarterly figures")
     apple = parse((CORPUS / "apple_mail_inline_image.eml").read_bytes(), "desk.example")
     assert apple.attachments[0].inline and apple.attachments[0].data.startswith(b"\x89PNG")
+
+
+def test_nul_characters_in_headers_are_dropped_and_long_reference_lists_cut() -> None:
+    references = " ".join(f"<ref{i}@client.example>" for i in range(500))
+    raw = (
+        "From: =?utf-8?B?QW5uAEV4YW1wbGU=?= <ann@client.example>\r\n"
+        "Subject: =?utf-8?B?SGVsbG8Ad29ybGQ=?=\r\n"
+        f"References: {references}\r\n"
+        "Message-ID: <nul@client.example>\r\n\r\nBody\r\n"
+    ).encode()
+    parsed = parse(raw, "desk.example")
+    assert parsed.subject == "Helloworld" and parsed.sender_name == "AnnExample"
+    assert len(parsed.references) == 50 and parsed.references[-1] == "<ref499@client.example>"
