@@ -97,8 +97,12 @@ class MailActivities:
             keep_trailing_newline=False,
         )
 
-    def _render(self, kind: str, suffix: str, context: dict[str, Any]) -> str:
-        names = [f"{self._config.language}/{kind}.{suffix}", f"en/{kind}.{suffix}"]
+    def _render(
+        self, kind: str, suffix: str, context: dict[str, Any], language: str | None = None
+    ) -> str:
+        """The template of `language` (default: the desk's), else the English one."""
+        chosen = language or self._config.language
+        names = [f"{chosen}/{kind}.{suffix}", f"en/{kind}.{suffix}"]
         return self._templates.select_template(names).render(context).strip()
 
     @activity.defn(name=ids.SEND_TICKET_MAIL)
@@ -135,14 +139,18 @@ class MailActivities:
                     select(User.email, User.name).where(User.id == ticket.requester_id)
                 )
             ).one_or_none()
-            # A ticket that came in through a polled mailbox is answered from that address.
-            reply_to = await conn.scalar(
-                select(Mailbox.address)
-                .join(MailMessage, MailMessage.mailbox_id == Mailbox.id)
-                .where(MailMessage.ticket_id == mail.ticket_id, MailMessage.direction == "in")
-                .order_by(MailMessage.created_at)
-                .limit(1)
-            )
+            # A ticket that came in through a polled mailbox is answered from that
+            # address, in that mailbox's language.
+            origin = (
+                await conn.execute(
+                    select(Mailbox.address, Mailbox.language)
+                    .join(MailMessage, MailMessage.mailbox_id == Mailbox.id)
+                    .where(MailMessage.ticket_id == mail.ticket_id, MailMessage.direction == "in")
+                    .order_by(MailMessage.created_at)
+                    .limit(1)
+                )
+            ).one_or_none()
+            reply_to, language = origin if origin is not None else (None, None)
             thread = list(
                 (
                     await conn.execute(
@@ -160,7 +168,14 @@ class MailActivities:
             return "skipped"
         assert requester is not None
         message = self._compose(
-            ticket, event, author, requester, thread, message_id, reply_to or self._config.address
+            ticket,
+            event,
+            author,
+            requester,
+            thread,
+            message_id,
+            reply_to or self._config.address,
+            language or self._config.language,
         )
         if copied:
             message["Cc"] = ", ".join(copied)
@@ -354,6 +369,7 @@ class MailActivities:
         thread: list[tuple[str, str]],
         message_id: str,
         reply_to: str,
+        language: str,
     ) -> EmailMessage:
         config = self._config
         context = {
@@ -365,7 +381,7 @@ class MailActivities:
             "requester_name": requester[1],
         }
         message = self._envelope(message_id, (requester[1], requester[0]), reply_to)
-        subject = self._render("reply", "subject.txt", context)
+        subject = self._render("reply", "subject.txt", context, language)
         message["Subject"] = " ".join(subject.split())
         earlier = [mid for mid, _ in thread if mid != message_id]
         inbound = [mid for mid, direction in thread if direction == "in"]
@@ -375,8 +391,8 @@ class MailActivities:
             kept = earlier[:1] + earlier[1:][-(_REFERENCES_KEPT - 1) :]
             message["References"] = " ".join(kept)
         message["X-Tempodesk-Ticket"] = str(ticket.number)
-        message.set_content(self._render("reply", "txt", context))
-        message.add_alternative(self._render("reply", "html", context), subtype="html")
+        message.set_content(self._render("reply", "txt", context, language))
+        message.add_alternative(self._render("reply", "html", context, language), subtype="html")
         return message
 
     def _deliver(self, message: EmailMessage) -> None:

@@ -61,6 +61,8 @@ class Mailbox(Base):
         String(32), default="incident", server_default="incident"
     )
     poll_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    language: Mapped[str | None] = mapped_column(String(16))
+    """Language of the mail templates for tickets from this mailbox; None: the desk's."""
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)

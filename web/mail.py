@@ -36,6 +36,7 @@ _FIELDS = (
     "group_id",
     "record_type",
     "poll_seconds",
+    "language",
 )
 
 

@@ -39,6 +39,11 @@ class MailboxCreate(Strict):
     group_id: DbId | None = Field(None, description="Group new tickets land in")
     record_type: TicketType = TicketType.INCIDENT
     poll_seconds: Annotated[int, Field(ge=1, le=86_400, strict=True)] = 60
+    language: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | None
+    ) = Field(
+        None, description="Template language for its tickets' mail, e.g. de; none: the desk's"
+    )
     active: bool = True
 
 
@@ -57,6 +62,7 @@ class MailboxPublic(BaseModel):
     group_id: int | None
     record_type: TicketType
     poll_seconds: int
+    language: str | None
     active: bool
     last_polled_at: datetime | None
     last_error: str | None

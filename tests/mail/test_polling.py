@@ -88,7 +88,9 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
     before, after = unique("waiting"), unique("arriving")
     server.deliver(account, mail("ivy@customer.example", f"{before} mail", "Old.").as_bytes())
 
-    created = mailbox(admin, server, account, "imap", group_id=group, poll_seconds=60)
+    created = mailbox(
+        admin, server, account, "imap", group_id=group, poll_seconds=60, language="de"
+    )
     found = wait_for(lambda: tickets(agent, before), message="the waiting mail was not fetched")
     assert found[0]["channel"] == "email"
     assert (
@@ -115,6 +117,9 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
         ]
     )
     assert sent[0].message["Reply-To"] == created["address"]
+    assert str(sent[0].message["Subject"]).startswith("AW: ")  # the mailbox's German templates
+    german = sent[0].message.get_body(("plain",))
+    assert german is not None and "Antworten Sie auf diese E-Mail" in german.get_content()
     admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
 
 

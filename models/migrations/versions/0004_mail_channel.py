@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("group_id", sa.Integer(), nullable=True),
         sa.Column("record_type", sa.String(length=32), server_default="incident", nullable=False),
         sa.Column("poll_seconds", sa.Integer(), server_default="60", nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=True),
         sa.Column("active", sa.Boolean(), server_default="true", nullable=False),
         sa.Column("last_polled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
