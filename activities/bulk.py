@@ -26,7 +26,7 @@ from workflows.bulk import (
     PolicyLookup,
 )
 from workflows.sla_config import to_snapshot
-from workflows.ticket_model import ApplySlaPolicy
+from workflows.ticket_model import ApplySlaPolicy, Assign
 
 _jobs = cast(Table, BulkJob.__table__)
 _policies = cast(Table, SlaPolicyRow.__table__)
@@ -68,14 +68,23 @@ class BulkActivities:
         handle = self._client.get_workflow_handle(target.workflow_id)
         update_id = ids.bulk_update_id(batch.job_id, target.workflow_id)
         msg: Any
-        if batch.action.kind == BulkKind.APPLY_SLA_POLICY:
+        action = batch.action
+        if action.kind == BulkKind.APPLY_SLA_POLICY:
             if batch.policy is None:
                 return "no policy to apply"
-            msg = ApplySlaPolicy(actor=batch.action.actor, policy=batch.policy)
+            msg, update = ApplySlaPolicy(actor=action.actor, policy=batch.policy), action.kind.value
+        elif action.kind == BulkKind.REASSIGN:
+            msg = Assign(
+                actor=action.actor,
+                group_id=action.group_id,
+                assignee_id=action.assignee_id,
+                note=action.note,
+            )
+            update = "assign"
         else:
-            return f"unknown bulk action {batch.action.kind!r}"
+            return f"unknown bulk action {action.kind!r}"
         try:
-            await handle.execute_update(batch.action.kind.value, msg, id=update_id)
+            await handle.execute_update(update, msg, id=update_id)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             return cause.message if isinstance(cause, ApplicationError) else str(exc)

@@ -66,6 +66,8 @@ def _row(state: TicketState) -> dict[str, Any]:
         "service_id": state.service_id,
         "major": state.major,
         "parent_number": state.parent_number,
+        "offer_agent_id": state.routing.offer.agent_id if state.routing.offer else None,
+        "offer_expires_at": state.routing.offer.expires_at if state.routing.offer else None,
         **_sla_columns(state),
     }
 

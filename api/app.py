@@ -15,6 +15,7 @@ from api.routers import (
     integrations,
     mail,
     notifications,
+    routing,
     sla,
     tickets,
     tokens,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mail.mailboxes_router,
         mail.quarantine_router,
         mail.messages_router,
+        routing.router,
     ):
         api.include_router(router)
     app.include_router(api)

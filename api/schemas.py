@@ -113,12 +113,19 @@ class OrganisationCreate(Strict):
     shared_tickets: Flag = False
 
 
+RoutingStrategy = Literal["manual", "round_robin", "least_loaded", "skills"]
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+
+
 class GroupPublic(BaseModel):
     id: int
     name: str
     description: str
     member_ids: list[int]
     lead_id: int | None = None
+    strategy: str = "manual"
+    offer_timeout_seconds: int = 300
+    skills: dict[int, list[str]] = Field(default_factory=dict, description="Per member id")
 
 
 class GroupCreate(Strict):
@@ -126,6 +133,17 @@ class GroupCreate(Strict):
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     member_ids: list[DbId] = []
     lead_id: DbId | None = Field(None, description="An agent; hears of escalations")
+    strategy: RoutingStrategy = Field(
+        "manual",
+        description="manual: agents take tickets from the queue; round_robin, least_loaded "
+        "(weighted by priority) or skills: each new ticket is offered to one member",
+    )
+    offer_timeout_seconds: int = Field(
+        300, ge=5, le=7 * 24 * 3600, strict=True, description="How long an offer waits"
+    )
+    skills: dict[Annotated[int, Field(ge=1, le=MAX_INT)], list[Skill]] = Field(
+        default_factory=dict, description="Skills per member id (for the skills strategy)"
+    )
 
 
 class TokenCreate(Strict):
@@ -563,4 +581,41 @@ class ParentBody(Strict):
     parent_number: Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)] | None = Field(
         description="A major incident's number; null to unlink"
     )
+    note: Reason = ""
+
+
+class OfferDecline(Strict):
+    reason: Reason = ""
+
+
+class AvailabilityBody(Strict):
+    availability: Literal["online", "away", "offline"]
+    max_open_tickets: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = Field(
+        None, description="No offers while this many assigned tickets are open; null: no limit"
+    )
+
+
+class AvailabilityPublic(BaseModel):
+    availability: str
+    max_open_tickets: int | None
+
+
+class OfferPublic(BaseModel):
+    number: int
+    subject: str
+    priority: int
+    group_id: int | None
+    expires_at: datetime
+
+
+class BulkReassign(Strict):
+    """Move many open tickets at once: those named, or all of an agent or group."""
+
+    numbers: list[Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)]] | None = Field(
+        None, max_length=10_000, description="These tickets (else the filters below)"
+    )
+    from_assignee_id: DbId | None = Field(None, description="All open tickets of this agent")
+    from_group_id: DbId | None = Field(None, description="All open tickets of this group")
+    group_id: DbId | None = Field(None, description="Where they go")
+    assignee_id: DbId | None = Field(None, description="Who gets them (none: the group queue)")
     note: Reason = ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column
@@ -43,6 +44,10 @@ class User(Base):
     """argon2id hash; None for users who cannot log in with a password."""
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = created_at_column()
+    availability: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    """Agents: online, away or offline; only online agents are offered tickets."""
+    max_open_tickets: Mapped[int | None] = mapped_column(Integer)
+    """Agents: no offers while this many tickets are open and assigned to them."""
     mail_bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When mail to this person last bounced (a delivery status notification came back)."""
     mail_bounce_reason: Mapped[str | None] = mapped_column(Text)
@@ -59,6 +64,11 @@ class Group(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     """The agent escalations and unassigned work are reported to."""
     created_at: Mapped[datetime] = created_at_column()
+    strategy: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    """manual, round_robin, least_loaded or skills (workflows/routing.py)."""
+    offer_timeout_seconds: Mapped[int] = mapped_column(Integer, default=300, server_default="300")
+    last_offered_id: Mapped[int | None] = mapped_column(Integer)
+    """Round robin's position: kept here so it is fair across restarts and workers."""
 
 
 class GroupMember(Base):
@@ -70,6 +80,7 @@ class GroupMember(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    skills: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
 
 
 class ApiToken(Base):

@@ -95,6 +95,9 @@ class Ticket(Base):
     sla_clocks: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     major: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     parent_number: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    offer_agent_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The agent the ticket is offered to now (their task list; routing counts it as load)."""
+    offer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """The major incident this one is a child of (its number)."""
     """Every clock as workflows.sla.clock_report gives it: state, target, elapsed, outcome."""
     search: Mapped[Any] = mapped_column(

@@ -16,6 +16,7 @@ from activities.bulk import BulkActivities
 from activities.incidents import IncidentActivities
 from activities.mail import MailActivities, MailConfig
 from activities.projection import ProjectionActivities
+from activities.routing import RoutingActivities
 from api.mail.poll import MailboxActivities
 from api.mail.process import MailProcessor
 from api.temporal import connect
@@ -98,6 +99,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     mailboxes = MailboxActivities(
         sessions, MailProcessor(sessions, client, settings), settings.secret_key
     )
+    routing = RoutingActivities(engine)
     worker = build_worker(
         client,
         settings,
@@ -114,6 +116,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             incidents.incident_status,
             mail.send_ticket_mail,
             mailboxes.poll_mailbox,
+            routing.route_ticket,
         ],
     )
     log.info("worker polling task queue %s at %s", ids.TASK_QUEUE, settings.temporal_address)

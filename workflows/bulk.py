@@ -26,12 +26,18 @@ BATCH = 25
 
 class BulkKind(StrEnum):
     APPLY_SLA_POLICY = "apply_sla_policy"
+    REASSIGN = "reassign"
 
 
 class BulkAction(BaseModel):
     kind: BulkKind
     actor: Actor
     policy_id: int | None = None
+    group_id: int | None = None
+    """reassign: the group every ticket goes to."""
+    assignee_id: int | None = None
+    """reassign: the agent every ticket goes to (None: the group's queue)."""
+    note: str = ""
 
 
 class BulkTarget(BaseModel):

@@ -71,6 +71,9 @@ def alert_update_id(event_id: int) -> str:
     return f"alert-event-{event_id}"
 
 
+ROUTE_TICKET = "route_ticket"
+
+
 def mailbox_workflow_id(mailbox_id: int) -> str:
     """The one polling workflow of a mailbox: starting it again finds the running one."""
     return f"{MAILBOX_PREFIX}{mailbox_id}"

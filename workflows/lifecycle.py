@@ -16,6 +16,7 @@ from typing import Any
 from workflows import sla as clocks
 from workflows.choices import LEVELS, PRIORITIES, ResolutionCode, Role, Status, TicketType
 from workflows.priority import priority_for
+from workflows.routing import Offer, RoutingState
 from workflows.sla import (
     CLOCK_LABELS,
     Checkpoint,
@@ -26,6 +27,7 @@ from workflows.sla import (
 )
 from workflows.ticket_model import (
     SYSTEM,
+    AcceptOffer,
     Acknowledge,
     Actor,
     AddNote,
@@ -34,6 +36,7 @@ from workflows.ticket_model import (
     Attach,
     Classify,
     Close,
+    DeclineOffer,
     DeskConfig,
     LinkParent,
     NotifyRequest,
@@ -43,6 +46,7 @@ from workflows.ticket_model import (
     Reply,
     Resolve,
     Resume,
+    RouteDecision,
     SetMajor,
     TicketEvent,
     TicketState,
@@ -97,6 +101,9 @@ ACTIONS: dict[str, ActionRule] = {
     "acknowledge": ActionRule("acknowledge", frozenset({Status.NEW, Status.OPEN}), offered=False),
     # Incidents only; the ticket page offers them by record type.
     "set_major": ActionRule("change the major flag of", _WORKING, offered=False),
+    # Only the agent a ticket is offered to; the task list offers them.
+    "accept_offer": ActionRule("accept", _WORKING, offered=False),
+    "decline_offer": ActionRule("decline", _WORKING, offered=False),
     "link_parent": ActionRule("link", _WORKING, offered=False),
 }
 """Every agent-facing action with the statuses it is legal in, per kind of actor."""
@@ -320,6 +327,122 @@ def apply_link_parent(
     data = {"parent": {"from": state.parent_number, "to": msg.parent_number}, "note": msg.note}
     event = _event(state, "parent_linked", msg.actor, now, data, public=False)
     return _advance(state, now, event, parent_number=msg.parent_number)
+
+
+# ---------------------------------------------------------------- routing and offers
+
+
+def needs_routing(state: TicketState) -> bool:
+    """In a group, nobody assigned, nothing offered, still being worked."""
+    return (
+        state.group_id is not None
+        and state.assignee_id is None
+        and state.routing.offer is None
+        and state.status in _WORKING
+    )
+
+
+def apply_route(
+    state: TicketState, decision: RouteDecision, now: datetime
+) -> tuple[TicketState, TicketEvent, list[NotifyRequest]] | None:
+    """Offer the ticket to the chosen agent, or tell the lead once that nobody can take it.
+
+    None: nothing to record (a manual group, or the lead was already told).
+    """
+    routing = state.routing.model_copy(deep=True)
+    if decision.agent_id is not None:
+        offer = Offer(
+            agent_id=decision.agent_id,
+            group_id=state.group_id,
+            expires_at=now + timedelta(seconds=decision.timeout_seconds),
+            round=len(routing.declined) + 1,
+        )
+        routing.offer = offer
+        data = {"agent_id": offer.agent_id, "expires_at": offer.expires_at.isoformat()}
+        event = _event(state, "offered", SYSTEM, now, data, public=False)
+        notify = [
+            NotifyRequest(
+                audience="user",
+                user_id=offer.agent_id,
+                kind="offered",
+                key=f"{state.id}:offer:{event.seq}",
+                title=f"#{state.number} is offered to you: {state.subject}",
+                body="Accept or decline it in your task list.",
+            )
+        ]
+        new, event = _advance(state, now, event, routing=routing)
+        return new, event, notify
+    if decision.strategy == "manual" or routing.lead_notified_for == state.group_id:
+        return None
+    routing.lead_notified_for = state.group_id
+    data = {"group_id": state.group_id, "declined": routing.declined}
+    event = _event(state, "unrouted", SYSTEM, now, data, public=False)
+    notify = [
+        NotifyRequest(
+            audience="group_lead",
+            kind="unrouted",
+            key=f"{state.id}:unrouted:{event.seq}",
+            title=f"Nobody in the group took #{state.number}: {state.subject}",
+            body="It waits unassigned in the group's queue.",
+        )
+    ]
+    new, event = _advance(state, now, event, routing=routing)
+    return new, event, notify
+
+
+def _offered_to(state: TicketState, actor: Actor) -> None:
+    offer = state.routing.offer
+    if offer is None:
+        raise RuleViolation(
+            ViolationKind.ILLEGAL_STATE, f"{_label(state)} is not offered to anyone"
+        )
+    if actor.user_id != offer.agent_id:
+        raise RuleViolation(ViolationKind.FORBIDDEN, f"{_label(state)} is offered to someone else")
+
+
+def check_accept_offer(state: TicketState, msg: AcceptOffer, now: datetime) -> None:
+    authorise(state, "accept_offer", msg.actor, now)
+    _offered_to(state, msg.actor)
+
+
+def apply_accept_offer(
+    state: TicketState, msg: AcceptOffer, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    routing = state.routing.model_copy(update={"offer": None})
+    event = _event(state, "offer_accepted", msg.actor, now, {}, public=False)
+    changes: dict[str, Any] = {"assignee_id": msg.actor.user_id, "routing": routing}
+    if state.status == Status.NEW:
+        changes["status"] = Status.OPEN
+    return _advance(state, now, event, **changes)
+
+
+def check_decline_offer(state: TicketState, msg: DeclineOffer, now: datetime) -> None:
+    authorise(state, "decline_offer", msg.actor, now)
+    _offered_to(state, msg.actor)
+    _text(msg.reason, "reason", maximum=REASON_MAX, required=False)
+
+
+def apply_decline_offer(
+    state: TicketState, msg: DeclineOffer, now: datetime
+) -> tuple[TicketState, TicketEvent]:
+    assert state.routing.offer is not None
+    agent = state.routing.offer.agent_id
+    routing = state.routing.model_copy(
+        update={"offer": None, "declined": [*state.routing.declined, agent]}
+    )
+    data = {"agent_id": agent, "reason": msg.reason.strip()}
+    event = _event(state, "offer_declined", msg.actor, now, data, public=False)
+    return _advance(state, now, event, routing=routing)
+
+
+def apply_offer_expired(state: TicketState, now: datetime) -> tuple[TicketState, TicketEvent]:
+    assert state.routing.offer is not None
+    agent = state.routing.offer.agent_id
+    routing = state.routing.model_copy(
+        update={"offer": None, "declined": [*state.routing.declined, agent]}
+    )
+    event = _event(state, "offer_expired", SYSTEM, now, {"agent_id": agent}, public=False)
+    return _advance(state, now, event, routing=routing)
 
 
 def check_acknowledge(state: TicketState, msg: Acknowledge, now: datetime) -> None:
@@ -559,6 +682,11 @@ def apply_assign(state: TicketState, msg: Assign, now: datetime) -> tuple[Ticket
         public=False,
     )
     changes: dict[str, Any] = {"group_id": msg.group_id, "assignee_id": msg.assignee_id}
+    if msg.group_id != state.group_id:
+        # Another group: its own strategy, offered afresh.
+        changes["routing"] = RoutingState(skills=state.routing.skills)
+    elif msg.assignee_id is not None and state.routing.offer is not None:
+        changes["routing"] = state.routing.model_copy(update={"offer": None})
     if state.status == Status.NEW and msg.assignee_id is not None:
         changes["status"] = Status.OPEN
     return _advance(state, now, event, **changes)

@@ -30,13 +30,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import (
         STAFF_ROLES,
         RuleViolation,
+        apply_accept_offer,
         apply_acknowledge,
         apply_add_note,
         apply_assign,
         apply_attach,
         apply_classify,
         apply_close,
+        apply_decline_offer,
         apply_link_parent,
+        apply_offer_expired,
         apply_open,
         apply_pend,
         apply_raise_priority,
@@ -44,9 +47,11 @@ with workflow.unsafe.imports_passed_through():
         apply_reply,
         apply_resolve,
         apply_resume,
+        apply_route,
         apply_set_major,
         apply_sla_checkpoint,
         apply_sla_policy,
+        check_accept_offer,
         check_acknowledge,
         check_add_note,
         check_apply_sla_policy,
@@ -54,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         check_attach,
         check_classify,
         check_close,
+        check_decline_offer,
         check_link_parent,
         check_open,
         check_pend,
@@ -65,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         check_set_major,
         checkpoint_notifications,
         facts_changed_policy,
+        needs_routing,
     )
     from workflows.sla import (
         Checkpoint,
@@ -78,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.ticket_model import (
         SYSTEM,
+        AcceptOffer,
         Acknowledge,
         AddNote,
         ApplySlaPolicy,
@@ -86,6 +94,7 @@ with workflow.unsafe.imports_passed_through():
         CalendarLookup,
         Classify,
         Close,
+        DeclineOffer,
         DeskConfig,
         LinkParent,
         NotifyRequest,
@@ -99,6 +108,8 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         Resolve,
         Resume,
+        RouteDecision,
+        RouteRequest,
         SetMajor,
         TicketContext,
         TicketEvent,
@@ -115,6 +126,7 @@ _PATCH_OPEN_IN_ONE_WRITE = "open-in-one-write"
 """Opening reads the desk settings and writes the projection in one local
 activity (before: a settings read, then a write)."""
 _PATCH_SLA = "sla-engine"
+_PATCH_ROUTING = "routing"
 """Classify and assign look up the SLA policy the new facts match (before: the
 desk settings only)."""
 
@@ -188,6 +200,9 @@ class TicketWorkflow:
             state = self._require_state()
             if state.status == Status.CLOSED:
                 break
+            if self._wants_routing(state) and workflow.patched(_PATCH_ROUTING):
+                await self._route()
+                continue
             if workflow.info().is_continue_as_new_suggested():
                 break
             self._wake = False
@@ -226,6 +241,8 @@ class TicketWorkflow:
             candidates.append((refresh, "SLA calendar refresh"))
         if self._retry_at is not None:
             candidates.append((self._retry_at, "retry after a failed save"))
+        if state.routing.offer is not None:
+            candidates.append((state.routing.offer.expires_at, "offer expires"))
         if not candidates:
             return None, None
         return min(candidates, key=lambda c: c[0])
@@ -243,6 +260,7 @@ class TicketWorkflow:
         """Everything due now: auto-close, SLA checkpoints, a calendar refresh."""
         self._retry_at = None
         try:
+            await self._expire_offer()
             await self._auto_close()
             await self._refresh_calendar()
             await self._fire_sla()
@@ -450,6 +468,79 @@ class TicketWorkflow:
     @link_parent.validator
     def _validate_link_parent(self, msg: LinkParent) -> None:
         self._check_state(msg, check_link_parent)
+
+    @workflow.update
+    async def accept_offer(self, msg: AcceptOffer) -> TicketState:
+        """The agent it is offered to takes the ticket."""
+        return await self._change(
+            msg, check_accept_offer, lambda s: apply_accept_offer(s, msg, workflow.now())
+        )
+
+    @accept_offer.validator
+    def _validate_accept_offer(self, msg: AcceptOffer) -> None:
+        self._check_state(msg, check_accept_offer)
+
+    @workflow.update
+    async def decline_offer(self, msg: DeclineOffer) -> TicketState:
+        """The agent it is offered to passes; the next one is offered it."""
+        return await self._change(
+            msg, check_decline_offer, lambda s: apply_decline_offer(s, msg, workflow.now())
+        )
+
+    @decline_offer.validator
+    def _validate_decline_offer(self, msg: DeclineOffer) -> None:
+        self._check_state(msg, check_decline_offer)
+
+    # ------------------------------------------------------------ routing
+
+    def _wants_routing(self, state: TicketState) -> bool:
+        if self._retry_at is not None and workflow.now() < self._retry_at:
+            return False
+        return needs_routing(state) and state.routing.manual_group != state.group_id
+
+    async def _route(self) -> None:
+        """Ask whom to offer the ticket to, and offer it (or tell the lead nobody can)."""
+        async with self._lock:
+            state = self._require_state()
+            if not self._wants_routing(state):
+                return
+            assert state.group_id is not None
+            try:
+                decision = await self._local(
+                    ids.ROUTE_TICKET,
+                    RouteRequest(
+                        ticket_id=state.id,
+                        group_id=state.group_id,
+                        declined=state.routing.declined,
+                        skills=state.routing.skills,
+                    ),
+                    RouteDecision,
+                    "the ticket could not be routed",
+                )
+                applied = apply_route(state, decision, workflow.now())
+                if applied is None:
+                    # A manual group, or nobody can take it and the lead knows: the
+                    # ticket waits in the group's queue until its group changes.
+                    state.routing.manual_group = state.group_id
+                    return
+                new, event, notify = applied
+                await self._persist(new, event, notify)
+                self._state = new
+            except ApplicationError as exc:
+                if exc.type != UNAVAILABLE:
+                    raise
+                workflow.logger.warning("routing could not be saved; retrying: %s", exc)
+                self._retry_at = workflow.now() + _RETRY_TIMER_WORK
+
+    async def _expire_offer(self) -> None:
+        async with self._lock:
+            state = self._require_state()
+            offer = state.routing.offer
+            if offer is None or workflow.now() < offer.expires_at:
+                return
+            new, event = apply_offer_expired(state, workflow.now())
+            await self._persist(new, event)
+            self._state = new
 
     # ------------------------------------------------------------ internals
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from workflows.business_time import BusinessCalendar
 from workflows.choices import Channel, Status, TicketType
 from workflows.priority import DEFAULT_MATRIX, matrix_problems
+from workflows.routing import RoutingState
 from workflows.sla import SlaPolicy, SlaState
 
 
@@ -99,6 +100,7 @@ class TicketState(BaseModel):
     """A major incident: all hands, its own review; child incidents link to it."""
     parent_number: int | None = None
     """The major incident this incident is a child of."""
+    routing: RoutingState = Field(default_factory=RoutingState)
 
 
 class TicketInput(BaseModel):
@@ -180,6 +182,34 @@ class Reopen(BaseModel):
 
 class Close(BaseModel):
     actor: Actor
+
+
+class AcceptOffer(BaseModel):
+    """The agent a ticket is offered to takes it."""
+
+    actor: Actor
+
+
+class DeclineOffer(BaseModel):
+    """The agent a ticket is offered to passes; it is never offered to them again."""
+
+    actor: Actor
+    reason: str = ""
+
+
+class RouteRequest(BaseModel):
+    """Input of the routing activity: whom in this group to offer the ticket to."""
+
+    ticket_id: str
+    group_id: int
+    declined: list[int] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+
+
+class RouteDecision(BaseModel):
+    strategy: str = "manual"
+    agent_id: int | None = None
+    timeout_seconds: int = 300
 
 
 class SetMajor(BaseModel):

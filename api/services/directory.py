@@ -124,10 +124,15 @@ async def list_organisations(session: AsyncSession) -> list[OrganisationPublic]:
 
 async def list_groups(session: AsyncSession) -> list[GroupPublic]:
     groups = list(await session.scalars(select(Group).order_by(Group.name)))
-    members = (await session.execute(select(GroupMember.group_id, GroupMember.user_id))).all()
+    members = (
+        await session.execute(select(GroupMember.group_id, GroupMember.user_id, GroupMember.skills))
+    ).all()
     by_group: dict[int, list[int]] = {}
-    for group_id, user_id in members:
+    skills: dict[int, dict[int, list[str]]] = {}
+    for group_id, user_id, member_skills in members:
         by_group.setdefault(group_id, []).append(user_id)
+        if member_skills:
+            skills.setdefault(group_id, {})[user_id] = list(member_skills)
     return [
         GroupPublic(
             id=g.id,
@@ -135,6 +140,9 @@ async def list_groups(session: AsyncSession) -> list[GroupPublic]:
             description=g.description,
             member_ids=sorted(by_group.get(g.id, [])),
             lead_id=g.lead_id,
+            strategy=g.strategy,
+            offer_timeout_seconds=g.offer_timeout_seconds,
+            skills=skills.get(g.id, {}),
         )
         for g in groups
     ]
@@ -153,7 +161,21 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
             raise ApiError(
                 422, f"lead {body.lead_id} is not an agent", field="lead_id", code="invalid_field"
             )
-    group = Group(name=body.name, description=body.description, lead_id=body.lead_id)
+    unknown = sorted(set(body.skills) - set(body.member_ids))
+    if unknown:
+        raise ApiError(
+            422,
+            f"skills for {unknown[0]}, who is not a member",
+            field="skills",
+            code="invalid_field",
+        )
+    group = Group(
+        name=body.name,
+        description=body.description,
+        lead_id=body.lead_id,
+        strategy=body.strategy,
+        offer_timeout_seconds=body.offer_timeout_seconds,
+    )
     session.add(group)
     try:
         await session.flush()
@@ -163,7 +185,9 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
             409, f"a group named {body.name!r} exists", field="name", code="conflict"
         ) from exc
     for user_id in sorted(set(body.member_ids)):
-        session.add(GroupMember(group_id=group.id, user_id=user_id))
+        session.add(
+            GroupMember(group_id=group.id, user_id=user_id, skills=body.skills.get(user_id, []))
+        )
     await session.commit()
     return GroupPublic(
         id=group.id,
@@ -171,6 +195,9 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
         description=group.description,
         member_ids=sorted(set(body.member_ids)),
         lead_id=group.lead_id,
+        strategy=group.strategy,
+        offer_timeout_seconds=group.offer_timeout_seconds,
+        skills={k: v for k, v in body.skills.items() if v},
     )
 
 

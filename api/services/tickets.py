@@ -50,6 +50,7 @@ from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
+    AcceptOffer,
     Acknowledge,
     AddNote,
     ApplySlaPolicy,
@@ -57,6 +58,7 @@ from workflows.ticket_model import (
     Attach,
     Classify,
     Close,
+    DeclineOffer,
     LinkParent,
     OpenTicket,
     Pend,
@@ -88,6 +90,8 @@ UPDATES: dict[type, Any] = {
     Acknowledge: TicketWorkflow.acknowledge,
     SetMajor: TicketWorkflow.set_major,
     LinkParent: TicketWorkflow.link_parent,
+    AcceptOffer: TicketWorkflow.accept_offer,
+    DeclineOffer: TicketWorkflow.decline_offer,
 }
 
 

@@ -132,6 +132,43 @@ def sla(admin: Person, agent: Person, customer: Person, group: int) -> dict[str,
     return ticket
 
 
+def routing(admin: Person, directory: Directory, customer: Person) -> dict[str, Any]:
+    """A ticket offered round robin: declined by one, expired at another, taken by a third."""
+    first, second, third = (directory.person("agent") for _ in range(3))
+    team = admin.api.ok(
+        "POST",
+        "/groups",
+        201,
+        json={
+            "name": f"Replay routing {time.monotonic_ns()}",
+            "member_ids": [first.id, second.id, third.id],
+            "strategy": "round_robin",
+            "offer_timeout_seconds": 5,
+        },
+    )["id"]
+    ticket = first.api.ok(
+        "POST",
+        "/tickets",
+        201,
+        json={"subject": "Replay: routing", "requester_id": customer.id, "group_id": team},
+    )
+    n = ticket["number"]
+
+    def offered_to(agent: Person) -> None:
+        deadline = time.monotonic() + 30
+        while n not in [o["number"] for o in agent.api.ok("GET", "/offers")]:
+            assert time.monotonic() < deadline, "no offer came"
+            time.sleep(0.2)
+
+    offered_to(first)
+    first.api.ok("POST", f"/tickets/{n}/offer/decline", json={"reason": "Busy"})
+    offered_to(second)
+    offered_to(third)  # the second let it expire
+    third.api.ok("POST", f"/tickets/{n}/offer/accept")
+    third.api.ok("POST", f"/tickets/{n}/resolve", json={"resolution_code": "solved"})
+    return ticket
+
+
 def alert(admin: Person, base_url: str) -> dict[str, Any]:
     """An alert's run: triggers, an acknowledge, a resolve, then the run ends by itself."""
     from workflows import ids
@@ -226,6 +263,7 @@ def main(only: list[str]) -> None:
                     "alert": lambda: alert(admin, config.base_url),
                     "mailed-reply": lambda: mailed_reply(agent, customer),
                     "mailbox": lambda: mailbox(admin),
+                    "routing": lambda: routing(admin, directory, customer),
                 }
                 unknown = set(only) - set(makers)
                 assert not unknown, f"no scenario {sorted(unknown)}; have {sorted(makers)}"
