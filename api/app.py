@@ -13,6 +13,7 @@ from api.routers import (
     desk,
     directory,
     integrations,
+    mail,
     notifications,
     routing,
     sla,
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sla.router,
         notifications.router,
         integrations.router,
+        mail.mailboxes_router,
+        mail.quarantine_router,
+        mail.messages_router,
         routing.router,
     ):
         api.include_router(router)

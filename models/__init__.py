@@ -13,6 +13,7 @@ from models.directory import (
     WebSession,
 )
 from models.incidents import Alert, AlertEvent, Integration
+from models.mail import Mailbox, MailMessage, MailOutbox
 from models.notifications import Notification
 from models.services import Service
 from models.sla import Calendar, CalendarDay, SlaPolicyRow
@@ -31,6 +32,9 @@ __all__ = [
     "Group",
     "GroupMember",
     "Integration",
+    "MailMessage",
+    "MailOutbox",
+    "Mailbox",
     "Notification",
     "Organisation",
     "RoutingRuleRow",

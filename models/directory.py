@@ -49,6 +49,9 @@ class User(Base):
     """Agents: online, away or offline; only online agents are offered tickets."""
     max_open_tickets: Mapped[int | None] = mapped_column(Integer)
     """Agents: no offers while this many tickets are open and assigned to them."""
+    mail_bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When mail to this person last bounced (a delivery status notification came back)."""
+    mail_bounce_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Group(Base):

@@ -87,6 +87,24 @@ def worker() -> None:
     uvloop.run(main())
 
 
+@app.command("mail-intake")
+def mail_intake() -> None:
+    """Receive mail over SMTP, or LMTP (TEMPODESK_MAIL_INTAKE_HOST/PORT/LMTP)."""
+    from api.mail.intake import run_intake
+
+    settings = get_settings()
+    _logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_intake(settings, stop)
+
+    asyncio.run(main())
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (idempotent)."""
@@ -302,6 +320,7 @@ def up(
         (settings.http_port, "the web server", "TEMPODESK_HTTP_PORT"),
         (settings.temporal_port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
         (settings.temporal_ui_port, "the Temporal UI", "TEMPODESK_TEMPORAL_UI_PORT"),
+        (settings.mail_intake_port, "the mail intake", "TEMPODESK_MAIL_INTAKE_PORT"),
     ]
     if not (pg.initialised() and pg.running()):
         ports.append((settings.pg_port, "PostgreSQL", "TEMPODESK_PG_PORT"))
@@ -330,7 +349,7 @@ def up(
             f"Temporal        127.0.0.1:{settings.temporal_port}, UI http://127.0.0.1:{settings.temporal_ui_port}"
         )
         env = _child_env(settings, database_url)
-        for name in ("worker", "api"):
+        for name in ("worker", "mail-intake", "api"):
             # -P: never import from the current folder, whatever it contains.
             proc = subprocess.Popen(
                 [sys.executable, "-P", "-m", "tempodesk", name], env=env, start_new_session=True
@@ -343,6 +362,9 @@ def up(
             typer.echo("demo logins (password 'tempodesk-demo'):")
             for login in logins:
                 typer.echo(f"  {login.role:9} {login.email}")
+        typer.echo(
+            f"Mail intake     smtp://{settings.mail_intake_host}:{settings.mail_intake_port}"
+        )
         typer.secho(
             f"Tempodesk       http://{settings.http_host}:{settings.http_port}  (API at /docs)",
             fg=typer.colors.GREEN,

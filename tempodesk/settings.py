@@ -54,6 +54,35 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    # The email channel (docs/mail.md).
+    mail_intake_host: str = Field("127.0.0.1", description="Where the SMTP/LMTP intake listens.")
+    mail_intake_port: int = Field(2525, ge=1, le=65535)
+    mail_intake_lmtp: bool = Field(False, description="Speak LMTP instead of SMTP.")
+    mail_max_message_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="Largest message the intake accepts."
+    )
+    mail_domain: str = Field(
+        "tempodesk.localhost", description="Right-hand side of the desk's own Message-IDs."
+    )
+    mail_address: str = Field(
+        "support@tempodesk.localhost", description="The desk's address: From and Reply-To."
+    )
+    mail_from_name: str = "Tempodesk"
+    smtp_host: str | None = Field(None, description="Outgoing SMTP server; unset: no mail sent.")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    secret_key: str | None = Field(
+        None,
+        description="Fernet key that encrypts stored mailbox passwords "
+        "(cryptography.fernet.Fernet.generate_key()); unset: passwords come from env variables.",
+    )
+    mail_language: str = Field("en", description="Language of the outgoing mail templates.")
+    mail_templates_dir: Path | None = Field(
+        None, description="Folder of template overrides, one subfolder per language."
+    )
+
     @property
     def pg_data_dir(self) -> Path:
         return self.home / "postgres"

@@ -14,17 +14,21 @@ from temporalio.worker import Worker
 
 from activities.bulk import BulkActivities
 from activities.incidents import IncidentActivities
+from activities.mail import MailActivities, MailConfig
 from activities.projection import ProjectionActivities
 from activities.routing import RoutingActivities
+from api.mail.poll import MailboxActivities
+from api.mail.process import MailProcessor
 from api.temporal import connect
-from models.db import make_engine
+from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
 from workflows import ids
 from workflows.alerts import AlertWorkflow
 from workflows.bulk import BulkWorkflow
+from workflows.mailbox import MailboxWorkflow
 from workflows.ticket import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, AlertWorkflow)
+WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, AlertWorkflow, MailboxWorkflow)
 
 log = logging.getLogger("tempodesk.worker")
 
@@ -64,6 +68,21 @@ def build_worker(client: Client, settings: Settings, activities: Sequence[Any]) 
     )
 
 
+def mail_config(settings: Settings) -> MailConfig:
+    return MailConfig(
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_starttls=settings.smtp_starttls,
+        smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password,
+        address=settings.mail_address,
+        from_name=settings.mail_from_name,
+        domain=settings.mail_domain,
+        language=settings.mail_language,
+        templates_dir=settings.mail_templates_dir,
+    )
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(
         settings.resolved_database_url(),
@@ -75,6 +94,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     projection = ProjectionActivities(engine)
     bulk = BulkActivities(client, engine)
     incidents = IncidentActivities(client, engine)
+    mail = MailActivities(engine, mail_config(settings))
+    sessions = make_session_factory(engine)
+    mailboxes = MailboxActivities(
+        sessions, MailProcessor(sessions, client, settings), settings.secret_key
+    )
     routing = RoutingActivities(engine)
     worker = build_worker(
         client,
@@ -90,6 +114,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             bulk.load_policy_snapshot,
             incidents.apply_alert_events,
             incidents.incident_status,
+            mail.send_ticket_mail,
+            mailboxes.poll_mailbox,
             routing.route_ticket,
         ],
     )

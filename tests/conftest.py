@@ -10,9 +10,15 @@ from temporalio.client import Client
 from api.temporal import connect
 from models.migrate import upgrade
 from tests.factories import Directory, Person
+from tests.smtp_sink import SmtpSink
 from tests.stack import AppConfig, Process, postgres, start_process, temporal, wait_healthy
 
 ATTACHMENT_LIMIT = 256 * 1024
+MAILBOX_PASSWORD_ENV = "TEST_MAILBOX_PASSWORD"
+MAILBOX_PASSWORD = "dovecot-test-secret"
+"""The password the worker reads for the test mailboxes (tests/mail)."""
+SECRET_KEY = "dGVtcG9kZXNrLXRlc3Qta2V5LW5vdC1mb3ItdXNlLSE="
+"""The desk's Fernet key in the tests (encrypts stored mailbox passwords)."""
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +35,32 @@ def temporal_address() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    """Where the worker sends the desk's outgoing mail."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
 def app_config(
-    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    temporal_address: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp_sink: SmtpSink,
 ) -> AppConfig:
     return AppConfig(
         database_url=database_url,
         temporal_address=temporal_address,
         home=tmp_path_factory.mktemp("home"),
-        extra={"TEMPODESK_MAX_ATTACHMENT_BYTES": str(ATTACHMENT_LIMIT)},
+        extra={
+            "TEMPODESK_MAX_ATTACHMENT_BYTES": str(ATTACHMENT_LIMIT),
+            "TEMPODESK_SMTP_HOST": "127.0.0.1",
+            "TEMPODESK_SMTP_PORT": str(smtp_sink.port),
+            MAILBOX_PASSWORD_ENV: MAILBOX_PASSWORD,
+            "TEMPODESK_SECRET_KEY": SECRET_KEY,
+        },
     )
 
 

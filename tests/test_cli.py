@@ -34,6 +34,7 @@ def tempodesk(
         ("TEMPODESK_HTTP_PORT", "the web server"),
         ("TEMPODESK_TEMPORAL_PORT", "Temporal"),
         ("TEMPODESK_PG_PORT", "PostgreSQL"),
+        ("TEMPODESK_MAIL_INTAKE_PORT", "the mail intake"),
     ],
 )
 def test_up_with_a_busy_port_fails_in_one_line_naming_the_fix(
@@ -48,6 +49,7 @@ def test_up_with_a_busy_port_fails_in_one_line_naming_the_fix(
             "TEMPODESK_TEMPORAL_PORT": str(embedded.free_port()),
             "TEMPODESK_TEMPORAL_UI_PORT": str(embedded.free_port()),
             "TEMPODESK_PG_PORT": str(embedded.free_port()),
+            "TEMPODESK_MAIL_INTAKE_PORT": str(embedded.free_port()),
             variable: str(port),
         }
         result = tempodesk("up", env={"TEMPODESK_HOME": str(tmp_path), **ports})

@@ -30,7 +30,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 ENV_PREFIX = "TEMPODESK_"
 EXPECTED_SERVICES = ("postgres", "temporal", "temporal-ui", "migrate", "api", "worker")
 # Services that run Tempodesk code against the database and Temporal.
-CONNECTED_SERVICES = ("api", "worker")
+CONNECTED_SERVICES = ("api", "worker", "mail-intake")
 REQUIRED_CONNECTED_VARS = ("TEMPODESK_DATABASE_URL", "TEMPODESK_TEMPORAL_ADDRESS")
 DEPENDS_ON_CONDITIONS = frozenset(
     {"service_started", "service_healthy", "service_completed_successfully"}

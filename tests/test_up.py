@@ -44,7 +44,13 @@ def _env(home: Path, ports: dict[str, int]) -> dict[str, str]:
 def ports() -> dict[str, int]:
     return {
         name: embedded.free_port()
-        for name in ("HTTP_PORT", "PG_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT")
+        for name in (
+            "HTTP_PORT",
+            "PG_PORT",
+            "TEMPORAL_PORT",
+            "TEMPORAL_UI_PORT",
+            "MAIL_INTAKE_PORT",
+        )
     }
 
 

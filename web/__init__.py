@@ -11,11 +11,12 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from web import incident_routes, routes, routing_routes, sla_routes
+    from web import incident_routes, mail, routes, routing_routes, sla_routes
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes.router)
     app.include_router(incident_routes.router)
     app.include_router(sla_routes.router)
     app.include_router(routing_routes.router)
+    app.include_router(mail.router)
     routes.install_handlers(app)

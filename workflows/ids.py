@@ -15,6 +15,8 @@ TICKET_PREFIX = "ticket-"
 
 BULK_PREFIX = "bulk-"
 
+MAILBOX_PREFIX = "mailbox-"
+
 OPEN_UPDATE_ID = "open"
 """Update id of the creating update: a retried create resends it and gets the first result."""
 
@@ -41,6 +43,8 @@ LOAD_SLA_CALENDAR = "load_sla_calendar"
 LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"
 APPLY_BULK_BATCH = "apply_bulk_batch"
 RECORD_BULK_PROGRESS = "record_bulk_progress"
+SEND_TICKET_MAIL = "send_ticket_mail"
+POLL_MAILBOX = "poll_mailbox"
 
 
 def bulk_update_id(job_id: str, ticket_workflow_id: str) -> str:
@@ -68,3 +72,8 @@ def alert_update_id(event_id: int) -> str:
 
 
 ROUTE_TICKET = "route_ticket"
+
+
+def mailbox_workflow_id(mailbox_id: int) -> str:
+    """The one polling workflow of a mailbox: starting it again finds the running one."""
+    return f"{MAILBOX_PREFIX}{mailbox_id}"

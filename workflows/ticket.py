@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import ids
     from workflows.choices import Status
     from workflows.lifecycle import (
+        STAFF_ROLES,
         RuleViolation,
         apply_accept_offer,
         apply_acknowledge,
@@ -125,6 +126,7 @@ with workflow.unsafe.imports_passed_through():
         TicketEvent,
         TicketFacts,
         TicketInput,
+        TicketMail,
         TicketState,
     )
 
@@ -138,6 +140,19 @@ _PATCH_SLA = "sla-engine"
 _PATCH_ROUTING = "routing"
 """Classify and assign look up the SLA policy the new facts match (before: the
 desk settings only)."""
+
+_PATCH_MAIL_OUTBOX = "mail-outbox"
+"""A public agent reply is mailed to the requester by an activity (before: no mail)."""
+
+_PATCH_MAIL_NOTIFICATIONS = "mail-notifications"
+"""People notified of an SLA checkpoint also get it by mail (before: in the app only)."""
+
+_MAIL_START_TO_CLOSE = timedelta(minutes=2)
+_MAIL_GIVE_UP = timedelta(days=2)
+"""How long an SMTP server may stay away before the reply is not mailed after all."""
+_MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)
+)
 
 _RETRY_TIMER_WORK = timedelta(seconds=30)
 """When timer-driven work (auto-close, an SLA checkpoint) cannot be saved, try again
@@ -175,6 +190,9 @@ class TicketWorkflow:
         self._wake = False
         self._retry_at: datetime | None = None
         self._refreshed_on: date | None = None
+        # Mail in flight: the ticket may carry on meanwhile, but must not
+        # continue-as-new or end before each send has finished.
+        self._mail: list[workflow.ActivityHandle[Any]] = []
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketState:
@@ -213,6 +231,7 @@ class TicketWorkflow:
                 await self._timer_work()
 
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._mail_finished()
         state = self._require_state()
         if state.status == Status.CLOSED:
             return state
@@ -287,8 +306,11 @@ class TicketWorkflow:
 
     @workflow.update
     async def reply(self, msg: Reply) -> TicketState:
-        """A public reply from an agent or the customer."""
-        return await self._change(msg, check_reply, lambda s: apply_reply(s, msg, workflow.now()))
+        """A public reply from an agent or the customer; an agent's is mailed to the requester."""
+        state = await self._change(msg, check_reply, lambda s: apply_reply(s, msg, workflow.now()))
+        if msg.actor.role in STAFF_ROLES and workflow.patched(_PATCH_MAIL_OUTBOX):
+            self._send_mail(TicketMail(ticket_id=state.id, seq=state.seq, kind="reply"))
+        return state
 
     @reply.validator
     def _validate_reply(self, msg: Reply) -> None:
@@ -720,6 +742,8 @@ class TicketWorkflow:
                 new, event = apply_sla_checkpoint(state, checkpoint, workflow.now())
                 await self._persist(new, event, notify)
                 self._state = new
+                if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
+                    self._send_mail(TicketMail(ticket_id=new.id, seq=new.seq, kind="notification"))
                 for action in actions:
                     await self._escalate(action, checkpoint)
 
@@ -764,6 +788,31 @@ class TicketWorkflow:
                 self._state = state.model_copy(
                     update={"sla": refresh_calendar(state.sla, lookup.calendar)}
                 )
+
+    # ------------------------------------------------------------ mail
+
+    def _send_mail(self, mail: TicketMail) -> None:
+        """Start the send without waiting for it: the reply is saved and answered now, the
+        activity's outbox row (unique on ticket and seq) makes the mail go out once."""
+        self._mail = [f for f in self._mail if not f.done()]
+        self._mail.append(
+            workflow.start_activity(
+                ids.SEND_TICKET_MAIL,
+                mail,
+                start_to_close_timeout=_MAIL_START_TO_CLOSE,
+                schedule_to_close_timeout=_MAIL_GIVE_UP,
+                retry_policy=_MAIL_RETRY,
+            )
+        )
+
+    async def _mail_finished(self) -> None:
+        for pending in self._mail:
+            try:
+                await pending
+            except ActivityError as exc:
+                # Undeliverable mail must never fail the ticket; the outbox row says why.
+                workflow.logger.warning("ticket mail was not sent: %s", exc)
+        self._mail = []
 
     async def _config(self) -> DeskConfig:
         return await self._local(

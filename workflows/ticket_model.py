@@ -341,6 +341,14 @@ class CalendarLookup(BaseModel):
     calendar: BusinessCalendar | None = None
 
 
+class TicketMail(BaseModel):
+    """Mail the people of a ticket about one of its events (e.g. an agent's public reply)."""
+
+    ticket_id: str
+    seq: int
+    kind: str = "reply"
+
+
 class ProjectionResult(BaseModel):
     number: int
 

@@ -77,6 +77,22 @@ def continued(agent: Person, customer: Person) -> dict[str, Any]:
     return ticket
 
 
+def mailed_reply(agent: Person, customer: Person) -> dict[str, Any]:
+    """Agent replies mailed to the requester (the mail-outbox patch), then closed."""
+    ticket = customer.api.open_ticket("Replay: mailed replies")
+    n = ticket["number"]
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "First answer"})
+    customer.api.ok("POST", f"/tickets/{n}/comments", json={"body": "Thanks"})
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "Second answer"})
+    agent.api.ok("POST", f"/tickets/{n}/resolve", json={"resolution_code": "solved"})
+    agent.api.ok("POST", f"/tickets/{n}/close", json={})
+    deadline = time.monotonic() + 20
+    while customer.api.ok("GET", f"/tickets/{n}")["status"] != "closed":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return ticket
+
+
 def sla(admin: Person, agent: Person, customer: Person, group: int) -> dict[str, Any]:
     """A ticket under a second-scale SLA: warning, breach with escalation, pause, resume."""
     calendar = admin.api.ok(
@@ -202,6 +218,37 @@ def alert(admin: Person, base_url: str) -> dict[str, Any]:
     return {"workflow_id": workflow_id, "wait_closed": True}
 
 
+def mailbox(admin: Person) -> dict[str, Any]:
+    """A mailbox polled a few rounds (its server is down: the error is recorded), then
+    removed, which ends its workflow."""
+    from tempodesk.embedded import free_port
+    from workflows import ids
+
+    box = admin.api.ok(
+        "POST",
+        "/mailboxes",
+        201,
+        json={
+            "name": f"Replay {time.monotonic_ns()}",
+            "address": "replay@desk.example",
+            "protocol": "imap",
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "tls": False,
+            "username": "replay",
+            "password_env": "REPLAY_MAILBOX_PASSWORD",
+            "poll_seconds": 1,
+        },
+    )
+    deadline = time.monotonic() + 20
+    while not admin.api.ok("GET", f"/mailboxes/{box['id']}")["last_error"]:
+        assert time.monotonic() < deadline, "the mailbox was never polled"
+        time.sleep(0.2)
+    time.sleep(2.5)  # a few more rounds on the durable timer
+    admin.api.ok("DELETE", f"/mailboxes/{box['id']}", 204)
+    return {"workflow_id": ids.mailbox_workflow_id(box["id"]), "wait_closed": True}
+
+
 async def save(temporal_address: str, scenarios: dict[str, dict[str, Any]]) -> None:
     client = await connect(temporal_address, "default")
     for name, ticket in scenarios.items():
@@ -237,6 +284,8 @@ def main(only: list[str]) -> None:
                     "continued": lambda: continued(agent, customer),
                     "sla": lambda: sla(admin, agent, customer, group),
                     "alert": lambda: alert(admin, config.base_url),
+                    "mailed-reply": lambda: mailed_reply(agent, customer),
+                    "mailbox": lambda: mailbox(admin),
                     "routing": lambda: routing(admin, directory, customer),
                     "consult": lambda: consult(agent, directory, customer),
                 }

@@ -1,0 +1,1 @@
+"""The email channel: SMTP/LMTP intake, mailbox polling, parsing and threading."""

@@ -1,0 +1,171 @@
+"""Fetching mail from configured mailboxes over IMAP (IDLE where offered) or POP3.
+
+A message is removed from the server's "new" set only after it is stored:
+IMAP marks it \\Seen, POP3 deletes it when the session ends. A worker that
+dies in between fetches it again, and the stored Message-ID turns the second
+copy away, so nothing is lost and nothing doubles. Errors reaching the server
+(a wrong password, a host that is down) are written on the mailbox for the
+admin and the workflow tries again at the next interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import poplib
+from datetime import UTC, datetime
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from api.mail import secrets
+from api.mail.process import MailProcessor
+from models import Mailbox
+from workflows import ids
+from workflows.mailbox import PollMailbox, PollResult
+
+log = logging.getLogger("tempodesk.mail.poll")
+
+_TIMEOUT = 30.0
+_IDLE_SLICE = 10.0
+"""Seconds between heartbeats while the IMAP connection idles."""
+_BATCH = 50
+"""Messages fetched per round trip."""
+
+
+class MailboxError(Exception):
+    """The mailbox could not be read; the message says what to fix."""
+
+
+class MailboxActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        processor: MailProcessor,
+        secret_key: str | None,
+    ) -> None:
+        self._sessions = sessions
+        self._processor = processor
+        self._secret_key = secret_key
+
+    @activity.defn(name=ids.POLL_MAILBOX)
+    async def poll_mailbox(self, inp: PollMailbox) -> PollResult:
+        """Fetch, store and process what is new; with IMAP IDLE, wait for more."""
+        async with self._sessions() as session:
+            mailbox = await session.get(Mailbox, inp.mailbox_id)
+            if mailbox is None or not mailbox.active:
+                return PollResult(active=False)
+            session.expunge(mailbox)
+        error: str | None = None
+        fetched, waited = 0, False
+        try:
+            password = self._password(mailbox)
+            if mailbox.protocol == "imap":
+                fetched, waited = await self._imap(mailbox, password)
+            else:
+                fetched = await self._pop3(mailbox, password)
+        except (MailboxError, IMAPClientError, poplib.error_proto, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            log.warning("mailbox %s: %s", mailbox.name, error)
+        async with self._sessions() as session:
+            await session.execute(
+                update(Mailbox)
+                .where(Mailbox.id == mailbox.id)
+                .values(last_polled_at=datetime.now(UTC), last_error=error)
+            )
+            await session.commit()
+        return PollResult(
+            active=True, fetched=fetched, waited=waited, poll_seconds=mailbox.poll_seconds
+        )
+
+    def _password(self, mailbox: Mailbox) -> str:
+        if mailbox.password_encrypted is not None:
+            try:
+                return secrets.decrypt(self._secret_key, mailbox.password_encrypted)
+            except secrets.SecretKeyError as exc:
+                raise MailboxError(str(exc)) from exc
+        name = mailbox.password_env or ""
+        password = os.environ.get(name)
+        if password is None:
+            raise MailboxError(f"the environment variable {name} is not set")
+        return password
+
+    async def _take(self, raw: bytes, mailbox: Mailbox) -> None:
+        """Store (that must succeed, or the message stays on the server) and process."""
+        row_id = await self._processor.store(raw, mailbox.id)
+        if row_id is not None:
+            await self._processor.process(row_id)
+
+    async def _imap(self, mailbox: Mailbox, password: str) -> tuple[int, bool]:
+        client: Any = await asyncio.to_thread(
+            IMAPClient, mailbox.host, mailbox.port, ssl=mailbox.tls, timeout=_TIMEOUT
+        )
+        try:
+            await asyncio.to_thread(client.login, mailbox.username, password)
+            await asyncio.to_thread(client.select_folder, mailbox.folder)
+            fetched = await self._imap_fetch(client, mailbox)
+            capabilities = await asyncio.to_thread(client.capabilities)
+            if b"IDLE" not in capabilities:
+                return fetched, False
+            if await self._imap_idle(client, mailbox.poll_seconds):
+                fetched += await self._imap_fetch(client, mailbox)
+            return fetched, True
+        finally:
+            # A connection that is gone already has nothing to hand back.
+            with contextlib.suppress(IMAPClientError, OSError):
+                await asyncio.to_thread(client.logout)
+
+    async def _imap_fetch(self, client: Any, mailbox: Mailbox) -> int:
+        uids: list[int] = await asyncio.to_thread(client.search, ["UNSEEN"])
+        for start in range(0, len(uids), _BATCH):
+            batch = uids[start : start + _BATCH]
+            # BODY.PEEK leaves \Seen alone until the message is stored.
+            found = await asyncio.to_thread(client.fetch, batch, ["BODY.PEEK[]"])
+            for uid in batch:
+                raw = found.get(uid, {}).get(b"BODY[]")
+                if raw is None:
+                    continue
+                await self._take(bytes(raw), mailbox)
+                await asyncio.to_thread(client.add_flags, [uid], [b"\\Seen"])
+                activity.heartbeat()
+        return len(uids)
+
+    async def _imap_idle(self, client: Any, seconds: int) -> bool:
+        """Wait up to `seconds` for the server to announce mail; True when it did."""
+        await asyncio.to_thread(client.idle)
+        try:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + seconds
+            while (left := end - loop.time()) > 0:
+                responses = await asyncio.to_thread(client.idle_check, min(_IDLE_SLICE, left))
+                activity.heartbeat()
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    return True
+            return False
+        finally:
+            await asyncio.to_thread(client.idle_done)
+
+    async def _pop3(self, mailbox: Mailbox, password: str) -> int:
+        factory: Any = poplib.POP3_SSL if mailbox.tls else poplib.POP3
+        client: Any = await asyncio.to_thread(factory, mailbox.host, mailbox.port, timeout=_TIMEOUT)
+        try:
+            await asyncio.to_thread(client.user, mailbox.username)
+            await asyncio.to_thread(client.pass_, password)
+            count, _ = await asyncio.to_thread(client.stat)
+            for number in range(1, count + 1):
+                _, lines, _ = await asyncio.to_thread(client.retr, number)
+                await self._take(b"\r\n".join(lines) + b"\r\n", mailbox)
+                # Deleted on QUIT only: a session that breaks off keeps every message.
+                await asyncio.to_thread(client.dele, number)
+                activity.heartbeat()
+            await asyncio.to_thread(client.quit)
+            return int(count)
+        except BaseException:
+            client.close()
+            raise

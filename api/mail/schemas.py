@@ -1,0 +1,103 @@
+"""Request and response bodies of the mail admin API: mailboxes and the quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from api.schemas import DbId, Strict
+from workflows.choices import TicketType
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Host = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
+
+
+class MailboxCreate(Strict):
+    """A mailbox to poll; exactly one of password_env and password (PUT: or neither)."""
+
+    name: Name
+    address: EmailStr = Field(description="The address customers write to; used as Reply-To")
+    protocol: Literal["imap", "pop3"]
+    host: Host
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)]
+    tls: bool = Field(True, description="Implicit TLS (IMAPS/POP3S)")
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password_env: EnvName | None = Field(
+        None,
+        description="Name of the worker's environment variable that holds the password "
+        "(give this or password)",
+    )
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
+        None,
+        description="Stored encrypted with TEMPODESK_SECRET_KEY and never returned; "
+        "on PUT, leaving out both password fields keeps the stored one",
+    )
+    folder: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "INBOX"
+    group_id: DbId | None = Field(None, description="Group new tickets land in")
+    record_type: TicketType = TicketType.INCIDENT
+    poll_seconds: Annotated[int, Field(ge=1, le=86_400, strict=True)] = 60
+    language: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | None
+    ) = Field(
+        None, description="Template language for its tickets' mail, e.g. de; none: the desk's"
+    )
+    active: bool = True
+
+
+class MailboxPublic(BaseModel):
+    id: int
+    name: str
+    address: str
+    protocol: str
+    host: str
+    port: int
+    tls: bool
+    username: str
+    password_env: str | None
+    password_stored: bool = Field(description="An encrypted password is stored")
+    folder: str
+    group_id: int | None
+    record_type: TicketType
+    poll_seconds: int
+    language: str | None
+    active: bool
+    last_polled_at: datetime | None
+    last_error: str | None
+
+
+class QuarantinedPublic(BaseModel):
+    """A received message the desk could not act on, and why."""
+
+    id: int
+    message_id: str
+    sender: str | None
+    subject: str | None
+    reason: str | None
+    size: int
+    mailbox_id: int | None
+    created_at: datetime
+    processed_at: datetime | None
+
+
+class Reprocessed(BaseModel):
+    id: int
+    status: str = Field(description="processed, ignored or quarantined (again)")
+    reason: str | None
+    ticket_number: int | None
+
+
+class MailMessagePublic(BaseModel):
+    """A message a ticket received or sent; the raw message is at `.../raw`."""
+
+    id: int
+    direction: Literal["in", "out"]
+    message_id: str
+    status: str
+    sender: str | None
+    subject: str | None
+    seq: int | None = Field(description="The ticket event it produced or came from")
+    size: int
+    created_at: datetime

@@ -1,0 +1,179 @@
+"""Configured mailboxes are polled from a real Dovecot over IMAP (with IDLE) and POP3."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV
+from tests.factories import Directory, Person
+from tests.mail.conftest import mail, unique
+from tests.mail.dovecot import Dovecot, dovecot
+from tests.smtp_sink import SmtpSink
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Dovecot]:
+    with tempfile.TemporaryDirectory(prefix="dovecot-") as folder:
+        os.chmod(folder, 0o755)
+        with dovecot(Path(folder)) as running:
+            yield running
+
+
+def wait_for(what: Callable[[], Any], timeout: float = 30, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(message or "timed out")
+
+
+KEPT_ON_PUT = (
+    "name", "address", "protocol", "host", "port", "tls", "username", "folder", "group_id",
+    "record_type", "poll_seconds", "active",
+)  # fmt: skip
+
+
+def tickets(agent: Person, word: str) -> list[dict[str, Any]]:
+    return agent.api.ok("GET", f"/tickets?q={word}")["items"]
+
+
+def mailbox(
+    admin: Person, server: Dovecot, account: str, protocol: str, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "name": unique("mailbox"),
+        "address": f"{account}@desk.example",
+        "protocol": protocol,
+        "host": "127.0.0.1",
+        "port": server.imap_port if protocol == "imap" else server.pop3_port,
+        "tls": False,
+        "username": account,
+        "password_env": MAILBOX_PASSWORD_ENV,
+        "poll_seconds": 2,
+        **fields,
+    }
+    return admin.api.ok("POST", "/mailboxes", 201, json=body)
+
+
+def seen_flags(server: Dovecot, account: str) -> list[bool]:
+    imap = imaplib.IMAP4("127.0.0.1", server.imap_port)
+    try:
+        imap.login(account, MAILBOX_PASSWORD)
+        _, count = imap.select("INBOX", readonly=True)
+        if count == [b"0"]:
+            return []
+        _, data = imap.fetch("1:*", "(FLAGS)")
+        return [b"\\Seen" in line for line in data if isinstance(line, bytes)]
+    finally:
+        imap.logout()
+
+
+def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
+    server: Dovecot, directory: Directory, admin: Person, agent: Person, smtp_sink: SmtpSink
+) -> None:
+    account = unique("desk")
+    server.add_account(account, MAILBOX_PASSWORD)
+    group = directory.group(members=[agent])
+    before, after = unique("waiting"), unique("arriving")
+    server.deliver(account, mail("ivy@customer.example", f"{before} mail", "Old.").as_bytes())
+
+    created = mailbox(
+        admin, server, account, "imap", group_id=group, poll_seconds=60, language="de"
+    )
+    found = wait_for(lambda: tickets(agent, before), message="the waiting mail was not fetched")
+    assert found[0]["channel"] == "email"
+    assert (
+        wait_for(lambda: agent.api.ok("GET", f"/tickets/{found[0]['number']}")["group"])["id"]
+        == group
+    )
+
+    # The poll interval is a minute: only IDLE can bring this one in within seconds.
+    server.deliver(account, mail("ivy@customer.example", f"{after} mail", "New.").as_bytes())
+    wait_for(lambda: tickets(agent, after), 20, "IDLE did not bring in the new mail")
+    assert wait_for(lambda: seen_flags(server, account) == [True, True])
+
+    state = admin.api.ok("GET", f"/mailboxes/{created['id']}")
+    assert state["last_error"] is None and state["last_polled_at"] is not None
+
+    # The answer goes out with the mailbox's own address to reply to.
+    number = found[0]["number"]
+    agent.api.ok("POST", f"/tickets/{number}/comments", json={"body": "On it."})
+    sent = wait_for(
+        lambda: [
+            m
+            for m in smtp_sink.messages("ivy@customer.example")
+            if f"TD#{number}" in str(m.message["Subject"])
+        ]
+    )
+    assert sent[0].message["Reply-To"] == created["address"]
+    assert str(sent[0].message["Subject"]).startswith("AW: ")  # the mailbox's German templates
+    german = sent[0].message.get_body(("plain",))
+    assert german is not None and "Antworten Sie auf diese E-Mail" in german.get_content()
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+def test_pop3_polling_fetches_and_removes_messages(
+    server: Dovecot, admin: Person, agent: Person
+) -> None:
+    account = unique("pop")
+    server.add_account(account, MAILBOX_PASSWORD)
+    word = unique("popped")
+    server.deliver(account, mail("jay@customer.example", f"{word} mail", "Via POP3.").as_bytes())
+
+    created = mailbox(admin, server, account, "pop3", record_type="service_request")
+    ticket = wait_for(lambda: tickets(agent, word), message="POP3 mail was not fetched")[0]
+    assert ticket["type"] == "service_request"
+    assert wait_for(lambda: seen_flags(server, account) == [], message="not removed")
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+def test_a_password_stored_encrypted_is_used_and_never_shown(
+    server: Dovecot, directory: Directory, admin: Person, agent: Person
+) -> None:
+    account = unique("stored")
+    server.add_account(account, MAILBOX_PASSWORD)
+    word = unique("encrypted")
+    server.deliver(account, mail("ola@customer.example", f"{word} mail", "Hi.").as_bytes())
+
+    body = {"password": MAILBOX_PASSWORD, "password_env": None}
+    created = mailbox(admin, server, account, "imap", **body)
+    assert created["password_stored"] is True and created["password_env"] is None
+    assert "password" not in created
+    wait_for(lambda: tickets(agent, word), message="the stored password did not log in")
+    with psycopg.connect(directory.dsn) as conn:
+        found = conn.execute(
+            "SELECT password_encrypted FROM mailboxes WHERE id = %s", (created["id"],)
+        ).fetchone()
+    assert found is not None and MAILBOX_PASSWORD not in found[0]
+
+    # A PUT without either password field keeps the stored one.
+    changed = {k: v for k, v in created.items() if k in KEPT_ON_PUT}
+    after = admin.api.ok("PUT", f"/mailboxes/{created['id']}", json={**changed, "poll_seconds": 3})
+    assert after["password_stored"] is True and after["poll_seconds"] == 3
+    both = {**changed, "password": "x", "password_env": "SOME_VARIABLE"}
+    refused = admin.api.put(f"/mailboxes/{created['id']}", json=both)
+    assert refused.status_code == 422 and refused.json()["field"] == "password"
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+def test_a_wrong_password_is_shown_on_the_mailbox(server: Dovecot, admin: Person) -> None:
+    account = unique("nopass")
+    server.add_account(account, "something-else")
+    created = mailbox(admin, server, account, "imap")
+    state = wait_for(
+        lambda: admin.api.ok("GET", f"/mailboxes/{created['id']}")["last_error"],
+        message="no error recorded",
+    )
+    assert "uthentication" in state or "login" in state.lower()
+    admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
