@@ -15,18 +15,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
 from activities.sla import SlaLookups
-from models import Attachment, Group, Notification, Ticket, TicketEventRow, User
+from models import (
+    Attachment,
+    Group,
+    Notification,
+    RoutingRuleRow,
+    Ticket,
+    TicketEventRow,
+    User,
+)
 from models.desk import read_desk_settings
 from workflows import ids
 from workflows.choices import Role
 from workflows.lifecycle import apply_open
 from workflows.priority import priority_for
+from workflows.routing import RoutingRule, RoutingState, RuleConditions, rule_matches
 from workflows.sla import ClockName, clock_report
 from workflows.sla import summary as sla_summary
 from workflows.ticket_model import (
     CalendarLookup,
     DeskConfig,
     NotifyRequest,
+    OpenTicket,
     ProjectedOpening,
     ProjectionResult,
     ProjectOpening,
@@ -36,6 +46,38 @@ from workflows.ticket_model import (
     TicketFacts,
     TicketState,
 )
+
+
+async def _routing_rule(
+    conn: AsyncConnection, opening: OpenTicket, config: DeskConfig
+) -> RoutingRule | None:
+    """The first active routing rule a new ticket without a group matches."""
+    rows = await conn.execute(
+        select(_rules.c.id, _rules.c.name, _rules.c.conditions, _rules.c.group_id, _rules.c.skills)
+        .where(_rules.c.active.is_(True))
+        .order_by(_rules.c.position)
+    )
+    priority = priority_for(config.priority_matrix, opening.impact, opening.urgency)
+    text = f"{opening.subject}\n{opening.description}"
+    for row in rows:
+        rule = RoutingRule(
+            id=row.id,
+            name=row.name,
+            conditions=RuleConditions.model_validate(row.conditions or {}),
+            group_id=row.group_id,
+            skills=list(row.skills or []),
+        )
+        if rule_matches(
+            rule,
+            type_=opening.type.value,
+            service_id=opening.service_id,
+            organisation_id=opening.organisation_id,
+            priority=priority,
+            channel=opening.channel.value,
+            text=text,
+        ):
+            return rule
+    return None
 
 
 def _row(state: TicketState) -> dict[str, Any]:
@@ -141,6 +183,7 @@ _attachments = cast(Table, Attachment.__table__)
 _notifications = cast(Table, Notification.__table__)
 _users = cast(Table, User.__table__)
 _groups = cast(Table, Group.__table__)
+_rules = cast(Table, RoutingRuleRow.__table__)
 
 
 async def _write(
@@ -237,6 +280,12 @@ class ProjectionActivities:
         opening = msg.open
         async with self._engine.begin() as conn:
             config = DeskConfig.from_stored(await read_desk_settings(conn))
+            skills: list[str] = []
+            if opening.group_id is None:
+                rule = await _routing_rule(conn, opening, config)
+                if rule is not None:
+                    opening = opening.model_copy(update={"group_id": rule.group_id})
+                    skills = rule.skills
             policy = await self._sla.match(
                 conn,
                 type_=opening.type,
@@ -247,6 +296,8 @@ class ProjectionActivities:
                 around=msg.at.date(),
             )
             state, event = apply_open(msg.ticket_id, opening, config, msg.at, policy)
+            if skills:
+                state = state.model_copy(update={"routing": RoutingState(skills=skills)})
             number = await _write(conn, state, event)
         return ProjectedOpening(state=state.model_copy(update={"number": number}), event=event)
 

@@ -656,3 +656,33 @@ class ReminderPublic(BaseModel):
     number: int
     subject: str
     remind_at: datetime
+
+
+class RuleConditionsBody(Strict):
+    types: list[TicketType] = []
+    service_ids: list[DbId] = []
+    organisation_ids: list[DbId] = []
+    priorities: list[Annotated[int, Field(ge=1, le=5, strict=True)]] = []
+    channels: list[Channel] = []
+    keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50, description="Any of them in subject or description"
+    )
+
+
+class RoutingRuleBody(Strict):
+    """Places a new ticket without a group: the first active rule that matches wins."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    active: Flag = True
+    conditions: RuleConditionsBody = Field(default_factory=RuleConditionsBody)
+    group_id: DbId
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
+
+
+class RoutingRulePublic(RoutingRuleBody):
+    id: int
+    position: int
+
+
+class RuleOrder(Strict):
+    ids: list[DbId] = Field(description="Every rule id, in the order they are tried")

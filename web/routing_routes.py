@@ -23,13 +23,15 @@ from api.schemas import (
     ConsultBody,
     OfferDecline,
     ReminderBody,
+    RoutingRuleBody,
 )
 from api.services import bulk, directory
 from api.services import routing as service
+from api.services import routing_rules as rules
 from models import Ticket, User
 from web.render import page
-from web.routes import TicketNumber, WebStaff, _parse, _see_other, _ticket_page
-from workflows.choices import OPEN_STATUSES, Role
+from web.routes import TicketNumber, WebAdmin, WebStaff, _parse, _see_other, _ticket_page
+from workflows.choices import OPEN_STATUSES, Channel, Role, TicketType
 
 router = APIRouter(include_in_schema=False)
 
@@ -231,3 +233,106 @@ async def reassign(
             raise
         return await teams(request, user, session, error=exc)
     return _see_other(f"/admin/jobs/{job.id}")
+
+
+# ---------------------------------------------------------------- routing rules (admin)
+
+
+async def _rules_page(
+    request: Request,
+    user: Any,
+    session: SessionDep,
+    *,
+    error: ApiError | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    context = {
+        "user": user,
+        "rules": await rules.list_rules(session),
+        "groups": await directory.list_groups(session),
+        "organisations": await directory.list_organisations(session),
+        "types": [t.value for t in TicketType],
+        "channels": [c.value for c in Channel],
+        "values": values or {},
+        "error": error.detail if error else None,
+        "error_field": error.field if error else None,
+    }
+    return page(request, "routing/rules.html", context, error.status if error else 200)
+
+
+@router.get("/admin/routing-rules")
+async def rules_page(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    return await _rules_page(request, user, session)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip() for w in text.split(",") if w.strip()]
+
+
+@router.post("/admin/routing-rules")
+async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    form = await request.form()
+    values = {
+        "name": str(form.get("name", "")).strip(),
+        "group_id": str(form.get("group_id", "")),
+        "keywords": str(form.get("keywords", "")),
+        "skills": str(form.get("skills", "")),
+        "types": [str(v) for v in form.getlist("types")],
+        "channels": [str(v) for v in form.getlist("channels")],
+        "priorities": [str(v) for v in form.getlist("priorities")],
+        "organisation_ids": [str(v) for v in form.getlist("organisation_ids")],
+    }
+    try:
+        for name in ("group_id",):
+            if not values[name].isdigit():
+                raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
+        body = RoutingRuleBody.model_validate(
+            {
+                "name": values["name"],
+                "group_id": int(values["group_id"]),
+                "skills": _words(values["skills"]),
+                "conditions": {
+                    "types": values["types"],
+                    "channels": values["channels"],
+                    "priorities": [int(p) for p in values["priorities"] if p.isdigit()],
+                    "organisation_ids": [int(o) for o in values["organisation_ids"] if o.isdigit()],
+                    "keywords": _words(values["keywords"]),
+                },
+            }
+        )
+        await rules.create_rule(session, body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        error = ApiError(422, f"{field}: {first['msg']}", field=field, code="invalid_field")
+        return await _rules_page(request, user, session, error=error, values=values)
+    except ApiError as exc:
+        return await _rules_page(request, user, session, error=exc, values=values)
+    return _see_other("/admin/routing-rules")
+
+
+@router.post("/admin/routing-rules/{rule_id}/delete")
+async def delete_rule(
+    rule_id: Annotated[int, Path(ge=1, le=MAX_INT)], user: WebAdmin, session: SessionDep
+) -> Response:
+    await rules.delete_rule(session, rule_id)
+    return _see_other("/admin/routing-rules")
+
+
+@router.post("/admin/routing-rules/{rule_id}/move")
+async def move_rule(
+    request: Request,
+    rule_id: Annotated[int, Path(ge=1, le=MAX_INT)],
+    user: WebAdmin,
+    session: SessionDep,
+) -> Response:
+    form = await request.form()
+    ids = [r.id for r in await rules.list_rules(session)]
+    if rule_id not in ids:
+        raise ApiError(404, f"no routing rule {rule_id}", code="not_found")
+    i = ids.index(rule_id)
+    j = i - 1 if form.get("direction") == "up" else i + 1
+    if 0 <= j < len(ids):
+        ids[i], ids[j] = ids[j], ids[i]
+        await rules.reorder(session, ids)
+    return _see_other("/admin/routing-rules")

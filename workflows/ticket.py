@@ -230,8 +230,13 @@ class TicketWorkflow:
             except TimeoutError:
                 await self._timer_work()
 
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._mail_finished()
+        # Nothing may be in flight when the run ends: no update handler (it would fail
+        # as "completed before the update completed") and no mail being sent. Waiting for
+        # both in one condition leaves no gap for a new update to slip in after the check.
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(m.done() for m in self._mail)
+        )
+        await self._mail_finished()  # all done: returns without yielding
         state = self._require_state()
         if state.status == Status.CLOSED:
             return state

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Response, status
 
-from api.deps import SessionDep, StaffUser, TemporalDep
+from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
 from api.schemas import (
     MAX_BIGINT,
     AvailabilityBody,
@@ -20,10 +20,14 @@ from api.schemas import (
     OfferPublic,
     ReminderBody,
     ReminderPublic,
+    RoutingRuleBody,
+    RoutingRulePublic,
+    RuleOrder,
     TicketPublic,
 )
 from api.services import bulk
 from api.services import routing as service
+from api.services import routing_rules as rules
 
 router = APIRouter(tags=["routing"])
 Number = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
@@ -111,3 +115,41 @@ async def my_consults(user: StaffUser, session: SessionDep) -> list[ConsultReque
 async def my_reminders(user: StaffUser, session: SessionDep) -> list[ReminderPublic]:
     """Reminders set on tickets assigned to me, soonest first."""
     return await service.my_reminders(session, user)
+
+
+RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/routing-rules")
+async def list_rules(user: StaffUser, session: SessionDep) -> list[RoutingRulePublic]:
+    """Routing rules in the order they are tried on a new ticket without a group."""
+    return await rules.list_rules(session)
+
+
+@router.post("/routing-rules", status_code=status.HTTP_201_CREATED)
+async def create_rule(
+    body: RoutingRuleBody, user: AdminUser, session: SessionDep
+) -> RoutingRulePublic:
+    """A rule tried after the existing ones; without conditions it is the default (admin)."""
+    return await rules.create_rule(session, body)
+
+
+@router.put("/routing-rules/order")
+async def reorder_rules(
+    body: RuleOrder, user: AdminUser, session: SessionDep
+) -> list[RoutingRulePublic]:
+    """Set the order the rules are tried in (admin)."""
+    return await rules.reorder(session, body.ids)
+
+
+@router.put("/routing-rules/{rule_id}")
+async def update_rule(
+    rule_id: RuleId, body: RoutingRuleBody, user: AdminUser, session: SessionDep
+) -> RoutingRulePublic:
+    return await rules.update_rule(session, rule_id, body)
+
+
+@router.delete("/routing-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_rule(rule_id: RuleId, user: AdminUser, session: SessionDep) -> Response:
+    await rules.delete_rule(session, rule_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

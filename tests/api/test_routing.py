@@ -268,3 +268,53 @@ def test_remind_me_at_wakes_the_ticket_and_notifies_the_assignee(
     assert str(number) in reminded[0]["title"]
     assert "reminded" in kinds(agent, number)
     assert agent.api.ok("GET", "/reminders") == []
+
+
+def test_routing_rules_place_new_tickets_in_a_group_with_the_skills_they_need(
+    directory: Directory, admin: Person
+) -> None:
+    org = directory.organisation()
+    customer = directory.person("customer", org)
+    vpn_agent = directory.person("agent")
+    vpn = group(admin, [vpn_agent], strategy="skills", skills={str(vpn_agent.id): ["vpn", "cisco"]})
+    desk = group(admin, [directory.person("agent")])
+    # Scoped to this test's organisation: the database is shared with other tests.
+    first = admin.api.ok(
+        "POST",
+        "/routing-rules",
+        201,
+        json={
+            "name": "VPN",
+            "conditions": {"organisation_ids": [org], "keywords": ["vpn", "tunnel"]},
+            "group_id": vpn,
+            "skills": ["vpn"],
+        },
+    )
+    fallback = admin.api.ok(
+        "POST",
+        "/routing-rules",
+        201,
+        json={
+            "name": "Everything else",
+            "conditions": {"organisation_ids": [org]},
+            "group_id": desk,
+        },
+    )
+    try:
+        assert fallback["position"] > first["position"]
+        tunnel = customer.api.open_ticket("The VPN tunnel drops")
+        printer = customer.api.open_ticket("Printer jam")
+        assert tunnel["group"]["id"] == vpn and printer["group"]["id"] == desk
+        wait_for(lambda: tunnel["number"] in offers(vpn_agent), message="skills routing offers it")
+
+        bad = admin.api.post("/routing-rules", json={"name": "Nowhere", "group_id": 2**31 - 1})
+        assert bad.status_code == 422 and bad.json()["field"] == "group_id"
+        wrong = admin.api.put("/routing-rules/order", json={"ids": [first["id"]]})
+        assert wrong.status_code == 422 and wrong.json()["field"] == "ids"
+        assert (
+            vpn_agent.api.post("/routing-rules", json={"name": "x", "group_id": vpn}).status_code
+            == 403
+        )
+    finally:
+        for rule in (first, fallback):
+            admin.api.ok("DELETE", f"/routing-rules/{rule['id']}", 204)

@@ -163,3 +163,54 @@ def test_consult_from_the_ticket_page_and_answer_from_the_task_list(
         assert "Seen this?" not in session.get("/tasks").text
     kinds = [e["kind"] for e in asking.api.ok("GET", f"/tickets/{number}/timeline")]
     assert kinds[-2:] == ["consult_asked", "consult_answered"]
+
+
+def test_an_admin_adds_orders_and_deletes_routing_rules(
+    directory: Directory, admin: Person, base_url: str
+) -> None:
+    org = directory.organisation()
+    team = directory.group(f"Network {uuid.uuid4().hex[:6]}")
+    with browser_session(base_url, admin.email) as session:
+        page = session.get("/admin/routing-rules").text
+        refused = session.post(
+            "/admin/routing-rules", data={"csrf_token": csrf_of(page), "name": "No group"}
+        )
+        assert refused.status_code == 422 and 'data-field="group_id"' in refused.text
+        ids = []
+        for name in ("Wi-Fi", "Org default"):
+            made = session.post(
+                "/admin/routing-rules",
+                data={
+                    "csrf_token": csrf_of(page),
+                    "name": f"{name} {uuid.uuid4().hex[:4]}",
+                    "group_id": str(team),
+                    "organisation_ids": str(org),
+                    "keywords": "wifi, wlan" if name == "Wi-Fi" else "",
+                    "priorities": ["1", "2"] if name == "Wi-Fi" else [],
+                },
+            )
+            assert made.status_code == 303
+        rules = admin.api.ok("GET", "/routing-rules")
+        ids = [r["id"] for r in rules if r["conditions"]["organisation_ids"] == [org]]
+        wifi = next(r for r in rules if r["id"] == ids[0])
+        assert wifi["conditions"]["keywords"] == ["wifi", "wlan"]
+        assert wifi["conditions"]["priorities"] == [1, 2]
+        try:
+            listed = session.get("/admin/routing-rules").text
+            assert "words “wifi”, “wlan”" in listed and "P1/P2" in listed
+            session.post(
+                f"/admin/routing-rules/{ids[1]}/move",
+                data={"csrf_token": csrf_of(page), "direction": "up"},
+            )
+            order = [r["id"] for r in admin.api.ok("GET", "/routing-rules") if r["id"] in ids]
+            assert order == [ids[1], ids[0]]
+        finally:
+            for rule_id in ids:
+                deleted = session.post(
+                    f"/admin/routing-rules/{rule_id}/delete", data={"csrf_token": csrf_of(page)}
+                )
+                assert deleted.status_code == 303
+        assert not [r for r in admin.api.ok("GET", "/routing-rules") if r["id"] in ids]
+    agent = directory.person("agent")
+    with browser_session(base_url, agent.email) as session:
+        assert session.get("/admin/routing-rules").status_code == 403
