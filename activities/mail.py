@@ -20,12 +20,14 @@ from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import Any, cast
 
+import apprise
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio import activity
 
+from api.mail.secrets import SecretKeyError, decrypt
 from models import (
     Mailbox,
     MailMessage,
@@ -65,6 +67,8 @@ class MailConfig:
     domain: str
     language: str
     templates_dir: Path | None
+    secret_key: str | None = None
+    """Decrypts people's Apprise URLs (TEMPODESK_SECRET_KEY)."""
 
 
 def message_id_for(ticket: Ticket, seq: int, kind: str, domain: str) -> str:
@@ -191,7 +195,7 @@ class MailActivities:
                 raise RuntimeError(f"ticket {mail.ticket_id} is not projected yet")
             rows = (
                 await conn.execute(
-                    select(Notification, User.email, User.name)
+                    select(Notification, User.email, User.name, User.notification_prefs)
                     .join(User, User.id == Notification.user_id)
                     .where(
                         Notification.ticket_id == mail.ticket_id,
@@ -202,7 +206,14 @@ class MailActivities:
                 )
             ).all()
         statuses = []
-        for notification, email, name in rows:
+        for notification, email, name, prefs in rows:
+            prefs = prefs or {}
+            muted = notification.kind in (prefs.get("muted") or [])
+            if prefs.get("apprise") and not muted:
+                statuses.append(await self._push(mail, notification, ticket, str(prefs["apprise"])))
+            if muted or not prefs.get("email", True):
+                statuses.append("skipped")
+                continue
             kind = f"notification-{notification.user_id}"
             key = f"{mail.ticket_id}:{mail.seq}:{kind}"
             async with AsyncSession(self._engine) as conn:
@@ -236,6 +247,38 @@ class MailActivities:
             await self._sent(key, mail, message, [email], thread=False)
             statuses.append("sent")
         return "sent" if "sent" in statuses else "skipped"
+
+    async def _push(
+        self, mail: TicketMail, notification: Notification, ticket: Ticket, secret: str
+    ) -> str:
+        """Push one notification to the person's Apprise URL, once (its own outbox row)."""
+        key = f"{mail.ticket_id}:{mail.seq}:apprise-{notification.user_id}"
+        async with AsyncSession(self._engine) as conn:
+            if await self._finished(conn, key):
+                return "sent"
+        try:
+            url = decrypt(self._config.secret_key, secret)
+        except SecretKeyError as exc:
+            await self._claim(key, mail, key, [], str(exc), f"apprise-{notification.user_id}")
+            return "skipped"
+        if not await self._claim(key, mail, key, [], None, f"apprise-{notification.user_id}"):
+            return "skipped"
+        title = f"{ticket_tag(ticket.number)} {notification.title}"
+        pusher = apprise.Apprise()
+        pusher.add(url)
+        delivered = await asyncio.to_thread(
+            pusher.notify, title=title, body=notification.body or title
+        )
+        if not delivered:
+            # Temporal retries the activity; rows already sent are not sent again.
+            raise RuntimeError(f"the Apprise push for {key} failed")
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(_outbox)
+                .where(_outbox.c.key == key)
+                .values(status="sent", sent_at=datetime.now(UTC))
+            )
+        return "sent"
 
     async def _copied(self, conn: AsyncSession, ticket_id: str, requester: Any) -> list[str]:
         """The ticket's CC'd contacts: everyone its received mail came from or went to,

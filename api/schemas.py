@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -686,3 +686,39 @@ class RoutingRulePublic(RoutingRuleBody):
 
 class RuleOrder(Strict):
     ids: list[DbId] = Field(description="Every rule id, in the order they are tried")
+
+
+NotificationKind = Literal[
+    "offered",
+    "assigned",
+    "transferred",
+    "unrouted",
+    "consult",
+    "consult_answered",
+    "reminder",
+    "sla_warning",
+    "sla_breached",
+    "sla_escalated",
+]
+NOTIFICATION_KINDS: tuple[str, ...] = get_args(NotificationKind)
+
+
+class NotificationPrefsBody(Strict):
+    """How I hear of things besides the in-app list (which always has everything)."""
+
+    email: Flag = Field(True, description="Mail me my notifications")
+    muted: list[NotificationKind] = Field(
+        default_factory=list, description="Kinds never mailed or pushed to me"
+    )
+    apprise_url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
+        None,
+        description="Also push to this Apprise URL (Slack, Teams, an SMS gateway, ...); "
+        "stored encrypted, never shown again; null removes it",
+    )
+    keep_apprise: Flag = Field(False, description="Keep the stored URL (ignore apprise_url)")
+
+
+class NotificationPrefsPublic(BaseModel):
+    email: bool
+    muted: list[str]
+    apprise: bool = Field(description="An Apprise URL is stored")

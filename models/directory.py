@@ -49,6 +49,10 @@ class User(Base):
     """Agents: online, away or offline; only online agents are offered tickets."""
     max_open_tickets: Mapped[int | None] = mapped_column(Integer)
     """Agents: no offers while this many tickets are open and assigned to them."""
+    notification_prefs: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default="{}"
+    )
+    """{"email": bool, "muted": [kinds not mailed], "apprise": encrypted Apprise URL}."""
     mail_bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When mail to this person last bounced (a delivery status notification came back)."""
     mail_bounce_reason: Mapped[str | None] = mapped_column(Text)

@@ -80,6 +80,7 @@ def mail_config(settings: Settings) -> MailConfig:
         domain=settings.mail_domain,
         language=settings.mail_language,
         templates_dir=settings.mail_templates_dir,
+        secret_key=settings.secret_key,
     )
 
 

@@ -579,6 +579,7 @@ class TicketWorkflow:
                 new, event, notify = applied
                 await self._persist(new, event, notify)
                 self._state = new
+                self._tell(new, notify)
             except ApplicationError as exc:
                 if exc.type != UNAVAILABLE:
                     raise
@@ -664,6 +665,7 @@ class TicketWorkflow:
             await self._persist(state, event, notify)
             self._state = state
             self._wake = True
+            self._tell(state, notify)
             return state
 
     async def _remind(self) -> None:
@@ -674,6 +676,7 @@ class TicketWorkflow:
             new, event, notify = apply_reminder_due(state, workflow.now())
             await self._persist(new, event, notify)
             self._state = new
+            self._tell(new, notify)
 
     async def _auto_close(self) -> None:
         async with self._lock:
@@ -795,6 +798,12 @@ class TicketWorkflow:
                 )
 
     # ------------------------------------------------------------ mail
+
+    def _tell(self, state: TicketState, notify: list[NotifyRequest]) -> None:
+        """Whoever an event notified in the app also gets it by mail (and their other
+        channels), as their preferences say; started without waiting, like a reply's mail."""
+        if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
+            self._send_mail(TicketMail(ticket_id=state.id, seq=state.seq, kind="notification"))
 
     def _send_mail(self, mail: TicketMail) -> None:
         """Start the send without waiting for it: the reply is saved and answered now, the

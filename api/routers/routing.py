@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
+from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, StaffUser, TemporalDep
 from api.schemas import (
     MAX_BIGINT,
     AvailabilityBody,
@@ -16,6 +16,8 @@ from api.schemas import (
     ConsultAnswer,
     ConsultBody,
     ConsultRequest,
+    NotificationPrefsBody,
+    NotificationPrefsPublic,
     OfferDecline,
     OfferPublic,
     ReminderBody,
@@ -153,3 +155,16 @@ async def update_rule(
 async def delete_rule(rule_id: RuleId, user: AdminUser, session: SessionDep) -> Response:
     await rules.delete_rule(session, rule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/notification-preferences", tags=["notifications"])
+async def get_prefs(user: CurrentUser, session: SessionDep) -> NotificationPrefsPublic:
+    return await service.get_prefs(session, user)
+
+
+@router.put("/me/notification-preferences", tags=["notifications"])
+async def set_prefs(
+    body: NotificationPrefsBody, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> NotificationPrefsPublic:
+    """Which of my notifications are also mailed, and an Apprise URL to push them to."""
+    return await service.set_prefs(session, user, body, settings.secret_key)

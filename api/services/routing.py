@@ -9,11 +9,14 @@ from temporalio.client import Client
 
 from api.auth import Principal
 from api.errors import ApiError
+from api.mail.secrets import SecretKeyError, encrypt
 from api.schemas import (
     AvailabilityBody,
     AvailabilityPublic,
     ConsultBody,
     ConsultRequest,
+    NotificationPrefsBody,
+    NotificationPrefsPublic,
     OfferPublic,
     ReminderBody,
     ReminderPublic,
@@ -158,3 +161,50 @@ async def my_reminders(session: AsyncSession, principal: Principal) -> list[Remi
     return [
         ReminderPublic(number=n, subject=s, remind_at=at) for n, s, at in rows if at is not None
     ]
+
+
+async def get_prefs(session: AsyncSession, principal: Principal) -> NotificationPrefsPublic:
+    user = await session.get(User, principal.id)
+    assert user is not None
+    return _prefs_public(user.notification_prefs or {})
+
+
+def _prefs_public(prefs: dict[str, object]) -> NotificationPrefsPublic:
+    muted = prefs.get("muted")
+    return NotificationPrefsPublic(
+        email=bool(prefs.get("email", True)),
+        muted=[str(k) for k in muted] if isinstance(muted, list) else [],
+        apprise=bool(prefs.get("apprise")),
+    )
+
+
+async def set_prefs(
+    session: AsyncSession, principal: Principal, body: NotificationPrefsBody, secret_key: str | None
+) -> NotificationPrefsPublic:
+    user = await session.get(User, principal.id)
+    assert user is not None
+    stored = dict(user.notification_prefs or {})
+    prefs: dict[str, object] = {"email": body.email, "muted": sorted(set(body.muted))}
+    if body.keep_apprise:
+        if stored.get("apprise"):
+            prefs["apprise"] = stored["apprise"]
+    elif body.apprise_url is not None:
+        problem = apprise_problem(body.apprise_url)
+        if problem:
+            raise ApiError(422, problem, field="apprise_url", code="invalid_field")
+        try:
+            prefs["apprise"] = encrypt(secret_key, body.apprise_url)
+        except SecretKeyError as exc:
+            raise ApiError(422, str(exc), field="apprise_url", code="invalid_field") from exc
+    user.notification_prefs = prefs
+    await session.commit()
+    return _prefs_public(prefs)
+
+
+def apprise_problem(url: str) -> str | None:
+    """Why Apprise cannot use this URL (None: it can)."""
+    import apprise
+
+    if apprise.Apprise().add(url):
+        return None
+    return "apprise_url is not a URL Apprise understands (see its list of services)"

@@ -52,6 +52,15 @@ def upgrade() -> None:
     )
     op.add_column("users", sa.Column("max_open_tickets", sa.Integer(), nullable=True))
     op.add_column(
+        "users",
+        sa.Column(
+            "notification_prefs",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
+    )
+    op.add_column(
         "groups",
         sa.Column("strategy", sa.String(length=16), server_default="manual", nullable=False),
     )
@@ -82,4 +91,5 @@ def downgrade() -> None:
     op.drop_column("groups", "offer_timeout_seconds")
     op.drop_column("groups", "strategy")
     op.drop_column("users", "max_open_tickets")
+    op.drop_column("users", "notification_prefs")
     op.drop_column("users", "availability")
