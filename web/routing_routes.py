@@ -13,14 +13,16 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.schemas import (
     MAX_INT,
+    NOTIFICATION_KINDS,
     AvailabilityBody,
     BulkReassign,
     ConsultAnswer,
     ConsultBody,
+    NotificationPrefsBody,
     OfferDecline,
     ReminderBody,
     RoutingRuleBody,
@@ -30,7 +32,15 @@ from api.services import routing as service
 from api.services import routing_rules as rules
 from models import Ticket, User
 from web.render import page
-from web.routes import TicketNumber, WebAdmin, WebStaff, _parse, _see_other, _ticket_page
+from web.routes import (
+    TicketNumber,
+    WebAdmin,
+    WebStaff,
+    WebUser,
+    _parse,
+    _see_other,
+    _ticket_page,
+)
 from workflows.choices import OPEN_STATUSES, Channel, Role, TicketType
 
 router = APIRouter(include_in_schema=False)
@@ -336,3 +346,55 @@ async def move_rule(
         ids[i], ids[j] = ids[j], ids[i]
         await rules.reorder(session, ids)
     return _see_other("/admin/routing-rules")
+
+
+# ---------------------------------------------------------------- notification preferences
+
+
+@router.get("/settings/notifications")
+async def prefs_page(request: Request, user: WebUser, session: SessionDep) -> Response:
+    prefs = await service.get_prefs(session, user)
+    return page(
+        request,
+        "routing/prefs.html",
+        {"user": user, "prefs": prefs, "kinds": NOTIFICATION_KINDS},
+    )
+
+
+@router.post("/settings/notifications")
+async def save_prefs(
+    request: Request, user: WebUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    form = await request.form()
+    url = str(form.get("apprise_url", "")).strip()
+    data: dict[str, Any] = {
+        "email": form.get("email") == "on",
+        "muted": [str(k) for k in form.getlist("muted")],
+        "keep_apprise": not url and form.get("remove_apprise") != "on",
+        "apprise_url": url or None,
+    }
+    try:
+        body = NotificationPrefsBody.model_validate(data)
+        prefs = await service.set_prefs(session, user, body, settings.secret_key)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        error = ApiError(422, f"{field}: {first['msg']}", field=field, code="invalid_field")
+        return await _prefs_error(request, user, session, error)
+    except ApiError as exc:
+        return await _prefs_error(request, user, session, exc)
+    context = {"user": user, "prefs": prefs, "kinds": NOTIFICATION_KINDS, "saved": True}
+    return page(request, "routing/prefs.html", context)
+
+
+async def _prefs_error(
+    request: Request, user: Any, session: SessionDep, error: ApiError
+) -> Response:
+    context = {
+        "user": user,
+        "prefs": await service.get_prefs(session, user),
+        "kinds": NOTIFICATION_KINDS,
+        "error": error.detail,
+        "error_field": error.field,
+    }
+    return page(request, "routing/prefs.html", context, error.status)

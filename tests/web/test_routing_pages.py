@@ -214,3 +214,38 @@ def test_an_admin_adds_orders_and_deletes_routing_rules(
     agent = directory.person("agent")
     with browser_session(base_url, agent.email) as session:
         assert session.get("/admin/routing-rules").status_code == 403
+
+
+def test_notification_preferences_page(directory: Directory, base_url: str) -> None:
+    agent = directory.person("agent")
+    with browser_session(base_url, agent.email) as session:
+        page = session.get("/settings/notifications").text
+        bad = session.post(
+            "/settings/notifications",
+            data={"csrf_token": csrf_of(page), "email": "on", "apprise_url": "not a url"},
+        )
+        assert bad.status_code == 422 and 'data-field="apprise_url"' in bad.text
+        saved = session.post(
+            "/settings/notifications",
+            data={
+                "csrf_token": csrf_of(page),
+                "muted": ["reminder", "offered"],
+                "apprise_url": "json://127.0.0.1:9/hook",
+            },
+        )
+        assert saved.status_code == 200 and "Saved." in saved.text
+        assert agent.api.ok("GET", "/me/notification-preferences") == {
+            "email": False,
+            "muted": ["offered", "reminder"],
+            "apprise": True,
+        }
+        kept = session.post(
+            "/settings/notifications", data={"csrf_token": csrf_of(page), "email": "on"}
+        )
+        assert kept.status_code == 200
+        assert agent.api.ok("GET", "/me/notification-preferences")["apprise"] is True
+        session.post(
+            "/settings/notifications",
+            data={"csrf_token": csrf_of(page), "email": "on", "remove_apprise": "on"},
+        )
+        assert agent.api.ok("GET", "/me/notification-preferences")["apprise"] is False
