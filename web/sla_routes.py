@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
@@ -21,6 +22,8 @@ from api.schemas import MAX_INT, CalendarPublic
 from api.services import directory, sla_clocks, sla_io, tickets
 from api.services import notifications as notices
 from api.services import sla as service
+from api.services.directory import user_public
+from models import User
 from web import sla_forms as forms
 from web.render import page
 from web.routes import TicketNumber, WebAdmin, WebStaff, WebUser
@@ -221,6 +224,23 @@ async def policies(request: Request, user: WebAdmin, session: SessionDep) -> Res
     return page(request, "admin/policies.html", context)
 
 
+async def _staff_with(session: AsyncSession, policy: Any) -> list[Any]:
+    """Staff to choose from: the first ones by name, plus everyone the policy already
+    names, so sending its form back never drops a person the list did not reach."""
+    staff = await directory.list_users(session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN])
+    named = {
+        a.user_id
+        for level in (policy.escalations if policy is not None else [])
+        for a in level.actions
+        if a.user_id is not None
+    } - {u.id for u in staff}
+    for user_id in sorted(named):
+        found = await session.get(User, user_id)
+        if found is not None:
+            staff.append(user_public(found))
+    return staff
+
+
 async def _policy_page(
     request: Request,
     user: Any,
@@ -254,7 +274,7 @@ async def _policy_page(
         "services": await service.list_services(session),
         "organisations": await directory.list_organisations(session),
         "groups": await directory.list_groups(session),
-        "staff": await directory.list_users(session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN]),
+        "staff": await _staff_with(session, policy),
         "clocks": forms.CLOCKS,
         "simple_actions": forms.SIMPLE_ACTIONS,
         "action_labels": forms.ACTION_LABELS,

@@ -192,7 +192,8 @@ class TicketWorkflow:
         self._refreshed_on: date | None = None
         # Mail in flight: the ticket may carry on meanwhile, but must not
         # continue-as-new or end before each send has finished.
-        self._mail: list[workflow.ActivityHandle[Any]] = []
+        self._mail: list[tuple[TicketMail, workflow.ActivityHandle[Any]]] = []
+        self._carried_mail = list(inp.mail)
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketState:
@@ -206,6 +207,8 @@ class TicketWorkflow:
             except RuleViolation as exc:
                 raise _rejected(exc) from None
             await self._open(inp.open)
+        for mail in self._carried_mail:
+            self._send_mail(mail)
 
         while True:
             state = self._require_state()
@@ -230,17 +233,23 @@ class TicketWorkflow:
             except TimeoutError:
                 await self._timer_work()
 
-        # Nothing may be in flight when the run ends: no update handler (it would fail
-        # as "completed before the update completed") and no mail being sent. Waiting for
-        # both in one condition leaves no gap for a new update to slip in after the check.
+        # No update handler may be in flight when the run ends (it would fail as
+        # "completed before the update completed"). A closed ticket also waits for its
+        # mail; a continued one hands unfinished mail to the next run instead, so an SMTP
+        # outage never holds back continue-as-new. One condition, no gap for an update.
+        closing = self._require_state().status == Status.CLOSED
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and all(m.done() for m in self._mail)
+            lambda: (
+                workflow.all_handlers_finished()
+                and (not closing or all(h.done() for _, h in self._mail))
+            )
         )
-        await self._mail_finished()  # all done: returns without yielding
         state = self._require_state()
         if state.status == Status.CLOSED:
+            await self._mail_finished()  # all done: returns without yielding
             return state
-        workflow.continue_as_new(TicketInput(state=state))
+        unfinished = [m for m, h in self._mail if not h.done()]
+        workflow.continue_as_new(TicketInput(state=state, mail=unfinished))
 
     def _next_deadline(self, state: TicketState) -> tuple[datetime | None, str | None]:
         """The earliest instant the ticket must act by itself, and why."""
@@ -808,19 +817,18 @@ class TicketWorkflow:
     def _send_mail(self, mail: TicketMail) -> None:
         """Start the send without waiting for it: the reply is saved and answered now, the
         activity's outbox row (unique on ticket and seq) makes the mail go out once."""
-        self._mail = [f for f in self._mail if not f.done()]
-        self._mail.append(
-            workflow.start_activity(
-                ids.SEND_TICKET_MAIL,
-                mail,
-                start_to_close_timeout=_MAIL_START_TO_CLOSE,
-                schedule_to_close_timeout=_MAIL_GIVE_UP,
-                retry_policy=_MAIL_RETRY,
-            )
+        self._mail = [(m, h) for m, h in self._mail if not h.done()]
+        handle = workflow.start_activity(
+            ids.SEND_TICKET_MAIL,
+            mail,
+            start_to_close_timeout=_MAIL_START_TO_CLOSE,
+            schedule_to_close_timeout=_MAIL_GIVE_UP,
+            retry_policy=_MAIL_RETRY,
         )
+        self._mail.append((mail, handle))
 
     async def _mail_finished(self) -> None:
-        for pending in self._mail:
+        for _, pending in self._mail:
             try:
                 await pending
             except ActivityError as exc:

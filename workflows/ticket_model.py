@@ -122,6 +122,9 @@ class TicketInput(BaseModel):
 
     open: OpenTicket | None = None
     state: TicketState | None = None
+    mail: list[TicketMail] = Field(default_factory=list)
+    """Mail the previous run started and had not finished sending: started again (the
+    outbox makes a repeat harmless), so continuing as new never waits for an SMTP server."""
 
 
 class OpenTicket(BaseModel):

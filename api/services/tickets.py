@@ -25,6 +25,7 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from api.auth import Principal
 from api.errors import ApiError, from_temporal, from_violation, not_found
@@ -534,12 +535,31 @@ async def act(
     if ticket.status == Status.CLOSED:
         raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE)
     handle = client.get_workflow_handle(ticket.id)
+    # One id for every attempt: a repeat of an update that did arrive is answered once.
+    update_id = _update_id(principal, key) or f"req-{uuid.uuid4().hex}"
     try:
-        await handle.execute_update(UPDATES[type(msg)], msg, id=_update_id(principal, key))
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_not_ready),
+            wait=wait_exponential(multiplier=0.05, max=1),
+            stop=stop_after_attempt(6),
+            reraise=True,
+        ):
+            with attempt:
+                await handle.execute_update(UPDATES[type(msg)], msg, id=update_id)
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise from_temporal(exc, closed) from exc
     session.expire_all()
     return await get_ticket(session, principal, number)
+
+
+def _not_ready(exc: BaseException) -> bool:
+    """The workflow's task failed or raced with its continue-as-new while the update was
+    on its way: it was not accepted, and the server says to try again."""
+    return (
+        isinstance(exc, RPCError)
+        and exc.status == RPCStatusCode.FAILED_PRECONDITION
+        and b"WorkflowNotReadyFailure" in exc.raw_grpc_status
+    )
 
 
 async def classify(
