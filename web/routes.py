@@ -42,6 +42,7 @@ from api.schemas import (
 from api.security import new_secret, same
 from api.services import desk, directory, incidents, notifications
 from api.services import tickets as service
+from models import User
 from web.render import page
 from workflows.choices import (
     LEVEL_CHOICES,
@@ -360,12 +361,31 @@ def _query_without(request: Request, *names: str) -> str:
     return "&".join(f"{quote(k)}={quote(v)}" for k, v in items)
 
 
-async def _new_ticket_context(session: SessionDep, user: Principal) -> dict[str, Any]:
+async def _with_people(session: SessionDep, people: list[Any], wanted: list[Any]) -> list[Any]:
+    """A choice list of people (the first ones by name) plus the ones already chosen, so a
+    form shown again, or a ticket's current assignee, never loses its person."""
+    have = {p.id for p in people}
+    for value in wanted:
+        text = str(value or "")
+        if text.isdigit() and int(text) not in have and int(text) <= MAX_INT:
+            found = await session.get(User, int(text))
+            if found is not None:
+                people = [*people, directory.user_public(found)]
+                have.add(found.id)
+    return people
+
+
+async def _new_ticket_context(
+    session: SessionDep, user: Principal, chosen: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    chosen = chosen or {}
+    customers = await directory.list_users(session, roles=[Role.CUSTOMER])
+    agents = await directory.list_users(session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN])
     return {
         "user": user,
-        "customers": await directory.list_users(session, roles=[Role.CUSTOMER]),
+        "customers": await _with_people(session, customers, [chosen.get("requester_id")]),
         "groups": await directory.list_groups(session),
-        "agents": await directory.list_users(session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN]),
+        "agents": await _with_people(session, agents, [chosen.get("assignee_id")]),
         "idempotency_key": uuid.uuid4().hex,
         "values": {},
     }
@@ -396,7 +416,7 @@ async def new_ticket(
         )
     except ApiError as exc:
         if user.is_staff:
-            context = await _new_ticket_context(session, user)
+            context = await _new_ticket_context(session, user, data)
         else:
             context = {"user": user}
         context.update(
@@ -438,8 +458,10 @@ async def _ticket_page(
     }
     if user.is_staff:
         context["groups"] = await directory.list_groups(session)
-        context["agents"] = await directory.list_users(
-            session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN]
+        context["agents"] = await _with_people(
+            session,
+            await directory.list_users(session, roles=[Role.AGENT, Role.MANAGER, Role.ADMIN]),
+            [ticket.assignee.id if ticket.assignee else None, (values or {}).get("assignee_id")],
         )
         names = {a.id: a.name for a in context["agents"]}
         names.update({ticket.requester.id: ticket.requester.name} if ticket.requester else {})

@@ -500,3 +500,29 @@ def test_a_too_large_upload_in_the_ui_gets_a_page_not_json(
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("text/html")
     assert "larger than the limit" in r.text
+
+
+def test_forms_keep_people_beyond_the_first_page_of_the_choice_list(
+    directory: Directory, agent_session: httpx.Client, agent: Person, customer: Person
+) -> None:
+    """The agent lists show the first 200 by name; a chosen person is added when later."""
+    for i in range(201):
+        directory.person("agent", name=f"Aaron {i:03d}")
+    late = directory.person("agent", name=f"Zelda {uuid.uuid4().hex[:4]}")
+    number = customer.api.open_ticket("Late in the alphabet")["number"]
+    agent.api.ok("POST", f"/tickets/{number}/assign", json={"assignee_id": late.id})
+    page = agent_session.get(f"/tickets/{number}").text
+    assert selected(page, "assignee_id") == str(late.id)
+    form = agent_session.get("/tickets/new").text
+    refused = agent_session.post(
+        "/tickets/new",
+        data={
+            "csrf_token": csrf_of(form),
+            "idempotency_key": field_value(form, "idempotency_key"),
+            "requester_id": str(customer.id),
+            "subject": "",
+            "assignee_id": str(late.id),
+        },
+    )
+    assert refused.status_code == 422
+    assert selected(refused.text, "assignee_id") == str(late.id)
