@@ -17,7 +17,7 @@ from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -772,16 +772,3 @@ async def list_alerts(
         )
         for alert, number in rows
     ]
-
-
-async def ticket_id_of(session: AsyncSession, number: int) -> str | None:
-    return await session.scalar(select(Ticket.id).where(Ticket.number == number))
-
-
-async def event_count(session: AsyncSession, integration_id: int) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(AlertEvent)
-        .where(AlertEvent.integration_id == integration_id)
-    )
-    return int(count or 0)
