@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import subprocess
 import time
 import uuid
@@ -20,6 +19,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
+from tempodesk.embedded import temporal_binary
 from tests.api.test_sla import Desk, targets, wait_for
 from tests.api.test_sla import desk as desk  # the fixture
 from tests.factories import Person, browser_session, csrf_of
@@ -460,7 +460,7 @@ def test_the_job_page_lists_each_ticket_that_refused_with_its_reason(
     # The workflow ends behind the projection's back: the ticket cannot take the change.
     subprocess.run(
         [
-            str(shutil.which("temporal")),
+            str(temporal_binary()),
             "workflow",
             "terminate",
             "--address",
