@@ -153,7 +153,8 @@ def test_consult_from_the_ticket_page_and_answer_from_the_task_list(
         assert naive.status_code == 422 and "time zone" in naive.text
     with browser_session(base_url, expert.email) as session:
         tasks = session.get("/tasks").text
-        assert "Seen this?" in tasks
+        assert "<title>My tasks · Tempodesk</title>" in tasks
+        assert "Seen this?" in tasks and tasks.count('id="consults"') == 1
         seq = tasks.split(f'data-consult="{number}-')[1].split('"')[0]
         answered = session.post(
             f"/tasks/consults/{number}/{seq}/answer",
