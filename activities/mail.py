@@ -109,29 +109,6 @@ class MailActivities:
         names = [f"{chosen}/{kind}.{suffix}", f"en/{kind}.{suffix}"]
         return self._templates.select_template(names).render(context).strip()
 
-    @activity.defn(name=ids.NOTIFICATION_MAIL_WANTED)
-    async def notification_mail_wanted(self, mail: TicketMail) -> bool:
-        """Whether an event's notifications go anywhere beyond the app: an SMTP server is
-        configured and someone notified takes mail, or someone has an Apprise URL. Run as
-        a local activity, so an event nobody is mailed about costs no server round trip."""
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                select(User.notification_prefs)
-                .join(Notification, Notification.user_id == User.id)
-                .where(
-                    Notification.ticket_id == mail.ticket_id,
-                    Notification.seq == mail.seq,
-                    User.active.is_(True),
-                )
-            )
-            for (prefs,) in rows:
-                prefs = prefs or {}
-                if prefs.get("apprise"):
-                    return True
-                if self._config.smtp_host and prefs.get("email", True):
-                    return True
-        return False
-
     @activity.defn(name=ids.SEND_TICKET_MAIL)
     async def send_ticket_mail(self, mail: TicketMail) -> str:
         """Send the mail of one ticket event; returns the outbox status (sent or skipped).

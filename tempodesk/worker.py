@@ -116,7 +116,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             incidents.apply_alert_events,
             incidents.incident_status,
             mail.send_ticket_mail,
-            mail.notification_mail_wanted,
             mailboxes.poll_mailbox,
             routing.route_ticket,
         ],

@@ -44,7 +44,6 @@ LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"
 APPLY_BULK_BATCH = "apply_bulk_batch"
 RECORD_BULK_PROGRESS = "record_bulk_progress"
 SEND_TICKET_MAIL = "send_ticket_mail"
-NOTIFICATION_MAIL_WANTED = "notification_mail_wanted"
 POLL_MAILBOX = "poll_mailbox"
 
 

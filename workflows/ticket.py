@@ -145,9 +145,6 @@ _PATCH_MAIL_OUTBOX = "mail-outbox"
 """A public agent reply is mailed to the requester by an activity (before: no mail)."""
 
 _PATCH_MAIL_NOTIFICATIONS = "mail-notifications"
-_PATCH_MAIL_WANTED = "mail-wanted"
-"""Notification mail is started only when someone notified takes mail or pushes (before:
-for every event that notified anyone, even on a desk without an SMTP server)."""
 """People notified of an SLA checkpoint also get it by mail (before: in the app only)."""
 
 _MAIL_START_TO_CLOSE = timedelta(minutes=2)
@@ -591,7 +588,7 @@ class TicketWorkflow:
                 new, event, notify = applied
                 await self._persist(new, event, notify)
                 self._state = new
-                await self._tell(new, notify)
+                self._tell(new, notify)
             except ApplicationError as exc:
                 if exc.type != UNAVAILABLE:
                     raise
@@ -677,7 +674,7 @@ class TicketWorkflow:
             await self._persist(state, event, notify)
             self._state = state
             self._wake = True
-            await self._tell(state, notify)
+            self._tell(state, notify)
             return state
 
     async def _remind(self) -> None:
@@ -688,7 +685,7 @@ class TicketWorkflow:
             new, event, notify = apply_reminder_due(state, workflow.now())
             await self._persist(new, event, notify)
             self._state = new
-            await self._tell(new, notify)
+            self._tell(new, notify)
 
     async def _auto_close(self) -> None:
         async with self._lock:
@@ -762,7 +759,8 @@ class TicketWorkflow:
                 new, event = apply_sla_checkpoint(state, checkpoint, workflow.now())
                 await self._persist(new, event, notify)
                 self._state = new
-                await self._tell(new, notify)
+                if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
+                    self._send_mail(TicketMail(ticket_id=new.id, seq=new.seq, kind="notification"))
                 for action in actions:
                     await self._escalate(action, checkpoint)
 
@@ -810,29 +808,11 @@ class TicketWorkflow:
 
     # ------------------------------------------------------------ mail
 
-    async def _tell(self, state: TicketState, notify: list[NotifyRequest]) -> None:
+    def _tell(self, state: TicketState, notify: list[NotifyRequest]) -> None:
         """Whoever an event notified in the app also gets it by mail (and their other
-        channels), as their preferences say; started without waiting, like a reply's mail.
-
-        A local look-up first says whether anyone notified takes mail or pushes: most
-        events of a desk without SMTP need no activity, and no server round trip."""
-        if not notify or not workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
-            return
-        mail = TicketMail(ticket_id=state.id, seq=state.seq, kind="notification")
-        if workflow.patched(_PATCH_MAIL_WANTED):
-            try:
-                wanted = await workflow.execute_local_activity(
-                    ids.NOTIFICATION_MAIL_WANTED,
-                    mail,
-                    result_type=bool,
-                    schedule_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=_PERSIST_RETRY,
-                )
-            except _ACTIVITY_FAILED:
-                wanted = True  # unsure: the mail activity decides, and retries
-            if not wanted:
-                return
-        self._send_mail(mail)
+        channels), as their preferences say; started without waiting, like a reply's mail."""
+        if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
+            self._send_mail(TicketMail(ticket_id=state.id, seq=state.seq, kind="notification"))
 
     def _send_mail(self, mail: TicketMail) -> None:
         """Start the send without waiting for it: the reply is saved and answered now, the
