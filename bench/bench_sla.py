@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import shutil
 import statistics
 import sys
@@ -355,14 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(report)
     print(table)
     out = args.out or BENCH_DIR / "results" / f"sla-{started.strftime('%Y-%m-%d')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    runs: list[Any] = []
-    if out.exists():
-        with contextlib.suppress(json.JSONDecodeError):
-            previous = json.loads(out.read_text())
-            runs = previous if isinstance(previous, list) else [previous]
-    runs.append(report)
-    out.write_text(json.dumps(runs, indent=2, default=str) + "\n")
+    bt.append_run(out, report)
     log(f"raw figures appended to {out}")
     return 0
 

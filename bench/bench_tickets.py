@@ -786,6 +786,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def append_run(out: Path, report: dict[str, Any]) -> None:
+    """Add one run's report to a results file (a JSON list; the runs of a day together)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs: list[Any] = []
+    if out.exists():
+        with contextlib.suppress(json.JSONDecodeError):
+            previous = json.loads(out.read_text())
+            runs = previous if isinstance(previous, list) else [previous]
+    runs.append(report)
+    out.write_text(json.dumps(runs, indent=2, default=str) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="tempodesk-bench-"))
@@ -827,14 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(report)
     print(table)
     out = args.out or BENCH_DIR / "results" / f"tickets-{started.strftime('%Y-%m-%d')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    runs = []
-    if out.exists():
-        with contextlib.suppress(json.JSONDecodeError):
-            previous = json.loads(out.read_text())
-            runs = previous if isinstance(previous, list) else [previous]
-    runs.append(report)
-    out.write_text(json.dumps(runs, indent=2, default=str) + "\n")
+    append_run(out, report)
     log(f"raw figures appended to {out}")
     return 0
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +21,15 @@ from api.services import incidents as service
 from api.services.sla import list_services
 from models import Integration
 from web.render import page
-from web.routes import TicketNumber, WebAdmin, WebStaff, _parse, _see_other, _ticket_page
+from web.routes import (
+    TicketNumber,
+    WebAdmin,
+    WebStaff,
+    _parse,
+    _see_other,
+    _ticket_page,
+    _validated,
+)
 from workflows.alerts import AlertAction
 
 router = APIRouter(include_in_schema=False)
@@ -279,12 +286,7 @@ def _body_of(kind: str, form: dict[str, Any]) -> IntegrationBody:
             data[name] = _number(form[name], name)
     if kind == "webhook":
         data["mapping"] = {n: form[f"map_{n}"] for n in MAPPING_FIELDS if form.get(f"map_{n}")}
-    try:
-        return IntegrationBody.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ApiError(422, f"{field}: {first['msg']}", field=field, code="invalid_field") from exc
+    return _validated(IntegrationBody, data)
 
 
 def _number(text: str, field: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from annotated_types import Le
@@ -134,6 +134,9 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
     """Validate form input, which is all text: "3" is read as the number 3, as in a query string.
 
@@ -142,14 +145,27 @@ def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate_strings(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(
-            422,
-            f"{field}: {first['msg']}" if field else first["msg"],
-            field=field,
-            code="invalid_field",
-        ) from None
+        raise _invalid(exc) from None
+
+
+def _validated(model: type[M], data: dict[str, Any]) -> M:
+    """Validate input a route has already turned into values (lists, numbers, flags)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    """The first problem pydantic found, as the 422 that names the form field."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or None
+    return ApiError(
+        422,
+        f"{field}: {first['msg']}" if field else first["msg"],
+        field=field,
+        code="invalid_field",
+    )
 
 
 def _form_dict(form: Any, *, drop: tuple[str, ...] = (CSRF_FIELD,)) -> dict[str, Any]:

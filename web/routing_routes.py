@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
@@ -40,6 +39,7 @@ from web.routes import (
     _parse,
     _see_other,
     _ticket_page,
+    _validated,
 )
 from workflows.choices import OPEN_STATUSES, Channel, Role, TicketType
 
@@ -151,12 +151,8 @@ async def remind(
                 field="at",
                 code="invalid_field",
             )
-        body = ReminderBody.model_validate(data)
+        body = _validated(ReminderBody, data)
         await service.set_reminder(session, client, user, number, body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        err = ApiError(422, f"at: {first['msg']}", field="at", code="invalid_field")
-        return await _ticket_page(request, user, session, number, error=err, failed="reminder")
     except ApiError as exc:
         if exc.status == 404:
             raise
@@ -296,7 +292,8 @@ async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> 
         for name in ("group_id",):
             if not values[name].isdigit():
                 raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
-        body = RoutingRuleBody.model_validate(
+        body = _validated(
+            RoutingRuleBody,
             {
                 "name": values["name"],
                 "group_id": int(values["group_id"]),
@@ -308,14 +305,9 @@ async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> 
                     "organisation_ids": [int(o) for o in values["organisation_ids"] if o.isdigit()],
                     "keywords": _words(values["keywords"]),
                 },
-            }
+            },
         )
         await rules.create_rule(session, body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        error = ApiError(422, f"{field}: {first['msg']}", field=field, code="invalid_field")
-        return await _rules_page(request, user, session, error=error, values=values)
     except ApiError as exc:
         return await _rules_page(request, user, session, error=exc, values=values)
     return _see_other("/admin/routing-rules")
@@ -374,13 +366,8 @@ async def save_prefs(
         "apprise_url": url or None,
     }
     try:
-        body = NotificationPrefsBody.model_validate(data)
+        body = _validated(NotificationPrefsBody, data)
         prefs = await service.set_prefs(session, user, body, settings.secret_key)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        error = ApiError(422, f"{field}: {first['msg']}", field=field, code="invalid_field")
-        return await _prefs_error(request, user, session, error)
     except ApiError as exc:
         return await _prefs_error(request, user, session, exc)
     context = {"user": user, "prefs": prefs, "kinds": NOTIFICATION_KINDS, "saved": True}

@@ -435,23 +435,23 @@ def check_decline_offer(state: TicketState, msg: DeclineOffer, now: datetime) ->
 def apply_decline_offer(
     state: TicketState, msg: DeclineOffer, now: datetime
 ) -> tuple[TicketState, TicketEvent]:
-    assert state.routing.offer is not None
-    agent = state.routing.offer.agent_id
-    routing = state.routing.model_copy(
-        update={"offer": None, "declined": [*state.routing.declined, agent]}
-    )
-    data = {"agent_id": agent, "reason": msg.reason.strip()}
-    event = _event(state, "offer_declined", msg.actor, now, data, public=False)
-    return _advance(state, now, event, routing=routing)
+    return _offer_withdrawn(state, "offer_declined", msg.actor, now, reason=msg.reason.strip())
 
 
 def apply_offer_expired(state: TicketState, now: datetime) -> tuple[TicketState, TicketEvent]:
+    return _offer_withdrawn(state, "offer_expired", SYSTEM, now)
+
+
+def _offer_withdrawn(
+    state: TicketState, kind: str, actor: Actor, now: datetime, **data: Any
+) -> tuple[TicketState, TicketEvent]:
+    """The offer ends without an assignee; its agent is never offered this ticket again."""
     assert state.routing.offer is not None
     agent = state.routing.offer.agent_id
     routing = state.routing.model_copy(
         update={"offer": None, "declined": [*state.routing.declined, agent]}
     )
-    event = _event(state, "offer_expired", SYSTEM, now, {"agent_id": agent}, public=False)
+    event = _event(state, kind, actor, now, {"agent_id": agent, **data}, public=False)
     return _advance(state, now, event, routing=routing)
 
 
