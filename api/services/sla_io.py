@@ -327,12 +327,29 @@ async def export_document(session: AsyncSession) -> SlaDocument:
     )
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes every string so that reading the file back gives the same string."""
+
+
+# A reader folds a raw NEL or Unicode line or paragraph separator into a space;
+# in double quotes the writer escapes them (\N, \L, \P), so they survive.
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(mark in value for mark in _LINE_BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def to_yaml(document: SlaDocument) -> str:
     data = document.model_dump(mode="json", exclude_none=True)
     for policy in data["policies"]:
         # JSON turns the priorities into strings; people write them as numbers.
         policy["targets"] = {int(p): t for p, t in policy["targets"].items()}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 async def export_yaml(session: AsyncSession) -> str:

@@ -110,6 +110,21 @@ def test_export_and_import_round_trip_exactly(admin: Person, directory: Director
     assert admin.api.ok("GET", f"/sla-policies/{made['policy']['id']}")["version"] == 1
 
 
+def test_names_with_unicode_line_breaks_survive_the_round_trip(admin: Person) -> None:
+    """A YAML reader folds a raw NEL, line or paragraph separator into a space, which
+    would rename a service or make two names one; the export escapes them."""
+    stem = unique("Branch")
+    names = [f"{stem}\x85office", f"{stem} office", f"{stem}\u2028North", f"{stem}\u2029South"]
+    for name in names:
+        admin.api.ok("POST", "/services", 201, json={"name": name})
+    text = export(admin)
+    exported = {s["name"] for s in yaml.safe_load(text)["services"]}
+    assert set(names) <= exported
+    report = import_(admin, text, dry_run=True)
+    assert report.status_code == 200, report.text
+    assert report.json()["changes"] == []
+
+
 def test_a_dry_run_reports_and_changes_nothing_then_the_import_does(
     admin: Person, directory: Directory
 ) -> None:
