@@ -49,6 +49,8 @@ class User(Base):
     """Agents: online, away or offline; only online agents are offered tickets."""
     max_open_tickets: Mapped[int | None] = mapped_column(Integer)
     """Agents: no offers while this many tickets are open and assigned to them."""
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id", ondelete="SET NULL"))
+    """Agents: working hours; outside them no offers, as if away. None: always."""
     notification_prefs: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default="{}"
     )

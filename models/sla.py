@@ -104,6 +104,12 @@ class SlaPolicyRow(Base):
     warnings: Mapped[list[int]] = mapped_column(JSONB)
     escalations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     on_reopen: Mapped[str] = mapped_column(String(16))
+    idle_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    """Business time without activity after which an open ticket is idle; None: never."""
+    remind_customer_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    """While the ticket waits for the customer: remind them after this long; None: never."""
+    close_after_reminders: Mapped[int | None] = mapped_column(Integer)
+    """Close a ticket still waiting after this many reminders; None: never."""
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = _updated_at_column()

@@ -93,14 +93,16 @@ class Ticket(Base):
     next_update_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sla_clocks: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """Every clock as workflows.sla.clock_report gives it: state, target, elapsed, outcome."""
     major: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     parent_number: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    """The major incident this one is a child of (its number)."""
     offer_agent_id: Mapped[int | None] = mapped_column(Integer, index=True)
     """The agent the ticket is offered to now (their task list; routing counts it as load)."""
     offer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     remind_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    """The major incident this one is a child of (its number)."""
-    """Every clock as workflows.sla.clock_report gives it: state, target, elapsed, outcome."""
+    idle_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when nobody has acted on the open ticket for its policy's idle time."""
     search: Mapped[Any] = mapped_column(
         TSVECTOR,
         Computed(
