@@ -7,7 +7,7 @@ changes open tickets only when the change is applied to them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     String,
     Text,
     UniqueConstraint,
@@ -104,9 +105,9 @@ class SlaPolicyRow(Base):
     warnings: Mapped[list[int]] = mapped_column(JSONB)
     escalations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     on_reopen: Mapped[str] = mapped_column(String(16))
-    idle_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    idle_after: Mapped[timedelta | None] = mapped_column(Interval)
     """Business time without activity after which an open ticket is idle; None: never."""
-    remind_customer_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    remind_customer_after: Mapped[timedelta | None] = mapped_column(Interval)
     """While the ticket waits for the customer: remind them after this long; None: never."""
     close_after_reminders: Mapped[int | None] = mapped_column(Integer)
     """Close a ticket still waiting after this many reminders; None: never."""

@@ -19,10 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("sla_policies", sa.Column("idle_after_seconds", sa.Integer(), nullable=True))
-    op.add_column(
-        "sla_policies", sa.Column("remind_customer_after_seconds", sa.Integer(), nullable=True)
-    )
+    op.add_column("sla_policies", sa.Column("idle_after", sa.Interval(), nullable=True))
+    op.add_column("sla_policies", sa.Column("remind_customer_after", sa.Interval(), nullable=True))
     op.add_column("sla_policies", sa.Column("close_after_reminders", sa.Integer(), nullable=True))
     op.add_column("tickets", sa.Column("idle_since", sa.DateTime(timezone=True), nullable=True))
     op.add_column("users", sa.Column("calendar_id", sa.Integer(), nullable=True))
@@ -41,5 +39,5 @@ def downgrade() -> None:
     op.drop_column("users", "calendar_id")
     op.drop_column("tickets", "idle_since")
     op.drop_column("sla_policies", "close_after_reminders")
-    op.drop_column("sla_policies", "remind_customer_after_seconds")
-    op.drop_column("sla_policies", "idle_after_seconds")
+    op.drop_column("sla_policies", "remind_customer_after")
+    op.drop_column("sla_policies", "idle_after")
