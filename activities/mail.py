@@ -83,6 +83,11 @@ def message_id_for(ticket: Ticket, seq: int, kind: str, domain: str) -> str:
     return f"<td.{ticket.number}.{seq}.{kind}.{token}@{domain}>"
 
 
+_MAILED_EVENTS = frozenset({"replied", "customer_reminded"})
+"""Events mailed to the requester: the desk's public replies and its reminders to a
+customer the ticket waits for (workflows/followup.py)."""
+
+
 def ticket_tag(number: int) -> str:
     return f"TD#{number}"
 
@@ -386,7 +391,7 @@ class MailActivities:
         if self._config.smtp_host is None:
             return "no SMTP server is configured (TEMPODESK_SMTP_HOST)"
         public_reply = event is None or (
-            event.kind == "replied" and event.public and event.actor_role in STAFF_ROLES
+            event.kind in _MAILED_EVENTS and event.public and event.actor_role in STAFF_ROLES
         )
         if not public_reply:
             return "the event is not a public agent reply"

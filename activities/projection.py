@@ -111,6 +111,7 @@ def _row(state: TicketState) -> dict[str, Any]:
         "offer_agent_id": state.routing.offer.agent_id if state.routing.offer else None,
         "offer_expires_at": state.routing.offer.expires_at if state.routing.offer else None,
         "remind_at": state.remind_at,
+        "idle_since": state.idle_since,
         **_sla_columns(state),
     }
 

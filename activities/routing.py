@@ -2,19 +2,23 @@
 
 One transaction locks the group's row, so routings of one group are decided one
 at a time across every worker replica and round robin's position (stored on
-the group) stays fair across restarts.
+the group) stays fair across restarts. An agent with working hours (one of the
+SLA calendars) is offered tickets only inside them, as if away outside.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from activities.sla import SlaLookups
 from models import Group, GroupMember, Ticket, User
 from workflows import ids
+from workflows.business_time import BusinessCalendar, CalendarError, is_working
 from workflows.choices import Status
 from workflows.routing import PRIORITY_WEIGHT, Candidate, Strategy, choose
 from workflows.ticket_model import RouteDecision, RouteRequest
@@ -27,9 +31,17 @@ _users = cast(Table, User.__table__)
 WORKING = [Status.NEW.value, Status.OPEN.value, Status.PENDING.value]
 
 
+def _working(hours: BusinessCalendar, now: datetime) -> bool:
+    try:
+        return is_working(hours, now)
+    except CalendarError:
+        return False  # working hours with no working time left
+
+
 class RoutingActivities:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._calendars = SlaLookups()
 
     @activity.defn(name=ids.ROUTE_TICKET)
     async def route_ticket(self, request: RouteRequest) -> RouteDecision:
@@ -79,6 +91,7 @@ class RoutingActivities:
                     _users.c.id,
                     _users.c.availability,
                     _users.c.max_open_tickets,
+                    _users.c.calendar_id,
                     _members.c.skills,
                     func.coalesce(assigned.c.load, 0) + func.coalesce(offered.c.load, 0),
                     func.coalesce(assigned.c.open, 0),
@@ -88,17 +101,24 @@ class RoutingActivities:
                 .outerjoin(offered, offered.c.user_id == _users.c.id)
                 .where(_members.c.group_id == request.group_id, _users.c.active.is_(True))
             )
-            candidates = [
-                Candidate(
-                    user_id=user_id,
-                    load=float(load),
-                    open_tickets=int(open_count),
-                    skills=list(skills or []),
-                    available=availability == "online"
-                    and (max_open is None or int(open_count) < max_open),
+            now = datetime.now(UTC)
+            candidates = []
+            for user_id, availability, max_open, calendar_id, skills, load, open_count in rows:
+                available = availability == "online" and (
+                    max_open is None or int(open_count) < max_open
                 )
-                for user_id, availability, max_open, skills, load, open_count in rows
-            ]
+                if available and calendar_id is not None:
+                    hours = await self._calendars.calendar(conn, calendar_id, now.date())
+                    available = hours is None or _working(hours, now)
+                candidates.append(
+                    Candidate(
+                        user_id=user_id,
+                        load=float(load),
+                        open_tickets=int(open_count),
+                        skills=list(skills or []),
+                        available=available,
+                    )
+                )
             agent = choose(
                 strategy,
                 candidates,

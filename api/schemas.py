@@ -275,6 +275,9 @@ class TicketPublic(BaseModel):
     )
     major: bool = Field(False, description="A major incident")
     parent_number: int | None = Field(None, description="The major incident this is a child of")
+    idle_since: datetime | None = Field(
+        None, description="Staff only; when the ticket became idle (nobody acted on it)"
+    )
     actions: list[str] = Field(description="Actions the caller may take now")
 
 
@@ -324,6 +327,11 @@ class AssignBody(Strict):
 
 class PendBody(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX)]
+    awaiting_customer: Flag = Field(
+        True,
+        description="Waiting for the customer's answer, so the SLA policy's customer "
+        "reminders apply; false for a wait on someone else",
+    )
 
 
 class ResolveBody(Strict):
@@ -601,11 +609,16 @@ class AvailabilityBody(Strict):
     max_open_tickets: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = Field(
         None, description="No offers while this many assigned tickets are open; null: no limit"
     )
+    calendar_id: DbId | None = Field(
+        None,
+        description="Working hours (an SLA calendar): offers only inside them; null: any time",
+    )
 
 
 class AvailabilityPublic(BaseModel):
     availability: str
     max_open_tickets: int | None
+    calendar_id: int | None
 
 
 class OfferPublic(BaseModel):
@@ -656,6 +669,18 @@ class ReminderPublic(BaseModel):
     number: int
     subject: str
     remind_at: datetime
+
+
+class AttentionPublic(BaseModel):
+    """A ticket that needs someone: idle, or its SLA at risk or breached."""
+
+    number: int
+    subject: str
+    status: Status
+    assignee_id: int | None
+    idle_since: datetime | None
+    sla_state: str | None
+    sla_due_at: datetime | None
 
 
 class RuleConditionsBody(Strict):

@@ -524,7 +524,11 @@ def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
             actor=actor, group_id=body.group_id, assignee_id=body.assignee_id, note=body.note
         )
     if action == "pend":
-        return Pend(actor=actor, reason=_parse(PendBody, {"reason": data.get("reason", "")}).reason)
+        pend = _parse(
+            PendBody,
+            {"reason": data.get("reason", ""), "awaiting_customer": "awaiting_customer" in data},
+        )
+        return Pend(actor=actor, reason=pend.reason, awaiting_customer=pend.awaiting_customer)
     if action == "resume":
         return Resume(actor=actor)
     if action == "resolve":

@@ -29,7 +29,7 @@ from api.schemas import (
 from api.services import bulk, directory
 from api.services import routing as service
 from api.services import routing_rules as rules
-from models import Ticket, User
+from models import Calendar, Ticket, User
 from web.render import page
 from web.routes import (
     TicketNumber,
@@ -59,7 +59,11 @@ async def _tasks_page(
         "offers": await service.my_offers(session, user),
         "consults": await service.my_consults(session, user),
         "reminders": await service.my_reminders(session, user),
+        "attention": await service.needing_attention(session, user),
         "availability": await service.get_availability(session, user),
+        "calendars": (
+            await session.execute(select(Calendar.id, Calendar.name).order_by(Calendar.name))
+        ).all(),
         "now": datetime.now(UTC),
         "error": error.detail if error else None,
         "error_field": error.field if error else None,
@@ -164,9 +168,10 @@ async def remind(
 async def availability(request: Request, user: WebStaff, session: SessionDep) -> Response:
     form = await request.form()
     data = {"availability": str(form.get("availability", ""))}
-    limit = str(form.get("max_open_tickets", "")).strip()
-    if limit:
-        data["max_open_tickets"] = limit
+    for key in ("max_open_tickets", "calendar_id"):
+        value = str(form.get(key, "")).strip()
+        if value:
+            data[key] = value
     try:
         await service.set_availability(session, user, _parse(AvailabilityBody, data))
     except ApiError as exc:

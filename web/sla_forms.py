@@ -297,6 +297,10 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
         clocks = [ClockName(c) for c in form.getlist(f"{where}.clocks") if c in CLOCKS]
         escalations.append(EscalationLevel(after=after, actions=actions, clocks=clocks))
         rows.append(index)
+    reminders_text = str(form.get("close_after_reminders", "")).strip()
+    close_after = _number(reminders_text) if reminders_text else None
+    if reminders_text and close_after is None:
+        problems["close_after_reminders"] = f"{reminders_text!r} is not a whole number"
     calendar = _number(form.get("calendar_id", ""))
     if calendar is None:
         problems["calendar_id"] = "choose a calendar"
@@ -322,6 +326,9 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
         on_reopen=ReopenRule(form.get("on_reopen"))
         if form.get("on_reopen") in {r.value for r in ReopenRule}
         else ReopenRule.CONTINUE,
+        idle_after=duration("idle_after"),
+        remind_customer_after=duration("remind_customer_after"),
+        close_after_reminders=close_after,
     )
     return spec, rows, problems
 
@@ -345,6 +352,11 @@ def policy_to_form(spec: PolicySpec) -> dict[str, Any]:
         "pause_statuses": [s.value for s in spec.pause_statuses],
         "warnings": ", ".join(str(w) for w in spec.warnings),
         "on_reopen": spec.on_reopen.value,
+        "idle_after": format_duration(spec.idle_after),
+        "remind_customer_after": format_duration(spec.remind_customer_after),
+        "close_after_reminders": ""
+        if spec.close_after_reminders is None
+        else str(spec.close_after_reminders),
         "escalations": [
             {
                 "after": format_duration(level.after),
@@ -371,7 +383,16 @@ def policy_form_from_request(form: Any) -> dict[str, Any]:
     """The policy form as sent, to show it again with its problems."""
     data: dict[str, Any] = {
         key: str(form.get(key, ""))
-        for key in ("name", "description", "calendar_id", "warnings", "on_reopen")
+        for key in (
+            "name",
+            "description",
+            "calendar_id",
+            "warnings",
+            "on_reopen",
+            "idle_after",
+            "remind_customer_after",
+            "close_after_reminders",
+        )
     }
     data["is_default"] = "is_default" in form
     data["active"] = "active" in form

@@ -662,6 +662,11 @@ def _advance(
 ) -> tuple[TicketState, TicketEvent]:
     if "status" in changes and changes["status"] != state.status:
         event.data["status"] = {"from": state.status.value, "to": changes["status"].value}
+    if event.actor_id is not None:
+        # A person acted on the ticket: it is not idle (workflows/followup.py).
+        changes |= {"last_activity_at": now, "idle_level": 0, "idle_since": None}
+    if changes.get("status", state.status) != Status.PENDING:
+        changes |= {"pending_since": None, "customer_reminders": 0}
     new = state.model_copy(update={**changes, "seq": event.seq, "updated_at": now})
     return _track_sla(state, new, event, now), event
 
@@ -839,8 +844,18 @@ def apply_assign(state: TicketState, msg: Assign, now: datetime) -> tuple[Ticket
 
 def apply_pend(state: TicketState, msg: Pend, now: datetime) -> tuple[TicketState, TicketEvent]:
     reason = msg.reason.strip()
-    event = _event(state, "pended", msg.actor, now, {"reason": reason})
-    return _advance(state, now, event, status=Status.PENDING, pending_reason=reason)
+    data = {"reason": reason, "awaiting_customer": msg.awaiting_customer}
+    event = _event(state, "pended", msg.actor, now, data)
+    return _advance(
+        state,
+        now,
+        event,
+        status=Status.PENDING,
+        pending_reason=reason,
+        awaiting_customer=msg.awaiting_customer,
+        pending_since=now,
+        customer_reminders=0,
+    )
 
 
 def apply_resume(state: TicketState, msg: Resume, now: datetime) -> tuple[TicketState, TicketEvent]:
@@ -892,9 +907,12 @@ def apply_reopen(state: TicketState, msg: Reopen, now: datetime) -> tuple[Ticket
 
 
 def apply_close(
-    state: TicketState, actor: Actor, now: datetime, *, automatic: bool
+    state: TicketState, actor: Actor, now: datetime, *, automatic: bool, reason: str = ""
 ) -> tuple[TicketState, TicketEvent]:
-    event = _event(state, "closed", actor, now, {"automatic": automatic})
+    data: dict[str, Any] = {"automatic": automatic}
+    if reason:
+        data["reason"] = reason
+    event = _event(state, "closed", actor, now, data)
     return _advance(state, now, event, status=Status.CLOSED, closed_at=now, reopen_until=None)
 
 
@@ -1034,3 +1052,8 @@ def apply_raise_priority(
         public=False,
     )
     return _advance(state, now, event, priority=priority)
+
+
+# The follow-ups (workflows/followup.py) make their events and changes the same way.
+event_for = _event
+advance = _advance

@@ -117,6 +117,12 @@ class SlaPolicy(BaseModel):
     """Percentages of the target at which a warning fires."""
     escalations: list[EscalationLevel] = Field(default_factory=list)
     on_reopen: ReopenRule = ReopenRule.CONTINUE
+    idle_after: timedelta | None = None
+    """Business time without anyone acting on an open ticket before it is idle."""
+    remind_customer_after: timedelta | None = None
+    """While a ticket waits for the customer, remind them this long after each wait."""
+    close_after_reminders: int | None = None
+    """Close a ticket still waiting one interval after this many reminders."""
 
     def targets_for(self, priority: int) -> Targets:
         return self.targets.get(priority, Targets())

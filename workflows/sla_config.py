@@ -40,6 +40,8 @@ Problem = tuple[str, str]
 MAX_ID = 2**31 - 1
 NAME_MAX = 200
 LONGEST_TARGET = timedelta(days=3650)
+MAX_REMINDERS = 20
+"""More reminders than this is nagging, not service."""
 
 
 def _text_problems(field: str, value: str, maximum: int, *, required: bool) -> list[Problem]:
@@ -204,6 +206,14 @@ class PolicySpec(BaseModel):
     warnings: list[int] = Field(default_factory=lambda: list(DEFAULT_WARNINGS))
     escalations: list[EscalationLevel] = Field(default_factory=list)
     on_reopen: ReopenRule = ReopenRule.CONTINUE
+    idle_after: timedelta | None = None
+    """Business time nobody acts on an open ticket before it is idle (assignee told,
+    then the group lead after as long again); None: never."""
+    remind_customer_after: timedelta | None = None
+    """Remind a customer the ticket waits for after this long, again after each
+    interval (calendar time); None: never."""
+    close_after_reminders: int | None = None
+    """Close a ticket still waiting one interval after this many reminders; None: never."""
 
 
 def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
@@ -258,6 +268,17 @@ def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
                 problems.append((f"{where}.actions", "notify_user needs a user_id"))
             if action.kind == EscalationKind.REASSIGN and action.group_id is None:
                 problems.append((f"{where}.actions", "reassign needs a group_id"))
+    problems += _duration_problems("idle_after", spec.idle_after, zero_ok=False)
+    problems += _duration_problems(
+        "remind_customer_after", spec.remind_customer_after, zero_ok=False
+    )
+    if spec.close_after_reminders is not None:
+        if not 1 <= spec.close_after_reminders <= MAX_REMINDERS:
+            problems.append(("close_after_reminders", f"give a number from 1 to {MAX_REMINDERS}"))
+        elif spec.remind_customer_after is None:
+            problems.append(
+                ("close_after_reminders", "closing after reminders needs remind_customer_after")
+            )
     for priority in spec.conditions.priorities:
         if priority not in PRIORITIES:
             problems.append(("conditions.priorities", "priorities run from 1 to 5"))
@@ -278,4 +299,7 @@ def to_snapshot(
         warnings=list(spec.warnings),
         escalations=list(spec.escalations),
         on_reopen=spec.on_reopen,
+        idle_after=spec.idle_after,
+        remind_customer_after=spec.remind_customer_after,
+        close_after_reminders=spec.close_after_reminders,
     )

@@ -27,6 +27,12 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 with workflow.unsafe.imports_passed_through():
     from workflows import ids
     from workflows.choices import Status
+    from workflows.followup import (
+        apply_customer_reminder,
+        apply_idle,
+        customer_reminder_due,
+        idle_due,
+    )
     from workflows.lifecycle import (
         STAFF_ROLES,
         RuleViolation,
@@ -146,6 +152,9 @@ _PATCH_MAIL_OUTBOX = "mail-outbox"
 
 _PATCH_MAIL_NOTIFICATIONS = "mail-notifications"
 """People notified of an SLA checkpoint also get it by mail (before: in the app only)."""
+
+_PATCH_FOLLOWUPS = "idle-and-customer-reminders"
+"""Idle tickets and unanswered customers are followed up (before: neither)."""
 
 _MAIL_START_TO_CLOSE = timedelta(minutes=2)
 _MAIL_GIVE_UP = timedelta(days=2)
@@ -270,9 +279,27 @@ class TicketWorkflow:
             candidates.append((state.routing.offer.expires_at, "offer expires"))
         if state.remind_at is not None:
             candidates.append((state.remind_at, "reminder"))
+        if self._follows_up(state):
+            idle = idle_due(state)
+            if idle is not None:
+                candidates.append((idle, "idle"))
+            waiting = customer_reminder_due(state)
+            if waiting is not None:
+                candidates.append((waiting, "remind the customer"))
         if not candidates:
             return None, None
         return min(candidates, key=lambda c: c[0])
+
+    @staticmethod
+    def _follows_up(state: TicketState) -> bool:
+        """Whether the ticket's policy asks for follow-ups (the patch marker is only
+        written for such tickets, so older histories replay unchanged)."""
+        policy = state.sla.policy if state.sla is not None else None
+        return (
+            policy is not None
+            and (policy.idle_after is not None or policy.remind_customer_after is not None)
+            and workflow.patched(_PATCH_FOLLOWUPS)
+        )
 
     def _calendar_refresh_due(self, state: TicketState) -> datetime | None:
         if state.sla is None or state.sla.policy.calendar_id is None:
@@ -289,6 +316,7 @@ class TicketWorkflow:
         try:
             await self._expire_offer()
             await self._remind()
+            await self._follow_up()
             await self._auto_close()
             await self._refresh_calendar()
             await self._fire_sla()
@@ -686,6 +714,27 @@ class TicketWorkflow:
             await self._persist(new, event, notify)
             self._state = new
             self._tell(new, notify)
+
+    async def _follow_up(self) -> None:
+        """An idle ticket's next reminder; the waited-for customer's reminder (or the close
+        when they are used up)."""
+        async with self._lock:
+            state = self._require_state()
+            if not self._follows_up(state):
+                return
+            idle = idle_due(state)
+            if idle is not None and workflow.now() >= idle:
+                new, event, notify = apply_idle(state, workflow.now())
+                await self._persist(new, event, notify)
+                self._state = state = new
+                self._tell(new, notify)
+            waiting = customer_reminder_due(state)
+            if waiting is not None and workflow.now() >= waiting:
+                new, event, mail = apply_customer_reminder(state, workflow.now())
+                await self._persist(new, event)
+                self._state = new
+                if mail:
+                    self._send_mail(TicketMail(ticket_id=new.id, seq=new.seq, kind="reply"))
 
     async def _auto_close(self) -> None:
         async with self._lock:

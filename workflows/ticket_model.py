@@ -112,6 +112,16 @@ class TicketState(BaseModel):
     """Questions to colleagues not answered yet."""
     remind_at: datetime | None = None
     """When the assignee asked to be reminded of the ticket."""
+    last_activity_at: datetime | None = None
+    """When a person last acted on the ticket (None: since it was opened)."""
+    idle_level: int = 0
+    """How many idle reminders have gone out since then."""
+    idle_since: datetime | None = None
+    awaiting_customer: bool = False
+    """Pending on the customer's answer (not on a third party)."""
+    pending_since: datetime | None = None
+    customer_reminders: int = 0
+    """Reminders sent to the customer during the current wait."""
 
 
 class TicketInput(BaseModel):
@@ -177,6 +187,9 @@ class Assign(BaseModel):
 class Pend(BaseModel):
     actor: Actor
     reason: str
+    awaiting_customer: bool = True
+    """Waiting for the customer's answer (their policy may remind them); False for a
+    wait on someone else (a supplier, a change window)."""
 
 
 class Resume(BaseModel):

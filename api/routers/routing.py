@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, StaffUser, TemporalDep
 from api.schemas import (
     MAX_BIGINT,
+    AttentionPublic,
     AvailabilityBody,
     AvailabilityPublic,
     BulkJobPublic,
@@ -117,6 +118,13 @@ async def my_consults(user: StaffUser, session: SessionDep) -> list[ConsultReque
 async def my_reminders(user: StaffUser, session: SessionDep) -> list[ReminderPublic]:
     """Reminders set on tickets assigned to me, soonest first."""
     return await service.my_reminders(session, user)
+
+
+@router.get("/attention")
+async def needing_attention(user: StaffUser, session: SessionDep) -> list[AttentionPublic]:
+    """Open tickets of mine, or of the groups I lead, that are idle or whose SLA is at risk
+    or breached."""
+    return await service.needing_attention(session, user)
 
 
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -183,7 +183,7 @@ async def pend(
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
     """Set pending with a reason."""
-    msg = Pend(actor=user.actor(), reason=body.reason)
+    msg = Pend(actor=user.actor(), reason=body.reason, awaiting_customer=body.awaiting_customer)
     return await service.act(session, client, user, number, msg, idempotency_key)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from temporalio.client import Client
@@ -11,6 +11,7 @@ from api.auth import Principal
 from api.errors import ApiError
 from api.mail.secrets import SecretKeyError, encrypt
 from api.schemas import (
+    AttentionPublic,
     AvailabilityBody,
     AvailabilityPublic,
     ConsultBody,
@@ -24,8 +25,8 @@ from api.schemas import (
     UserRef,
 )
 from api.services.tickets import act
-from models import Ticket, TicketEventRow, User
-from workflows.choices import Role, Status
+from models import Calendar, Group, Ticket, TicketEventRow, User
+from workflows.choices import OPEN_STATUSES, Role, Status
 from workflows.ticket_model import AcceptOffer, AnswerConsult, Consult, DeclineOffer, SetReminder
 
 
@@ -67,25 +68,31 @@ async def set_availability(
 ) -> AvailabilityPublic:
     user = await session.get(User, principal.id)
     assert user is not None
+    if body.calendar_id is not None and await session.get(Calendar, body.calendar_id) is None:
+        raise ApiError(
+            422,
+            f"calendar {body.calendar_id} does not exist",
+            field="calendar_id",
+            code="invalid_field",
+        )
     user.availability = body.availability
     user.max_open_tickets = body.max_open_tickets
+    user.calendar_id = body.calendar_id
     await session.commit()
-    return AvailabilityPublic(
-        availability=user.availability, max_open_tickets=user.max_open_tickets
-    )
+    return _availability(user)
 
 
 async def get_availability(session: AsyncSession, principal: Principal) -> AvailabilityPublic:
     user = await session.get(User, principal.id)
     assert user is not None
-    return AvailabilityPublic(
-        availability=user.availability, max_open_tickets=user.max_open_tickets
-    )
+    return _availability(user)
 
 
 def _availability(user: User) -> AvailabilityPublic:
     return AvailabilityPublic(
-        availability=user.availability, max_open_tickets=user.max_open_tickets
+        availability=user.availability,
+        max_open_tickets=user.max_open_tickets,
+        calendar_id=user.calendar_id,
     )
 
 
@@ -160,6 +167,34 @@ async def my_reminders(session: AsyncSession, principal: Principal) -> list[Remi
     )
     return [
         ReminderPublic(number=n, subject=s, remind_at=at) for n, s, at in rows if at is not None
+    ]
+
+
+async def needing_attention(session: AsyncSession, principal: Principal) -> list[AttentionPublic]:
+    """Open tickets assigned to me, or in a group I lead, that are idle or whose SLA is at
+    risk or breached: the ones idle longest first, then by due time."""
+    led = select(Group.id).where(Group.lead_id == principal.id)
+    rows = await session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+            or_(Ticket.assignee_id == principal.id, Ticket.group_id.in_(led)),
+            or_(Ticket.idle_since.is_not(None), Ticket.sla_state.in_(["at_risk", "breached"])),
+        )
+        .order_by(Ticket.idle_since.asc().nulls_last(), Ticket.sla_due_at.asc().nulls_last())
+        .limit(200)
+    )
+    return [
+        AttentionPublic(
+            number=t.number,
+            subject=t.subject,
+            status=Status(t.status),
+            assignee_id=t.assignee_id,
+            idle_since=t.idle_since,
+            sla_state=t.sla_state,
+            sla_due_at=t.sla_due_at,
+        )
+        for t in rows
     ]
 
 

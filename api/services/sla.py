@@ -218,6 +218,9 @@ def _policy_row_values(spec: PolicySpec) -> dict[str, Any]:
         "warnings": dumped["warnings"],
         "escalations": dumped["escalations"],
         "on_reopen": dumped["on_reopen"],
+        "idle_after": spec.idle_after,
+        "remind_customer_after": spec.remind_customer_after,
+        "close_after_reminders": spec.close_after_reminders,
     }
 
 

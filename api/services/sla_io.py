@@ -165,6 +165,9 @@ class DocPolicy(_Doc):
     warnings: list[int] = Field(default_factory=lambda: list(DEFAULT_WARNINGS))
     escalations: list[DocLevel] = Field(default_factory=list)
     on_reopen: ReopenRule = ReopenRule.CONTINUE
+    idle_after: timedelta | None = None
+    remind_customer_after: timedelta | None = None
+    close_after_reminders: int | None = None
 
 
 class DocService(_Doc):
@@ -280,6 +283,9 @@ async def export_document(session: AsyncSession) -> SlaDocument:
                     for level in spec.escalations
                 ],
                 on_reopen=spec.on_reopen,
+                idle_after=spec.idle_after,
+                remind_customer_after=spec.remind_customer_after,
+                close_after_reminders=spec.close_after_reminders,
             )
         )
     integrations = []
@@ -513,6 +519,9 @@ async def _policy_spec(
         warnings=doc.warnings,
         escalations=levels,
         on_reopen=doc.on_reopen,
+        idle_after=doc.idle_after,
+        remind_customer_after=doc.remind_customer_after,
+        close_after_reminders=doc.close_after_reminders,
     )
 
 

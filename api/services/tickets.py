@@ -243,6 +243,7 @@ def _public(row: Any, principal: Principal) -> TicketPublic:
         sla_clocks=_sla_clocks(ticket) if principal.is_staff else [],
         major=ticket.major,
         parent_number=ticket.parent_number,
+        idle_since=ticket.idle_since if principal.is_staff else None,
         actions=legal_actions(state, principal.actor(), datetime.now(UTC)),
     )
 

@@ -1,0 +1,133 @@
+"""Following tickets up when nothing happens: idle tickets and customers who do not answer.
+
+Pure functions of the state and `now`, like the rest of the lifecycle. The SLA
+policy a ticket carries says when:
+
+- `idle_after` (business time, in the policy's calendar): an open ticket nobody
+  has acted on for that long is idle; its assignee is told, and the group lead
+  when as long again has passed (without an assignee: the lead, else the
+  managers). Anything a person does to the ticket ends the idleness.
+- `remind_customer_after` (calendar time): a ticket pending on the customer
+  reminds them that long after the wait began, and again after each interval;
+  with `close_after_reminders`, one interval after that many reminders the
+  ticket is closed. The customer answering resumes the ticket, which ends it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from workflows.business_time import CalendarError, add_business_time
+from workflows.choices import Status
+from workflows.lifecycle import advance, apply_close, event_for
+from workflows.ticket_model import SYSTEM, NotifyRequest, TicketEvent, TicketState
+
+IDLE_STATUSES = frozenset({Status.NEW, Status.OPEN})
+
+
+def _idle_audiences(state: TicketState) -> list[str]:
+    if state.assignee_id is not None:
+        return ["assignee", "group_lead"] if state.group_id is not None else ["assignee"]
+    return ["group_lead"] if state.group_id is not None else ["managers"]
+
+
+def last_activity(state: TicketState) -> datetime | None:
+    return state.last_activity_at or state.created_at
+
+
+def idle_due(state: TicketState) -> datetime | None:
+    """When the ticket's next idle reminder is due, if it has one."""
+    policy = state.sla.policy if state.sla is not None else None
+    since = last_activity(state)
+    if policy is None or policy.idle_after is None or since is None:
+        return None
+    if state.status not in IDLE_STATUSES or state.idle_level >= len(_idle_audiences(state)):
+        return None
+    try:
+        return add_business_time(policy.calendar, since, policy.idle_after * (state.idle_level + 1))
+    except CalendarError:
+        return None  # a calendar with no working time left: never idle
+
+
+def apply_idle(
+    state: TicketState, now: datetime
+) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+    """The ticket has been idle long enough for the next person to be told."""
+    audience = _idle_audiences(state)[state.idle_level]
+    level = state.idle_level + 1
+    since = last_activity(state) or now
+    event = event_for(
+        state,
+        "idle",
+        SYSTEM,
+        now,
+        {"level": level, "since": since.isoformat(), "told": audience},
+        public=False,
+    )
+    notify = [
+        NotifyRequest(
+            audience=audience,
+            kind="idle",
+            key=f"{state.id}:idle:{event.seq}",
+            title=f"Idle: #{state.number} {state.subject}",
+            body=f"Nobody has acted on it since {since:%Y-%m-%d %H:%M} UTC",
+        )
+    ]
+    new, event = advance(state, now, event, idle_level=level, idle_since=state.idle_since or now)
+    return new, event, notify
+
+
+def customer_reminder_due(state: TicketState) -> datetime | None:
+    """When the customer the ticket waits for is next reminded (or the ticket closed)."""
+    policy = state.sla.policy if state.sla is not None else None
+    if policy is None or policy.remind_customer_after is None:
+        return None
+    if state.status != Status.PENDING or not state.awaiting_customer:
+        return None
+    if state.pending_since is None:
+        return None
+    return state.pending_since + policy.remind_customer_after * (state.customer_reminders + 1)
+
+
+def reminder_text(state: TicketState, left: int | None) -> str:
+    text = (
+        f"We are still waiting for your answer on ticket #{state.number} "
+        f"({state.subject}). Reply to this message or in the portal and we carry on."
+    )
+    if left == 0:
+        text += " Without an answer the ticket will be closed."
+    elif left is not None:
+        more = "1 more reminder" if left == 1 else f"{left} more reminders"
+        text += f" Without an answer the ticket will be closed after {more}."
+    return text
+
+
+def apply_customer_reminder(
+    state: TicketState, now: datetime
+) -> tuple[TicketState, TicketEvent, bool]:
+    """Remind the customer, or close the ticket when the reminders are used up.
+
+    Returns the new state, its event and whether the event is a reminder to mail.
+    """
+    assert state.sla is not None
+    limit = state.sla.policy.close_after_reminders
+    if limit is not None and state.customer_reminders >= limit:
+        new, event = apply_close(
+            state,
+            SYSTEM,
+            now,
+            automatic=True,
+            reason=f"no answer from the customer after {state.customer_reminders} reminders",
+        )
+        return new, event, False
+    count = state.customer_reminders + 1
+    left = None if limit is None else limit - count
+    event = event_for(
+        state,
+        "customer_reminded",
+        SYSTEM,
+        now,
+        {"body": reminder_text(state, left), "reminder": count},
+    )
+    new, event = advance(state, now, event, customer_reminders=count)
+    return new, event, True
