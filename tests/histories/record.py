@@ -132,6 +132,43 @@ def sla(admin: Person, agent: Person, customer: Person, group: int) -> dict[str,
     return ticket
 
 
+def followup(admin: Person, directory: Directory, agent: Person, group: int) -> dict[str, Any]:
+    """Idle, then waiting for a customer who is reminded once and never answers: closed."""
+    customer = directory.person("customer", directory.organisation())
+    calendar = admin.api.ok(
+        "POST",
+        "/calendars",
+        201,
+        json={
+            "name": f"Replay always {time.monotonic_ns()}",
+            "week": [[{"start": 0, "end": 1440}]] * 7,
+        },
+    )
+    admin.api.ok(
+        "POST",
+        "/sla-policies",
+        201,
+        json={
+            "name": f"Replay follow-ups {time.monotonic_ns()}",
+            "calendar_id": calendar["id"],
+            "conditions": {"organisation_ids": [customer.organisation_id]},
+            "targets": {str(p): {"resolution": 3600} for p in range(1, 6)},
+            "idle_after": 2,
+            "remind_customer_after": 2,
+            "close_after_reminders": 1,
+        },
+    )
+    ticket = customer.api.open_ticket("Replay: follow-ups")
+    n = ticket["number"]
+    agent.api.ok("POST", f"/tickets/{n}/assign", json={"group_id": group, "assignee_id": agent.id})
+    deadline = time.monotonic() + 20
+    while agent.api.ok("GET", f"/tickets/{n}")["idle_since"] is None:
+        assert time.monotonic() < deadline, "never idle"
+        time.sleep(0.2)
+    agent.api.ok("POST", f"/tickets/{n}/pend", json={"reason": "Which printer?"})
+    return {**ticket, "wait_closed": True}
+
+
 def routing(admin: Person, directory: Directory, customer: Person) -> dict[str, Any]:
     """A ticket offered round robin: declined by one, expired at another, taken by a third."""
     first, second, third = (directory.person("agent") for _ in range(3))
@@ -288,6 +325,7 @@ def main(only: list[str]) -> None:
                     "mailbox": lambda: mailbox(admin),
                     "routing": lambda: routing(admin, directory, customer),
                     "consult": lambda: consult(agent, directory, customer),
+                    "followup": lambda: followup(admin, directory, agent, group),
                 }
                 unknown = set(only) - set(makers)
                 assert not unknown, f"no scenario {sorted(unknown)}; have {sorted(makers)}"

@@ -69,7 +69,9 @@ def test_an_agent_accepts_and_declines_offers_from_the_task_list(
         assert agent.api.ok("GET", "/me/availability") == {
             "availability": "away",
             "max_open_tickets": 5,
+            "calendar_id": None,
         }
+        assert '<select name="calendar_id"' in page, "working hours are chosen on the page"
 
         teams = session.get("/teams").text
         section = teams.split(f'data-group="{team}"')[1].split("</section>")[0]
