@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, literal, select, update
+from sqlalchemy import Select, Table, Update, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
@@ -177,6 +177,32 @@ async def _notify(
         )
 
 
+async def _delivery_wanted(conn: AsyncConnection, ticket_id: str, seq: int, *, smtp: bool) -> bool:
+    """Whether a person notified of this event takes it by mail or push, as
+    activities/mail.py decides per person: not muted for the kind, and an Apprise URL
+    stored or mail wanted (the default) from a worker that has an SMTP server.
+    Read from the stored notifications, so a retried write answers the same."""
+    prefs = _users.c.notification_prefs
+    muted = func.coalesce(
+        prefs["muted"].contains(func.jsonb_build_array(_notifications.c.kind)), False
+    )
+    channel = prefs["apprise"].astext.is_not(None)
+    if smtp:
+        channel = or_(channel, func.coalesce(prefs["email"].as_boolean(), True))
+    wanted = (
+        select(_notifications.c.id)
+        .join(_users, _users.c.id == _notifications.c.user_id)
+        .where(
+            _notifications.c.ticket_id == ticket_id,
+            _notifications.c.seq == seq,
+            _users.c.active.is_(True),
+            ~muted,
+            channel,
+        )
+    )
+    return bool(await conn.scalar(select(wanted.exists())))
+
+
 # The mapped classes' tables, for statements that skip the ORM (mypy sees a FromClause).
 _tickets = cast(Table, Ticket.__table__)
 _events = cast(Table, TicketEventRow.__table__)
@@ -256,17 +282,23 @@ class ProjectionActivities:
     cost more CPU than the statements themselves (docs/benchmarks.md).
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, smtp: bool = True) -> None:
         self._engine = engine
         self._sla = SlaLookups()
+        self._smtp = smtp
+        """Whether the worker can send mail at all (TEMPODESK_SMTP_HOST is set)."""
 
     @activity.defn(name=ids.PERSIST_TICKET)
     async def persist_ticket(self, msg: ProjectTicket) -> ProjectionResult:
         """Write the ticket row, the event and its notifications in one transaction
-        (idempotent, see `_write`; notifications are unique per person and key)."""
+        (idempotent, see `_write`; notifications are unique per person and key), and
+        tell whether any of them is to be mailed or pushed."""
         async with self._engine.begin() as conn:
             number = await _write(conn, msg.state, msg.event, msg.notify)
-            return ProjectionResult(number=number)
+            deliver = bool(msg.notify) and await _delivery_wanted(
+                conn, msg.state.id, msg.event.seq, smtp=self._smtp
+            )
+            return ProjectionResult(number=number, deliver=deliver)
 
     @activity.defn(name=ids.OPEN_TICKET)
     async def open_ticket(self, msg: ProjectOpening) -> ProjectedOpening:

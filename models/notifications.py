@@ -21,6 +21,7 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_user_id_key", "user_id", "key", unique=True),
         Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+        Index("ix_notifications_ticket_id_seq", "ticket_id", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -92,7 +92,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     )
     cache_workflow_bytecode()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
-    projection = ProjectionActivities(engine)
+    projection = ProjectionActivities(engine, smtp=settings.smtp_host is not None)
     bulk = BulkActivities(client, engine)
     incidents = IncidentActivities(client, engine)
     mail = MailActivities(engine, mail_config(settings))

@@ -614,9 +614,9 @@ class TicketWorkflow:
                     state.routing.manual_group = state.group_id
                     return
                 new, event, notify = applied
-                await self._persist(new, event, notify)
+                saved = await self._persist(new, event, notify)
                 self._state = new
-                self._tell(new, notify)
+                self._tell(new, notify, saved)
             except ApplicationError as exc:
                 if exc.type != UNAVAILABLE:
                     raise
@@ -699,10 +699,10 @@ class TicketWorkflow:
         async with self._lock:
             self._check_state(msg, check)
             state, event, notify = apply(self._require_state())
-            await self._persist(state, event, notify)
+            saved = await self._persist(state, event, notify)
             self._state = state
             self._wake = True
-            self._tell(state, notify)
+            self._tell(state, notify, saved)
             return state
 
     async def _remind(self) -> None:
@@ -711,9 +711,9 @@ class TicketWorkflow:
             if state.remind_at is None or workflow.now() < state.remind_at:
                 return
             new, event, notify = apply_reminder_due(state, workflow.now())
-            await self._persist(new, event, notify)
+            saved = await self._persist(new, event, notify)
             self._state = new
-            self._tell(new, notify)
+            self._tell(new, notify, saved)
 
     async def _follow_up(self) -> None:
         """An idle ticket's next reminder; the waited-for customer's reminder (or the close
@@ -725,9 +725,9 @@ class TicketWorkflow:
             idle = idle_due(state)
             if idle is not None and workflow.now() >= idle:
                 new, event, notify = apply_idle(state, workflow.now())
-                await self._persist(new, event, notify)
+                saved = await self._persist(new, event, notify)
                 self._state = state = new
-                self._tell(new, notify)
+                self._tell(new, notify, saved)
             waiting = customer_reminder_due(state)
             if waiting is not None and workflow.now() >= waiting:
                 new, event, mail = apply_customer_reminder(state, workflow.now())
@@ -806,10 +806,9 @@ class TicketWorkflow:
                 actions = escalation_actions(state.sla.policy, checkpoint)
                 notify = checkpoint_notifications(state, checkpoint, actions)
                 new, event = apply_sla_checkpoint(state, checkpoint, workflow.now())
-                await self._persist(new, event, notify)
+                saved = await self._persist(new, event, notify)
                 self._state = new
-                if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
-                    self._send_mail(TicketMail(ticket_id=new.id, seq=new.seq, kind="notification"))
+                self._tell(new, notify, saved)
                 for action in actions:
                     await self._escalate(action, checkpoint)
 
@@ -857,10 +856,14 @@ class TicketWorkflow:
 
     # ------------------------------------------------------------ mail
 
-    def _tell(self, state: TicketState, notify: list[NotifyRequest]) -> None:
+    def _tell(
+        self, state: TicketState, notify: list[NotifyRequest], saved: ProjectionResult
+    ) -> None:
         """Whoever an event notified in the app also gets it by mail (and their other
-        channels), as their preferences say; started without waiting, like a reply's mail."""
-        if notify and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
+        channels), as their preferences say; started without waiting, like a reply's mail.
+        Not started when the projection found nobody to mail or push to: no round trip
+        through the server for a desk without SMTP (docs/benchmarks.md)."""
+        if notify and saved.deliver and workflow.patched(_PATCH_MAIL_NOTIFICATIONS):
             self._send_mail(TicketMail(ticket_id=state.id, seq=state.seq, kind="notification"))
 
     def _send_mail(self, mail: TicketMail) -> None:

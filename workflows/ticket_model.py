@@ -367,6 +367,10 @@ class TicketMail(BaseModel):
 
 class ProjectionResult(BaseModel):
     number: int
+    deliver: bool = True
+    """Someone the event notified takes mail (and an SMTP server is configured) or
+    pushes: the workflow starts the delivery activity only then. True in results
+    recorded before it existed, so their histories replay as they ran."""
 
 
 class ProjectOpening(BaseModel):

@@ -16,10 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from temporalio.client import Client
 
 from tempodesk.embedded import free_port
 from tests.factories import Directory
 from tests.smtp_sink import SmtpSink
+from workflows import ids
 
 
 class Hook:
@@ -117,3 +119,35 @@ def test_preferences_are_validated(directory: Directory) -> None:
         "muted": [],
         "apprise": False,
     }
+
+
+async def _mail_activities(client: Client, workflow_id: str) -> int:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == ids.SEND_TICKET_MAIL
+    )
+
+
+async def test_delivery_starts_only_when_someone_notified_takes_mail_or_pushes(
+    directory: Directory, smtp_sink: SmtpSink, temporal_client: Client
+) -> None:
+    """The projection that stores the notifications says whether any is to be delivered,
+    so an event nobody takes by mail costs no activity round trip."""
+    sender, quiet = directory.person("agent"), directory.person("agent")
+    customer = directory.person("customer", directory.organisation())
+    quiet.api.ok("PUT", "/me/notification-preferences", json={"email": False})
+    ticket = customer.api.open_ticket(f"Quiet {uuid.uuid4().hex[:6]}")
+    number, workflow_id = ticket["number"], ticket["workflow_id"]
+    sender.api.ok("POST", f"/tickets/{number}/assign", json={"assignee_id": quiet.id})
+    assert [n["kind"] for n in quiet.api.ok("GET", "/notifications")] == ["assigned"]
+    assert await _mail_activities(temporal_client, workflow_id) == 0
+
+    quiet.api.ok("PUT", "/me/notification-preferences", json={"email": True})
+    sender.api.ok(
+        "POST", f"/tickets/{number}/consults", json={"colleague_id": quiet.id, "message": "?"}
+    )
+    smtp_sink.wait_for(quiet.email)
+    assert await _mail_activities(temporal_client, workflow_id) == 1
