@@ -238,9 +238,7 @@ def check_reply(state: TicketState, msg: Reply, now: datetime) -> None:
             "attachment_ids",
         )
     if len(set(msg.attachment_ids)) != len(msg.attachment_ids):
-        raise RuleViolation(
-            ViolationKind.INVALID_FIELD, "a file is listed twice", "attachment_ids"
-        )
+        raise RuleViolation(ViolationKind.INVALID_FIELD, "a file is listed twice", "attachment_ids")
     for attachment_id in msg.attachment_ids:
         if attachment_id not in state.attachment_ids:
             raise RuleViolation(
