@@ -135,7 +135,8 @@ class OrganisationPublic(BaseModel):
     shared_tickets: bool
 
 
-MailDomain = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+MailDomain = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+"""Checked and normalised (IDNA, lower case, surrounding blanks dropped) by the service."""
 
 
 class OrganisationCreate(Strict):

@@ -168,7 +168,7 @@ def _clean_domains(domains: list[str]) -> list[str]:
     cleaned: dict[str, None] = {}
     for domain in domains:
         try:
-            valid = validate_email(f"postmaster@{domain}", check_deliverability=False)
+            valid = validate_email(f"postmaster@{domain.strip()}", check_deliverability=False)
         except EmailNotValidError as exc:
             reason = str(exc).replace("after the @-sign ", "")
             raise ApiError(
