@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import smtplib
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ from temporalio import activity
 
 from api.mail.secrets import SecretKeyError, decrypt
 from models import (
+    Attachment,
     Mailbox,
     MailMessage,
     MailOutbox,
@@ -109,9 +111,10 @@ class MailActivities:
     def _render(
         self, kind: str, suffix: str, context: dict[str, Any], language: str | None = None
     ) -> str:
-        """The template of `language` (default: the desk's), else the English one."""
-        chosen = language or self._config.language
-        names = [f"{chosen}/{kind}.{suffix}", f"en/{kind}.{suffix}"]
+        """The template of `language`; where it has none, the desk's default language's,
+        and English as the last resort (the only language every kind ships in)."""
+        chosen = [language or self._config.language, self._config.language, "en"]
+        names = [f"{lang}/{kind}.{suffix}" for lang in dict.fromkeys(chosen)]
         return self._templates.select_template(names).render(context).strip()
 
     @activity.defn(name=ids.SEND_TICKET_MAIL)
@@ -145,11 +148,13 @@ class MailActivities:
             ticket, event, author = found
             requester = (
                 await conn.execute(
-                    select(User.email, User.name).where(User.id == ticket.requester_id)
+                    select(User.email, User.name, User.language).where(
+                        User.id == ticket.requester_id
+                    )
                 )
             ).one_or_none()
             # A ticket that came in through a polled mailbox is answered from that
-            # address, in that mailbox's language.
+            # address, in that mailbox's language unless the requester chose their own.
             origin = (
                 await conn.execute(
                     select(Mailbox.address, Mailbox.language)
@@ -170,8 +175,13 @@ class MailActivities:
                 ).tuples()
             )
             copied = await self._copied(conn, mail.ticket_id, requester)
+            files = await self._files(conn, mail.ticket_id, event)
         message_id = message_id_for(ticket, mail.seq, mail.kind, self._config.domain)
         skip = self._skip_reason(event, requester)
+        stray = [f for f in files if isinstance(f, str)]
+        if stray and skip is None:
+            # Never mail a reply without a file it announces; the outbox says which.
+            skip = f"the reply's attachment {stray[0]} is not a public file of the ticket"
         recipients = [requester[0], *copied] if requester is not None else []
         if not await self._claim(key, mail, message_id, recipients, skip):
             return "skipped"
@@ -184,7 +194,8 @@ class MailActivities:
             thread,
             message_id,
             reply_to or self._config.address,
-            language or self._config.language,
+            requester[2] or language or self._config.language,
+            [f for f in files if not isinstance(f, str)],
         )
         if copied:
             message["Cc"] = ", ".join(copied)
@@ -200,7 +211,13 @@ class MailActivities:
                 raise RuntimeError(f"ticket {mail.ticket_id} is not projected yet")
             rows = (
                 await conn.execute(
-                    select(Notification, User.email, User.name, User.notification_prefs)
+                    select(
+                        Notification,
+                        User.email,
+                        User.name,
+                        User.notification_prefs,
+                        User.language,
+                    )
                     .join(User, User.id == Notification.user_id)
                     .where(
                         Notification.ticket_id == mail.ticket_id,
@@ -211,7 +228,7 @@ class MailActivities:
                 )
             ).all()
         statuses = []
-        for notification, email, name, prefs in rows:
+        for notification, email, name, prefs, language in rows:
             prefs = prefs or {}
             muted = notification.kind in (prefs.get("muted") or [])
             if prefs.get("apprise") and not muted:
@@ -243,11 +260,11 @@ class MailActivities:
             # second header asks Exchange for the same.
             message["Auto-Submitted"] = "auto-generated"
             message["X-Auto-Response-Suppress"] = "All"
-            message["Subject"] = " ".join(
-                self._render("notification", "subject.txt", context).split()
-            )
-            message.set_content(self._render("notification", "txt", context))
-            message.add_alternative(self._render("notification", "html", context), subtype="html")
+            subject = self._render("notification", "subject.txt", context, language)
+            message["Subject"] = " ".join(subject.split())
+            message.set_content(self._render("notification", "txt", context, language))
+            html = self._render("notification", "html", context, language)
+            message.add_alternative(html, subtype="html")
             await asyncio.to_thread(self._deliver, message)
             await self._sent(key, mail, message, [email], thread=False)
             statuses.append("sent")
@@ -307,6 +324,28 @@ class MailActivities:
         )
         own = requester[0].lower() if requester is not None else None
         return [a for a in seen if a != own and a not in desk and a not in staff][:_CC_KEPT]
+
+    @staticmethod
+    async def _files(
+        conn: AsyncSession, ticket_id: str, event: TicketEventRow
+    ) -> list[tuple[str, str, bytes] | str]:
+        """The files the reply carries (filename, content type, bytes), in the agent's order;
+        the id alone for one that is not a public file of this ticket.
+
+        The workflow checked they are on the ticket and the API that they are
+        public; the filter here keeps an internal file out of a customer's mail
+        even if one were named.
+        """
+        wanted = [str(i) for i in event.data.get("attachment_ids") or []]
+        if not wanted:
+            return []
+        rows = await conn.execute(
+            select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.data)
+            .where(Attachment.ticket_id == ticket_id, Attachment.public.is_(True))
+            .where(Attachment.id.in_([uuid.UUID(i) for i in wanted]))
+        )
+        found = {str(i): (name, kind, data) for i, name, kind, data in rows.tuples()}
+        return [found.get(i, i) for i in wanted]
 
     @staticmethod
     async def _finished(conn: AsyncSession, key: str) -> bool:
@@ -418,6 +457,7 @@ class MailActivities:
         message_id: str,
         reply_to: str,
         language: str,
+        files: list[tuple[str, str, bytes]],
     ) -> EmailMessage:
         config = self._config
         context = {
@@ -441,6 +481,11 @@ class MailActivities:
         message["X-Tempodesk-Ticket"] = str(ticket.number)
         message.set_content(self._render("reply", "txt", context, language))
         message.add_alternative(self._render("reply", "html", context, language), subtype="html")
+        for filename, content_type, data in files:
+            maintype, _, subtype = content_type.partition("/")
+            if not subtype:
+                maintype, subtype = "application", "octet-stream"
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         return message
 
     def _deliver(self, message: EmailMessage) -> None:

@@ -91,6 +91,11 @@ class GroupRef(BaseModel):
     name: str
 
 
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+"""A template language, e.g. `de`; the service checks templates exist in it."""
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
 class UserPublic(BaseModel):
     id: int
     email: str
@@ -98,26 +103,48 @@ class UserPublic(BaseModel):
     role: Role
     organisation_id: int | None
     active: bool
+    language: str | None = Field(
+        None, description="Language of the mail this person receives; null: the desk's default"
+    )
 
 
 class UserCreate(Strict):
     email: EmailStr
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: PersonName
     role: Role
     organisation_id: DbId | None = None
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
+    language: Language | None = Field(
+        None,
+        description="Language of the mail templates this person receives (one that templates "
+        "exist in, see GET /users/languages); null: the desk's default",
+    )
+
+
+class UserUpdate(Strict):
+    """Fields left out stay as they are; `language: null` returns to the desk's default."""
+
+    name: PersonName | None = None
+    language: Language | None = None
 
 
 class OrganisationPublic(BaseModel):
     id: int
     name: str
-    domain: str | None
+    domains: list[str] = Field(description="Mail domains whose unknown senders become its contacts")
     shared_tickets: bool
+
+
+MailDomain = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+"""Checked and normalised (IDNA, lower case, surrounding blanks dropped) by the service."""
 
 
 class OrganisationCreate(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    domain: Annotated[str, StringConstraints(max_length=255, to_lower=True)] | None = None
+    domains: Annotated[list[MailDomain], Field(max_length=100)] = Field(
+        default_factory=list,
+        description="Mail domains (e.g. acme.example); each belongs to one organisation at most",
+    )
     shared_tickets: Flag = False
 
 
@@ -301,6 +328,11 @@ class EventPublic(BaseModel):
 class CommentCreate(Strict):
     body: Body
     public: Flag = Field(True, description="False: an internal note (staff only)")
+    attachment_ids: Annotated[list[uuid.UUID], Field(max_length=20)] = Field(
+        default_factory=list,
+        description="Public files already uploaded to the ticket that go with a public reply; "
+        "an agent's reply is mailed with them attached",
+    )
 
 
 class CommentPublic(BaseModel):

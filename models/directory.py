@@ -19,10 +19,25 @@ class Organisation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    domain: Mapped[str | None] = mapped_column(String(255), unique=True)
     shared_tickets: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     """When set, every customer of the organisation sees all of its tickets, not only their own."""
     created_at: Mapped[datetime] = created_at_column()
+
+
+class OrganisationDomain(Base):
+    """A mail domain of an organisation: unknown senders from it become its contacts.
+
+    The domain is the key, so one domain belongs to one organisation at most;
+    the database enforces it even when two admins save at the same moment.
+    """
+
+    __tablename__ = "organisation_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """Lower case, IDNA (ASCII) form, e.g. `acme.example`."""
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
 
 
 class User(Base):
@@ -58,6 +73,8 @@ class User(Base):
     mail_bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When mail to this person last bounced (a delivery status notification came back)."""
     mail_bounce_reason: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    """Language of the mail templates this person receives; None: the desk's default."""
 
 
 class Group(Base):

@@ -40,6 +40,7 @@ class Mailbox(Base):
             "(password_env IS NULL) <> (password_encrypted IS NULL)", name="one_password"
         ),
         CheckConstraint("record_type IN ('incident', 'service_request')", name="record_type"),
+        CheckConstraint("NOT (tls AND starttls)", name="one_tls_mode"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +52,12 @@ class Mailbox(Base):
     port: Mapped[int] = mapped_column(Integer)
     tls: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     """Implicit TLS (IMAPS 993, POP3S 995); off only for a server on a trusted network."""
+    starttls: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    """Upgrade the plain connection (IMAP 143, POP3 110) with STARTTLS/STLS; never with `tls`."""
+    tls_verify: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    """Check the server's certificate and host name; off only for a test server."""
+    ca_certificate: Mapped[str | None] = mapped_column(Text)
+    """PEM of the CA(s) to trust for this server (a private CA); None: the system's store."""
     username: Mapped[str] = mapped_column(String(320))
     password_env: Mapped[str | None] = mapped_column(String(100))
     password_encrypted: Mapped[str | None] = mapped_column(Text)

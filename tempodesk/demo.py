@@ -119,7 +119,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], client: Client) -> li
             org = await session.scalar(select(Organisation).where(Organisation.name == name))
             if org is None:
                 created = await directory.create_organisation(
-                    session, OrganisationCreate(name=name, domain=domain)
+                    session, OrganisationCreate(name=name, domains=[domain])
                 )
                 orgs[name] = created.id
             else:

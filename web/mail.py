@@ -37,6 +37,7 @@ _FIELDS = (
     "record_type",
     "poll_seconds",
     "language",
+    "ca_certificate",
 )
 
 
@@ -72,6 +73,9 @@ async def mail_admin(request: Request, user: WebAdmin, session: SessionDep) -> R
 def _mailbox(form: dict[str, str]) -> MailboxCreate:
     data: dict[str, Any] = {k: v for k, v in form.items() if k in _FIELDS and v != ""}
     data["tls"] = "true" if form.get("tls") else "false"
+    data["starttls"] = "true" if form.get("starttls") else "false"
+    # Checking certificates is the default; the form can only switch it off on purpose.
+    data["tls_verify"] = "false" if form.get("skip_tls_verify") else "true"
     data["active"] = "true" if form.get("active") else "false"
     try:
         return MailboxCreate.model_validate_strings(data)
@@ -111,6 +115,8 @@ def _form_of(mailbox: Any) -> dict[str, str]:
     public = service.mailbox_public(mailbox)
     form = {k: "" if v is None else str(v) for k, v in public.model_dump(mode="json").items()}
     form["tls"] = "on" if public.tls else ""
+    form["starttls"] = "on" if public.starttls else ""
+    form["skip_tls_verify"] = "" if public.tls_verify else "on"
     form["active"] = "on" if public.active else ""
     form["password_stored"] = "on" if public.password_stored else ""
     return form

@@ -60,7 +60,6 @@ from workflows.ticket_model import (
     Close,
     Pend,
     Reopen,
-    Reply,
     Resolve,
     Resume,
 )
@@ -507,8 +506,6 @@ ACTIONS = ("reply", "note", "classify", "assign", "pend", "resume", "resolve", "
 
 def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
     actor = user.actor()
-    if action == "reply":
-        return Reply(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
     if action == "note":
         return AddNote(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
     if action == "classify":
@@ -588,6 +585,14 @@ async def ticket_action(
     form = await request.form()
     data = _form_dict(form)
     try:
+        if action == "reply":
+            # The files ticked in the reply form go with it (and out with its mail).
+            fields = {
+                "body": data.get("body", ""),
+                "attachment_ids": form.getlist("attachment_ids"),
+            }
+            await service.comment(session, client, user, number, _parse(CommentCreate, fields))
+            return _see_other(f"/tickets/{number}")
         msg = _action_message(action, user, data)
         if isinstance(msg, Assign):
             await service.assign(session, client, user, number, msg)

@@ -224,9 +224,28 @@ def check_open(msg: OpenTicket) -> None:
         )
 
 
+REPLY_ATTACHMENTS_MAX = 20
+"""Files one reply may carry."""
+
+
 def check_reply(state: TicketState, msg: Reply, now: datetime) -> None:
     authorise(state, "reply", msg.actor, now)
     _text(msg.body, "body", maximum=BODY_MAX)
+    if len(msg.attachment_ids) > REPLY_ATTACHMENTS_MAX:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD,
+            f"a reply carries at most {REPLY_ATTACHMENTS_MAX} files",
+            "attachment_ids",
+        )
+    if len(set(msg.attachment_ids)) != len(msg.attachment_ids):
+        raise RuleViolation(ViolationKind.INVALID_FIELD, "a file is listed twice", "attachment_ids")
+    for attachment_id in msg.attachment_ids:
+        if attachment_id not in state.attachment_ids:
+            raise RuleViolation(
+                ViolationKind.INVALID_FIELD,
+                f"attachment {attachment_id} is not on this ticket; upload it first",
+                "attachment_ids",
+            )
 
 
 def check_add_note(state: TicketState, msg: AddNote, now: datetime) -> None:
@@ -769,7 +788,11 @@ def apply_open(
 
 
 def apply_reply(state: TicketState, msg: Reply, now: datetime) -> tuple[TicketState, TicketEvent]:
-    event = _event(state, "replied", msg.actor, now, {"body": msg.body})
+    data: dict[str, Any] = {"body": msg.body}
+    if msg.attachment_ids:
+        # Only when given: replies recorded before files could go with them keep their shape.
+        data["attachment_ids"] = list(msg.attachment_ids)
+    event = _event(state, "replied", msg.actor, now, data)
     changes: dict[str, Any] = {}
     if _is_staff(msg.actor):
         if state.first_response_at is None:

@@ -157,6 +157,8 @@ class Reply(BaseModel):
 
     actor: Actor
     body: str
+    attachment_ids: list[str] = Field(default_factory=list)
+    """Files already on the ticket that go with the reply (an agent's is mailed with them)."""
 
 
 class AddNote(BaseModel):

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import poplib
+import ssl
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,18 @@ _BATCH = 50
 
 class MailboxError(Exception):
     """The mailbox could not be read; the message says what to fix."""
+
+
+def tls_context(mailbox: Mailbox) -> ssl.SSLContext:
+    """How the mailbox's server proves itself: the system's CAs, or the mailbox's own CA
+    (a private one), with host name checks; without them only when switched off."""
+    # With cadata the context trusts that CA only, not the system's as well: a private
+    # server is vouched for by its own CA and nobody else.
+    context = ssl.create_default_context(cadata=mailbox.ca_certificate or None)
+    if not mailbox.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class MailboxActivities:
@@ -70,6 +83,13 @@ class MailboxActivities:
                 fetched, waited = await self._imap(mailbox, password)
             else:
                 fetched = await self._pop3(mailbox, password)
+        except ssl.SSLCertVerificationError as exc:
+            # Before login: no password was sent and nothing was fetched.
+            error = (
+                f"the server's TLS certificate is not trusted ({exc.verify_message}); "
+                "if it is signed by a private CA, add that CA's certificate to the mailbox"
+            )[:1000]
+            log.warning("mailbox %s: %s", mailbox.name, error)
         except (MailboxError, IMAPClientError, poplib.error_proto, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:1000]
             log.warning("mailbox %s: %s", mailbox.name, error)
@@ -103,10 +123,18 @@ class MailboxActivities:
             await self._processor.process(row_id)
 
     async def _imap(self, mailbox: Mailbox, password: str) -> tuple[int, bool]:
+        context = tls_context(mailbox)
         client: Any = await asyncio.to_thread(
-            IMAPClient, mailbox.host, mailbox.port, ssl=mailbox.tls, timeout=_TIMEOUT
+            IMAPClient,
+            mailbox.host,
+            mailbox.port,
+            ssl=mailbox.tls,
+            ssl_context=context if mailbox.tls else None,
+            timeout=_TIMEOUT,
         )
         try:
+            if mailbox.starttls:
+                await asyncio.to_thread(client.starttls, context)
             await asyncio.to_thread(client.login, mailbox.username, password)
             await asyncio.to_thread(client.select_folder, mailbox.folder)
             fetched = await self._imap_fetch(client, mailbox)
@@ -152,9 +180,19 @@ class MailboxActivities:
             await asyncio.to_thread(client.idle_done)
 
     async def _pop3(self, mailbox: Mailbox, password: str) -> int:
-        factory: Any = poplib.POP3_SSL if mailbox.tls else poplib.POP3
-        client: Any = await asyncio.to_thread(factory, mailbox.host, mailbox.port, timeout=_TIMEOUT)
+        context = tls_context(mailbox)
+        client: Any
+        if mailbox.tls:
+            client = await asyncio.to_thread(
+                poplib.POP3_SSL, mailbox.host, mailbox.port, timeout=_TIMEOUT, context=context
+            )
+        else:
+            client = await asyncio.to_thread(
+                poplib.POP3, mailbox.host, mailbox.port, timeout=_TIMEOUT
+            )
         try:
+            if mailbox.starttls:
+                await asyncio.to_thread(client.stls, context)
             await asyncio.to_thread(client.user, mailbox.username)
             await asyncio.to_thread(client.pass_, password)
             count, _ = await asyncio.to_thread(client.stat)

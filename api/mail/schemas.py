@@ -24,6 +24,22 @@ class MailboxCreate(Strict):
     host: Host
     port: Annotated[int, Field(ge=1, le=65535, strict=True)]
     tls: bool = Field(True, description="Implicit TLS (IMAPS/POP3S)")
+    starttls: bool = Field(
+        False,
+        description="Upgrade the plain connection with STARTTLS (IMAP) / STLS (POP3); "
+        "not together with tls",
+    )
+    tls_verify: bool = Field(
+        True, description="Check the server's certificate and host name (off: test servers only)"
+    )
+    ca_certificate: (
+        Annotated[str, StringConstraints(min_length=1, max_length=100_000, strip_whitespace=True)]
+        | None
+    ) = Field(
+        None,
+        description="PEM of the CA(s) to trust for this server instead of the system's "
+        "(a private CA)",
+    )
     username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
     password_env: EnvName | None = Field(
         None,
@@ -55,6 +71,9 @@ class MailboxPublic(BaseModel):
     host: str
     port: int
     tls: bool
+    starttls: bool
+    tls_verify: bool
+    ca_certificate: str | None
     username: str
     password_env: str | None
     password_stored: bool = Field(description="An encrypted password is stored")

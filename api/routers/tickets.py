@@ -33,12 +33,10 @@ from api.schemas import (
 from api.services import tickets as service
 from workflows.choices import Status, TicketType
 from workflows.ticket_model import (
-    AddNote,
     Assign,
     Close,
     Pend,
     Reopen,
-    Reply,
     Resolve,
     Resume,
 )
@@ -136,12 +134,8 @@ async def add_comment(
     client: TemporalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
-    """Reply publicly, or add an internal note with `public: false`."""
-    actor = user.actor()
-    msg = (
-        Reply(actor=actor, body=body.body) if body.public else AddNote(actor=actor, body=body.body)
-    )
-    return await service.act(session, client, user, number, msg, idempotency_key)
+    """Reply publicly (with files of the ticket), or add an internal note with `public: false`."""
+    return await service.comment(session, client, user, number, body, idempotency_key)
 
 
 @router.post("/{number}/classify")

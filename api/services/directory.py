@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import select
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
 from api.errors import ApiError, not_found
+from api.mail.languages import check_language
 from api.schemas import (
     GroupCreate,
     GroupPublic,
@@ -19,9 +22,10 @@ from api.schemas import (
     TokenPublic,
     UserCreate,
     UserPublic,
+    UserUpdate,
 )
 from api.security import digest, hash_password, new_api_token, verify_password
-from models import ApiToken, Group, GroupMember, Organisation, User
+from models import ApiToken, Group, GroupMember, Organisation, OrganisationDomain, User
 from workflows.choices import Role
 
 
@@ -33,11 +37,39 @@ def user_public(user: User) -> UserPublic:
         role=Role(user.role),
         organisation_id=user.organisation_id,
         active=user.active,
+        language=user.language,
     )
 
 
-async def create_user(session: AsyncSession, body: UserCreate) -> UserPublic:
+async def organisation_for_email(session: AsyncSession, email: str) -> int | None:
+    """The organisation one of whose mail domains is the address's domain, if any."""
+    domain = _domain_key(email.rsplit("@", 1)[-1])
+    return await session.scalar(
+        select(OrganisationDomain.organisation_id).where(OrganisationDomain.domain == domain)
+    )
+
+
+def _domain_key(domain: str) -> str:
+    """The stored form of a domain (lower case, IDNA), or the input lower-cased if not one."""
+    try:
+        return validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError:
+        return domain.lower()
+
+
+async def create_user(
+    session: AsyncSession,
+    body: UserCreate,
+    *,
+    templates_dir: Path | None = None,
+    default_language: str = "en",
+) -> UserPublic:
+    """Create a person; a customer without an organisation joins the one of their domain.
+
+    422 on `organisation_id` or `language` (no templates in it), 409 on `email`.
+    """
     email = str(body.email).lower()
+    check_language(body.language, templates_dir, default_language)
     if (
         body.organisation_id is not None
         and await session.get(Organisation, body.organisation_id) is None
@@ -49,15 +81,14 @@ async def create_user(session: AsyncSession, body: UserCreate) -> UserPublic:
             code="invalid_field",
         )
     if body.role == Role.CUSTOMER and body.organisation_id is None:
-        domain = email.rsplit("@", 1)[-1]
-        org = await session.scalar(select(Organisation).where(Organisation.domain == domain))
-        body.organisation_id = org.id if org else None
+        body.organisation_id = await organisation_for_email(session, email)
     user = User(
         email=email,
         name=body.name,
         role=body.role.value,
         organisation_id=body.organisation_id,
         password_hash=hash_password(body.password) if body.password else None,
+        language=body.language,
     )
     session.add(user)
     try:
@@ -67,6 +98,37 @@ async def create_user(session: AsyncSession, body: UserCreate) -> UserPublic:
         raise ApiError(
             409, f"a user with email {email} already exists", field="email", code="conflict"
         ) from exc
+    return user_public(user)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> UserPublic:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise not_found(f"user {user_id}")
+    return user_public(user)
+
+
+async def update_user(
+    session: AsyncSession,
+    user_id: int,
+    body: UserUpdate,
+    *,
+    templates_dir: Path | None,
+    default_language: str,
+) -> UserPublic:
+    """Change the fields the body names; 404 for an unknown id, 422 on `language`."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise not_found(f"user {user_id}")
+    given = body.model_fields_set
+    if "name" in given:
+        if body.name is None:
+            raise ApiError(422, "name must not be empty", field="name", code="invalid_field")
+        user.name = body.name
+    if "language" in given:
+        check_language(body.language, templates_dir, default_language)
+        user.language = body.language
+    await session.commit()
     return user_public(user)
 
 
@@ -95,31 +157,141 @@ async def login(session: AsyncSession, email: str, password: str) -> User | None
     return user
 
 
-async def create_organisation(
-    session: AsyncSession, body: OrganisationCreate
-) -> OrganisationPublic:
-    org = Organisation(
-        name=body.name, domain=body.domain or None, shared_tickets=body.shared_tickets
+def _organisation_public(org: Organisation, domains: list[str]) -> OrganisationPublic:
+    return OrganisationPublic(
+        id=org.id, name=org.name, domains=sorted(domains), shared_tickets=org.shared_tickets
     )
-    session.add(org)
+
+
+def _clean_domains(domains: list[str]) -> list[str]:
+    """Each domain in its stored form (lower case, IDNA), duplicates dropped; 422 on `domains`."""
+    cleaned: dict[str, None] = {}
+    for domain in domains:
+        try:
+            valid = validate_email(f"postmaster@{domain.strip()}", check_deliverability=False)
+        except EmailNotValidError as exc:
+            reason = str(exc).replace("after the @-sign ", "")
+            raise ApiError(
+                422,
+                f"domains: {domain!r} is not a mail domain: {reason}",
+                field="domains",
+                code="invalid_field",
+            ) from None
+        cleaned[valid.ascii_domain] = None
+    return list(cleaned)
+
+
+async def _claim_domains(
+    session: AsyncSession, organisation_id: int | None, domains: list[str]
+) -> None:
+    """409 on `domains` when another organisation has one of them already."""
+    if not domains:
+        return
+    taken = (
+        await session.execute(
+            select(OrganisationDomain.domain, Organisation.name)
+            .join(Organisation, Organisation.id == OrganisationDomain.organisation_id)
+            .where(OrganisationDomain.domain.in_(domains))
+            .where(OrganisationDomain.organisation_id != (organisation_id or 0))
+            .order_by(OrganisationDomain.domain)
+        )
+    ).first()
+    if taken is not None:
+        raise ApiError(
+            409,
+            f"domains: {taken[0]} belongs to the organisation {taken[1]!r} already; "
+            "remove it there first",
+            field="domains",
+            code="conflict",
+        )
+
+
+async def _check_name(session: AsyncSession, name: str, organisation_id: int | None) -> None:
+    clash = await session.scalar(
+        select(Organisation.id).where(
+            Organisation.name == name, Organisation.id != (organisation_id or 0)
+        )
+    )
+    if clash is not None:
+        raise ApiError(409, f"an organisation named {name!r} exists", field="name", code="conflict")
+
+
+async def _commit_organisation(session: AsyncSession) -> None:
+    # The checks above give the clear message; a concurrent save of the same name or
+    # domain that slips between check and commit still meets the unique keys.
     try:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
         raise ApiError(
-            409, "an organisation with this name or domain exists", field="name", code="conflict"
+            409,
+            "another organisation took this name or one of these domains just now",
+            field="domains",
+            code="conflict",
         ) from exc
-    return OrganisationPublic(
-        id=org.id, name=org.name, domain=org.domain, shared_tickets=org.shared_tickets
+
+
+async def create_organisation(
+    session: AsyncSession, body: OrganisationCreate
+) -> OrganisationPublic:
+    """Create an organisation with its mail domains; 409 on `name` or `domains` taken."""
+    domains = _clean_domains(body.domains)
+    await _check_name(session, body.name, None)
+    await _claim_domains(session, None, domains)
+    org = Organisation(name=body.name, shared_tickets=body.shared_tickets)
+    session.add(org)
+    await session.flush()
+    session.add_all(OrganisationDomain(domain=d, organisation_id=org.id) for d in domains)
+    await _commit_organisation(session)
+    return _organisation_public(org, domains)
+
+
+async def replace_organisation(
+    session: AsyncSession, organisation_id: int, body: OrganisationCreate
+) -> OrganisationPublic:
+    """Change name, domains and sharing; domains left out of the list are released."""
+    org = await session.get(Organisation, organisation_id)
+    if org is None:
+        raise not_found(f"organisation {organisation_id}")
+    domains = _clean_domains(body.domains)
+    await _check_name(session, body.name, organisation_id)
+    await _claim_domains(session, organisation_id, domains)
+    org.name = body.name
+    org.shared_tickets = body.shared_tickets
+    await session.execute(
+        delete(OrganisationDomain).where(OrganisationDomain.organisation_id == organisation_id)
     )
+    session.add_all(OrganisationDomain(domain=d, organisation_id=org.id) for d in domains)
+    await _commit_organisation(session)
+    return _organisation_public(org, domains)
+
+
+async def _domains_by_organisation(session: AsyncSession) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    rows = await session.execute(
+        select(OrganisationDomain.organisation_id, OrganisationDomain.domain)
+    )
+    for organisation_id, domain in rows.tuples():
+        found.setdefault(organisation_id, []).append(domain)
+    return found
+
+
+async def get_organisation(session: AsyncSession, organisation_id: int) -> OrganisationPublic:
+    org = await session.get(Organisation, organisation_id)
+    if org is None:
+        raise not_found(f"organisation {organisation_id}")
+    domains = await session.scalars(
+        select(OrganisationDomain.domain).where(
+            OrganisationDomain.organisation_id == organisation_id
+        )
+    )
+    return _organisation_public(org, list(domains))
 
 
 async def list_organisations(session: AsyncSession) -> list[OrganisationPublic]:
     rows = await session.scalars(select(Organisation).order_by(Organisation.name))
-    return [
-        OrganisationPublic(id=o.id, name=o.name, domain=o.domain, shared_tickets=o.shared_tickets)
-        for o in rows
-    ]
+    domains = await _domains_by_organisation(session)
+    return [_organisation_public(o, domains.get(o.id, [])) for o in rows]
 
 
 async def list_groups(session: AsyncSession) -> list[GroupPublic]:

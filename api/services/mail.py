@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from sqlalchemy import func, select
@@ -71,6 +72,31 @@ def _values(body: MailboxCreate, secret_key: str | None, *, creating: bool) -> d
             field="password_env",
             code="invalid_field",
         )
+    if body.tls and body.starttls:
+        raise ApiError(
+            422,
+            "choose tls (implicit TLS) or starttls, not both",
+            field="starttls",
+            code="invalid_field",
+        )
+    if body.ca_certificate is not None:
+        if not (body.tls or body.starttls):
+            raise ApiError(
+                422,
+                "ca_certificate needs tls or starttls: without TLS no certificate is checked",
+                field="ca_certificate",
+                code="invalid_field",
+            )
+        try:
+            ssl.create_default_context(cadata=body.ca_certificate)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ApiError(
+                422,
+                f"ca_certificate is not a PEM certificate ({exc}); paste the CA's "
+                "-----BEGIN CERTIFICATE----- block",
+                field="ca_certificate",
+                code="invalid_field",
+            ) from None
     values = body.model_dump(exclude={"password"})
     values["address"] = str(body.address).lower()
     values["record_type"] = body.record_type.value

@@ -32,6 +32,7 @@ from api.errors import ApiError, from_temporal, from_violation, not_found
 from api.schemas import (
     AttachmentPublic,
     ClassifyBody,
+    CommentCreate,
     CommentPublic,
     EventPublic,
     GroupRef,
@@ -680,6 +681,54 @@ async def add_attachment(
         raise
     await session.refresh(attachment)
     return _attachment_public(attachment)
+
+
+async def comment(
+    session: AsyncSession,
+    client: Client,
+    principal: Principal,
+    number: int,
+    body: CommentCreate,
+    idempotency_key: str | None = None,
+) -> TicketPublic:
+    """A public reply (with files of the ticket, mailed with an agent's reply) or a note.
+
+    422 on `attachment_ids` for a file that is not a public file of this ticket,
+    or for files on an internal note.
+    """
+    actor = principal.actor()
+    if not body.public:
+        if body.attachment_ids:
+            raise ApiError(
+                422,
+                "attachment_ids go with public replies only; upload internal files on their own",
+                field="attachment_ids",
+                code="invalid_field",
+            )
+        return await act(session, client, principal, number, AddNote(actor=actor, body=body.body))
+    if body.attachment_ids:
+        ticket = await get_row(session, principal, number)
+        public = set(
+            await session.scalars(
+                select(Attachment.id).where(
+                    Attachment.ticket_id == ticket.id,
+                    Attachment.id.in_(body.attachment_ids),
+                    Attachment.seq.is_not(None),
+                    Attachment.public.is_(True),
+                )
+            )
+        )
+        for attachment_id in body.attachment_ids:
+            if attachment_id not in public:
+                raise ApiError(
+                    422,
+                    f"attachment_ids: {attachment_id} is not a public file of ticket #{number}; "
+                    "upload it to the ticket as visible to the customer first",
+                    field="attachment_ids",
+                    code="invalid_field",
+                )
+    msg = Reply(actor=actor, body=body.body, attachment_ids=[str(i) for i in body.attachment_ids])
+    return await act(session, client, principal, number, msg, idempotency_key)
 
 
 def _attachment_visible(principal: Principal) -> Any:

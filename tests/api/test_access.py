@@ -92,7 +92,7 @@ def test_admin_creates_people_with_validated_emails(admin: Person) -> None:
     r = admin.api.post("/users", json={"email": "not-an-email", "name": "X", "role": "agent"})
     assert r.status_code == 422 and r.json()["field"] == "email"
     org = admin.api.ok(
-        "POST", "/organisations", 201, json={"name": "Initech", "domain": "initech.example"}
+        "POST", "/organisations", 201, json={"name": "Initech", "domains": ["initech.example"]}
     )
     user = admin.api.ok(
         "POST",

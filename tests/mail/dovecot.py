@@ -26,7 +26,7 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {user}
@@ -49,7 +49,8 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service pop3-login {{
@@ -58,7 +59,8 @@ service pop3-login {{
     port = {pop3_port}
   }}
   inet_listener pop3s {{
-    port = 0
+    address = 127.0.0.1
+    port = {pop3s_port}
   }}
 }}
 service anvil {{
@@ -73,6 +75,13 @@ service pop3-login {{
 """
 
 
+TLS = """\
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+"""
+
+
 @dataclass
 class Dovecot:
     root: Path
@@ -81,11 +90,17 @@ class Dovecot:
     user: str
     uid: int
     gid: int
+    imaps_port: int = 0
+    """IMAP over implicit TLS; 0 when the server runs without TLS."""
+    pop3s_port: int = 0
 
     def add_account(self, name: str, password: str) -> None:
         line = f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{self.root}/home/{name}::\n"
         with open(self.root / "passwd", "a") as passwd:
             passwd.write(line)
+        # Dovecot looks at its passwd-file at most once a second: a login in the same
+        # second as the last look would not find the account yet.
+        time.sleep(1.1)
 
     def deliver(self, account: str, raw: bytes) -> None:
         """Put a message straight into the account's maildir INBOX, as an MDA would."""
@@ -110,7 +125,9 @@ def _wait(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 
 
 
 @contextlib.contextmanager
-def dovecot(root: Path) -> Iterator[Dovecot]:
+def dovecot(root: Path, tls: tuple[bytes, bytes] | None = None) -> Iterator[Dovecot]:
+    """Run Dovecot in `root`; with `tls` (certificate chain and key, PEM), IMAPS and POP3S
+    listen too and the plain ports offer STARTTLS."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(binary):
         raise RuntimeError("dovecot is missing: apt-get install dovecot-imapd dovecot-pop3d")
@@ -118,14 +135,24 @@ def dovecot(root: Path) -> Iterator[Dovecot]:
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     server = Dovecot(root, free_port(), free_port(), entry.pw_name, entry.pw_uid, entry.pw_gid)
+    ssl = "ssl = no"
+    if tls is not None:
+        server.imaps_port, server.pop3s_port = free_port(), free_port()
+        (root / "cert.pem").write_bytes(tls[0])
+        (root / "key.pem").write_bytes(tls[1])
+        os.chmod(root / "key.pem", 0o600)
+        ssl = TLS.format(cert=root / "cert.pem", key=root / "key.pem")
     (root / "passwd").touch()
     (root / "dovecot.conf").write_text(
         CONFIG.format(
             root=root,
+            ssl=ssl,
             user=server.user,
             uid=server.uid,
             imap_port=server.imap_port,
             pop3_port=server.pop3_port,
+            imaps_port=server.imaps_port,
+            pop3s_port=server.pop3s_port,
         )
     )
     command = [binary, "-F", "-c", str(root / "dovecot.conf")]
@@ -143,6 +170,9 @@ def dovecot(root: Path) -> Iterator[Dovecot]:
     try:
         _wait(server.imap_port, proc, root / "dovecot.log")
         _wait(server.pop3_port, proc, root / "dovecot.log")
+        for port in (server.imaps_port, server.pop3s_port):
+            if port:
+                _wait(port, proc, root / "dovecot.log")
         yield server
     finally:
         proc.terminate()

@@ -31,7 +31,10 @@ def test_mail_from_an_unknown_sender_opens_a_ticket_in_its_organisation(
     domain = f"{unique('acme')}.example"
     org = directory.organisation()
     with psycopg.connect(directory.dsn, autocommit=True) as conn:
-        conn.execute("UPDATE organisations SET domain = %s WHERE id = %s", (domain, org))
+        conn.execute(
+            "INSERT INTO organisation_domains (domain, organisation_id) VALUES (%s, %s)",
+            (domain, org),
+        )
     word = unique("printer")
     message = mail(f"Ann Example <ann@{domain}>", f"{word} is jammed", "Paper everywhere.")
     intake.send(message)

@@ -240,3 +240,76 @@ def test_mail_from_the_desk_s_own_address_opens_nothing(intake: Intake, agent: P
     assert agent.api.ok("GET", f"/tickets?q={word}")["items"] == []
     stored = intake.row(forwarded["Message-ID"])
     assert stored["status"] == "ignored" and "own address" in stored["reason"]
+
+
+def test_files_sent_with_a_reply_go_out_as_mime_parts_with_name_and_type(
+    intake: Intake, directory: Directory, agent: Person, smtp_sink: SmtpSink
+) -> None:
+    customer = directory.person("customer", directory.organisation())
+    word = unique("invoice")
+    intake.send(mail(customer.email, f"{word} missing", "Please send it again."))
+    number = only(agent, word)["number"]
+
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 20
+    shared = agent.api.ok(
+        "POST",
+        f"/tickets/{number}/attachments",
+        201,
+        files={"file": ("Rechnung März.pdf", pdf, "application/pdf")},
+    )
+    sheet = agent.api.ok(
+        "POST",
+        f"/tickets/{number}/attachments",
+        201,
+        files={"file": ("totals.csv", b"month,total\n3,99.50\n", "text/csv")},
+    )
+    internal = agent.api.ok(
+        "POST",
+        f"/tickets/{number}/attachments",
+        201,
+        files={"file": ("root-cause.txt", b"our mistake", "text/plain")},
+        data={"public": "false"},
+    )
+
+    # An internal file, a file of another ticket or a made-up id never goes with a reply.
+    other = customer.api.open_ticket(unique("other"))["number"]
+    elsewhere = customer.api.ok(
+        "POST",
+        f"/tickets/{other}/attachments",
+        201,
+        files={"file": ("x.txt", b"x", "text/plain")},
+    )
+    for wrong in (internal["id"], elsewhere["id"], "00000000-0000-4000-8000-000000000000"):
+        refused = agent.api.post(
+            f"/tickets/{number}/comments", json={"body": "Here.", "attachment_ids": [wrong]}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "attachment_ids"
+        assert wrong in refused.json()["detail"]
+    note = agent.api.post(
+        f"/tickets/{number}/comments",
+        json={"body": "x", "public": False, "attachment_ids": [shared["id"]]},
+    )
+    assert note.status_code == 422 and note.json()["field"] == "attachment_ids"
+    assert smtp_sink.messages(customer.email) == []
+
+    agent.api.ok(
+        "POST",
+        f"/tickets/{number}/comments",
+        json={"body": "Attached, with the totals.", "attachment_ids": [shared["id"], sheet["id"]]},
+    )
+    out = smtp_sink.wait_for(customer.email)[0].message
+    files = [
+        (p.get_filename(), p.get_content_type(), p.get_content()) for p in out.iter_attachments()
+    ]
+    assert files == [
+        ("Rechnung März.pdf", "application/pdf", pdf),
+        ("totals.csv", "text/csv", "month,total\n3,99.50\n"),
+    ]
+    text = out.get_body(("plain",))
+    assert text is not None and "Attached, with the totals." in text.get_content()
+    assert b"our mistake" not in smtp_sink.messages(customer.email)[0].raw
+
+    # The reply records its files, so the timeline says what went with it.
+    answered = replies(agent, number)
+    assert answered[0]["data"]["attachment_ids"] == [shared["id"], sheet["id"]]

@@ -1,0 +1,241 @@
+"""Admin pages for organisations (with their mail domains) and people's mail language,
+and a person's own language setting.
+
+They call the same service functions as `/api/v1/organisations` and `/api/v1/users`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from api.deps import SessionDep, SettingsDep
+from api.errors import ApiError
+from api.mail.languages import mail_languages
+from api.schemas import MAX_INT, OrganisationCreate, UserUpdate
+from api.services import directory
+from web.render import page
+from web.routes import WebAdmin, WebUser, _see_other, _validated
+
+router = APIRouter(include_in_schema=False)
+
+RowId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
+def _organisation(form: dict[str, str]) -> OrganisationCreate:
+    """The form's fields as the API's body; domains one per line, or separated by commas."""
+    domains = [d for d in re.split(r"[\s,;]+", form.get("domains", "")) if d]
+    return _validated(
+        OrganisationCreate,
+        {
+            "name": form.get("name", ""),
+            "domains": domains,
+            "shared_tickets": bool(form.get("shared_tickets")),
+        },
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return {k: str(v).strip() for k, v in (await request.form()).items()}
+
+
+async def _organisations_page(
+    request: Request,
+    user: Any,
+    session: SessionDep,
+    *,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    return page(
+        request,
+        "admin/organisations.html",
+        {
+            "user": user,
+            "organisations": await directory.list_organisations(session),
+            "form": form or {},
+            **context,
+        },
+        status_code,
+    )
+
+
+@router.get("/admin/organisations")
+async def organisations(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    return await _organisations_page(request, user, session, done=request.query_params.get("done"))
+
+
+@router.post("/admin/organisations")
+async def add_organisation(request: Request, user: WebAdmin, session: SessionDep) -> Response:
+    form = await _form(request)
+    try:
+        created = await directory.create_organisation(session, _organisation(form))
+    except ApiError as exc:
+        return await _organisations_page(
+            request,
+            user,
+            session,
+            form=form,
+            status_code=exc.status,
+            error=exc.detail,
+            error_field=exc.field,
+        )
+    return _see_other(f"/admin/organisations?done=added+{created.name}")
+
+
+@router.get("/admin/organisations/{organisation_id}")
+async def edit_organisation(
+    organisation_id: RowId, request: Request, user: WebAdmin, session: SessionDep
+) -> Response:
+    org = await directory.get_organisation(session, organisation_id)
+    form = {
+        "name": org.name,
+        "domains": "\n".join(org.domains),
+        "shared_tickets": "on" if org.shared_tickets else "",
+    }
+    context = {"user": user, "organisation_id": organisation_id, "form": form}
+    return page(request, "admin/organisation.html", context)
+
+
+@router.post("/admin/organisations/{organisation_id}")
+async def save_organisation(
+    organisation_id: RowId, request: Request, user: WebAdmin, session: SessionDep
+) -> Response:
+    form = await _form(request)
+    try:
+        saved = await directory.replace_organisation(session, organisation_id, _organisation(form))
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        context = {
+            "user": user,
+            "organisation_id": organisation_id,
+            "form": form,
+            "error": exc.detail,
+            "error_field": exc.field,
+        }
+        return page(request, "admin/organisation.html", context, exc.status)
+    return _see_other(f"/admin/organisations?done=saved+{saved.name}")
+
+
+def _language(form: dict[str, str]) -> UserUpdate:
+    # The empty choice is "the desk's default", which the API spells null.
+    return _validated(UserUpdate, {"language": form.get("language") or None})
+
+
+async def _people_page(
+    request: Request,
+    user: Any,
+    session: SessionDep,
+    settings: SettingsDep,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    return page(
+        request,
+        "admin/people.html",
+        {
+            "user": user,
+            "people": await directory.list_users(session, limit=500),
+            "languages": mail_languages(settings.mail_templates_dir, settings.mail_language),
+            "default_language": settings.mail_language,
+            **context,
+        },
+        status_code,
+    )
+
+
+@router.get("/admin/people")
+async def people(
+    request: Request, user: WebAdmin, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return await _people_page(
+        request, user, session, settings, done=request.query_params.get("done")
+    )
+
+
+@router.post("/admin/people/{user_id}/language")
+async def set_language(
+    user_id: RowId, request: Request, user: WebAdmin, session: SessionDep, settings: SettingsDep
+) -> Response:
+    try:
+        changed = await directory.update_user(
+            session,
+            user_id,
+            _language(await _form(request)),
+            templates_dir=settings.mail_templates_dir,
+            default_language=settings.mail_language,
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return await _people_page(
+            request,
+            user,
+            session,
+            settings,
+            status_code=exc.status,
+            error=exc.detail,
+            error_field=exc.field,
+        )
+    return _see_other(f"/admin/people?done=saved+{changed.email}")
+
+
+async def _own_page(
+    request: Request,
+    user: Any,
+    session: SessionDep,
+    settings: SettingsDep,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    return page(
+        request,
+        "settings/language.html",
+        {
+            "user": user,
+            "me": await directory.get_user(session, user.id),
+            "languages": mail_languages(settings.mail_templates_dir, settings.mail_language),
+            "default_language": settings.mail_language,
+            **context,
+        },
+        status_code,
+    )
+
+
+@router.get("/settings/language")
+async def own_language(
+    request: Request, user: WebUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return await _own_page(request, user, session, settings)
+
+
+@router.post("/settings/language")
+async def save_own_language(
+    request: Request, user: WebUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    try:
+        await directory.update_user(
+            session,
+            user.id,
+            _language(await _form(request)),
+            templates_dir=settings.mail_templates_dir,
+            default_language=settings.mail_language,
+        )
+    except ApiError as exc:
+        return await _own_page(
+            request,
+            user,
+            session,
+            settings,
+            status_code=exc.status,
+            error=exc.detail,
+            error_field=exc.field,
+        )
+    return await _own_page(request, user, session, settings, saved=True)
