@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -30,6 +31,23 @@ Level = Annotated[int, Field(ge=1, le=3, strict=True, description="1 = high, 3 =
 Flag = Annotated[bool, Field(strict=True)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=BODY_MAX)]
 Reason = Annotated[str, StringConstraints(max_length=REASON_MAX)]
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+# Trimmed texts: the length is checked as sent (what the OpenAPI schema promises),
+# then the blanks around are dropped; a text of blanks only is refused.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(_not_blank)]
+Host = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_not_blank)]
+Pem = Annotated[
+    str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(_not_blank)
+]
 
 
 class Strict(BaseModel):
@@ -93,7 +111,7 @@ class GroupRef(BaseModel):
 
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 """A template language, e.g. `de`; the service checks templates exist in it."""
-PersonName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+PersonName = Name
 
 
 class UserPublic(BaseModel):
@@ -140,7 +158,7 @@ MailDomain = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
 class OrganisationCreate(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Name
     domains: Annotated[list[MailDomain], Field(max_length=100)] = Field(
         default_factory=list,
         description="Mail domains (e.g. acme.example); each belongs to one organisation at most",
@@ -149,7 +167,6 @@ class OrganisationCreate(Strict):
 
 
 RoutingStrategy = Literal["manual", "round_robin", "least_loaded", "skills"]
-Skill = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
 
 
 class GroupPublic(BaseModel):
@@ -164,7 +181,7 @@ class GroupPublic(BaseModel):
 
 
 class GroupCreate(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Name
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     member_ids: list[DbId] = []
     lead_id: DbId | None = Field(None, description="An agent; hears of escalations")
@@ -182,7 +199,7 @@ class GroupCreate(Strict):
 
 
 class TokenCreate(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Name
 
 
 class TokenPublic(BaseModel):
@@ -230,7 +247,7 @@ class ServicePublic(BaseModel):
 
 
 class ServiceCreate(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Name
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     active: Flag = True
 
@@ -522,7 +539,7 @@ class IntegrationRule(Strict):
 
 
 class IntegrationBody(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Name
     kind: IntegrationKind = Field(
         description="events: PagerDuty Events API v2 shape; alertmanager: its webhook"
     )
@@ -729,7 +746,7 @@ class RuleConditionsBody(Strict):
 class RoutingRuleBody(Strict):
     """Places a new ticket without a group: the first active rule that matches wins."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Name
     active: Flag = True
     conditions: RuleConditionsBody = Field(default_factory=RuleConditionsBody)
     group_id: DbId

@@ -7,11 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from api.schemas import DbId, Strict
+from api.schemas import DbId, Host, Name, Pem, Strict
 from workflows.choices import TicketType
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Host = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
 
 
@@ -32,10 +30,7 @@ class MailboxCreate(Strict):
     tls_verify: bool = Field(
         True, description="Check the server's certificate and host name (off: test servers only)"
     )
-    ca_certificate: (
-        Annotated[str, StringConstraints(min_length=1, max_length=100_000, strip_whitespace=True)]
-        | None
-    ) = Field(
+    ca_certificate: Pem | None = Field(
         None,
         description="PEM of the CA(s) to trust for this server instead of the system's "
         "(a private CA)",
