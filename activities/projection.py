@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, literal, select, update
+from sqlalchemy import Select, Table, Update, func, literal, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
@@ -25,6 +25,7 @@ from models import (
     User,
 )
 from models.desk import read_desk_settings
+from models.notifications import NOTIFY_CHANNEL, announcements
 from workflows import ids
 from workflows.choices import Role
 from workflows.lifecycle import apply_open
@@ -154,7 +155,14 @@ def _audience(state: TicketState, request: NotifyRequest) -> Select[tuple[int]] 
 async def _notify(
     conn: AsyncConnection, state: TicketState, event: TicketEvent, requests: list[NotifyRequest]
 ) -> None:
-    """Insert one notification per person, at most once per (person, key)."""
+    """Insert one notification per person, at most once per (person, key), and announce the
+    new rows on `NOTIFY_CHANNEL` for the live streams.
+
+    The announcement is part of the same transaction: PostgreSQL delivers it at commit,
+    so a listener never hears of a row it cannot read yet, and a rolled-back attempt is
+    never heard of. A retry inserts nothing (the rows exist) and so announces nothing.
+    """
+    added: list[tuple[int, int]] = []
     for request in requests:
         audience = _audience(state, request)
         if audience is None:
@@ -169,11 +177,15 @@ async def _notify(
             literal(request.title[:300]),
             literal(request.body),
         )
-        await conn.execute(
+        inserted = await conn.execute(
             insert(_notifications)
             .from_select(["user_id", "ticket_id", "seq", "kind", "key", "title", "body"], rows)
             .on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(_notifications.c.user_id, _notifications.c.id)
         )
+        added.extend((row.user_id, row.id) for row in inserted)
+    for payload in announcements(added):
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload)))
 
 
 # The mapped classes' tables, for statements that skip the ORM (mypy sees a FromClause).
