@@ -25,6 +25,7 @@ from models import (
     User,
 )
 from models.desk import read_desk_settings
+from models.notifications import NOTIFY_CHANNEL, announcements
 from workflows import ids
 from workflows.choices import Role
 from workflows.lifecycle import apply_open
@@ -155,7 +156,14 @@ def _audience(state: TicketState, request: NotifyRequest) -> Select[tuple[int]] 
 async def _notify(
     conn: AsyncConnection, state: TicketState, event: TicketEvent, requests: list[NotifyRequest]
 ) -> None:
-    """Insert one notification per person, at most once per (person, key)."""
+    """Insert one notification per person, at most once per (person, key), and announce the
+    new rows on `NOTIFY_CHANNEL` for the live streams.
+
+    The announcement is part of the same transaction: PostgreSQL delivers it at commit,
+    so a listener never hears of a row it cannot read yet, and a rolled-back attempt is
+    never heard of. A retry inserts nothing (the rows exist) and so announces nothing.
+    """
+    added: list[tuple[int, int]] = []
     for request in requests:
         audience = _audience(state, request)
         if audience is None:
@@ -170,11 +178,15 @@ async def _notify(
             literal(request.title[:300]),
             literal(request.body),
         )
-        await conn.execute(
+        inserted = await conn.execute(
             insert(_notifications)
             .from_select(["user_id", "ticket_id", "seq", "kind", "key", "title", "body"], rows)
             .on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(_notifications.c.user_id, _notifications.c.id)
         )
+        added.extend((row.user_id, row.id) for row in inserted)
+    for payload in announcements(added):
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload)))
 
 
 async def _delivery_wanted(conn: AsyncConnection, ticket_id: str, seq: int, *, smtp: bool) -> bool:

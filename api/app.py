@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.limits import BodyLimit
+from api.live import NotificationHub, streams_end_on_exit_signal
 from api.routers import (
     desk,
     directory,
@@ -42,9 +43,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
         app.state.temporal = await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.live = NotificationHub(
+            settings.resolved_database_url(),
+            app.state.sessions,
+            inbox_size=settings.live_inbox_size,
+        )
+        app.state.live.start()
         try:
-            yield
+            with streams_end_on_exit_signal(app.state.live):
+                yield
         finally:
+            await app.state.live.stop()
             await engine.dispose()
 
     app = FastAPI(

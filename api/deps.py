@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.auth import Principal, authenticate, check_csrf
 from api.errors import ApiError
+from api.live import NotificationHub
 from tempodesk.settings import Settings
 
 
@@ -34,7 +35,7 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-async def _current_user(request: Request, session: SessionDep) -> Principal:
+async def _authenticated(request: Request, session: AsyncSession) -> Principal:
     principal = await authenticate(request, session)
     if principal is None:
         raise ApiError(
@@ -46,7 +47,37 @@ async def _current_user(request: Request, session: SessionDep) -> Principal:
     return principal
 
 
+async def _current_user(request: Request, session: SessionDep) -> Principal:
+    return await _authenticated(request, session)
+
+
 CurrentUser = Annotated[Principal, Depends(_current_user)]
+
+
+async def _streaming_user(request: Request) -> Principal:
+    # A request's SessionDep is closed only when its response ends; a stream lasts hours
+    # and must not keep one of the pool's connections, so it authenticates on its own.
+    async with request.app.state.sessions() as session:
+        return await _authenticated(request, session)
+
+
+StreamingUser = Annotated[Principal, Depends(_streaming_user)]
+"""The caller of a long-lived response (authenticated like CurrentUser)."""
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
+def _live(request: Request) -> NotificationHub:
+    hub: NotificationHub = request.app.state.live
+    return hub
+
+
+SessionFactoryDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+"""For responses that outlive a request's session: open short sessions as needed."""
+LiveDep = Annotated[NotificationHub, Depends(_live)]
 
 
 async def _staff(user: CurrentUser) -> Principal:

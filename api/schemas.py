@@ -484,6 +484,25 @@ class NotificationPublic(BaseModel):
     read_at: datetime | None
 
 
+class LiveNotification(NotificationPublic):
+    """A notification as the live stream sends it: with the page to open."""
+
+    link: str | None = Field(description="The web page it is about (its ticket's), if any")
+
+
+class NotificationStreamEvent(BaseModel):
+    """`event: notification`: a notification for the caller was written."""
+
+    unread: int = Field(description="The caller's unread notifications, this one included")
+    notification: LiveNotification
+
+
+class ResyncStreamEvent(BaseModel):
+    """`event: resync`: the stream may have missed notifications; re-read the list."""
+
+    unread: int = Field(description="The caller's unread notifications now")
+
+
 class SlaImportReport(BaseModel):
     """What an import changed (or, dry run, would change)."""
 

@@ -35,3 +35,42 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = created_at_column()
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+NOTIFY_CHANNEL = "tempodesk_notifications"
+"""The PostgreSQL channel on which the worker announces new notification rows.
+
+The API's listener (`api/live.py`) wakes open streams with it. A payload names
+rows, never their text: "<user id>:<notification id>" pairs separated by spaces.
+"""
+
+_PAYLOAD_LIMIT = 7_000
+# PostgreSQL refuses payloads of 8000 bytes or more; a broadcast to many people is
+# split into several announcements instead.
+
+
+def announcements(rows: list[tuple[int, int]]) -> list[str]:
+    """The payloads that announce `(user_id, notification_id)` rows, each under the limit."""
+    payloads: list[str] = []
+    current: list[str] = []
+    size = 0
+    for user_id, notification_id in rows:
+        pair = f"{user_id}:{notification_id}"
+        if current and size + len(pair) + 1 > _PAYLOAD_LIMIT:
+            payloads.append(" ".join(current))
+            current, size = [], 0
+        current.append(pair)
+        size += len(pair) + 1
+    if current:
+        payloads.append(" ".join(current))
+    return payloads
+
+
+def announced(payload: str) -> list[tuple[int, int]]:
+    """The `(user_id, notification_id)` pairs of a payload; malformed parts are skipped."""
+    pairs: list[tuple[int, int]] = []
+    for part in payload.split():
+        user, _, notification = part.partition(":")
+        if user.isdecimal() and notification.isdecimal():
+            pairs.append((int(user), int(notification)))
+    return pairs

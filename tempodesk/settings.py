@@ -54,6 +54,17 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    # Live notifications (GET /api/v1/notifications/stream, docs/routing.md).
+    live_keepalive_seconds: float = Field(
+        15, gt=0, le=300, description="Keep-alive comment on a stream idle this long."
+    )
+    live_inbox_size: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Notifications one stream may have unsent before it is told to re-read.",
+    )
+
     # The email channel (docs/mail.md).
     mail_intake_host: str = Field("127.0.0.1", description="Where the SMTP/LMTP intake listens.")
     mail_intake_port: int = Field(2525, ge=1, le=65535)

@@ -85,8 +85,9 @@ async def _web_user(request: Request, session: SessionDep) -> Principal:
     # Error pages show the menu to whoever is logged in.
     request.state.web_user = principal
     if principal.is_staff:
-        # The header shows staff how many notifications they have not read.
-        request.state.unread = await notifications.unread_count(session, principal)
+        # The header shows staff how many notifications they have not read; its script
+        # keeps that live from the newest notification the page was rendered with.
+        request.state.badge = await notifications.badge(session, principal)
     return principal
 
 
