@@ -52,6 +52,7 @@ class RoutingActivities:
                         _groups.c.strategy,
                         _groups.c.offer_timeout_seconds,
                         _groups.c.last_offered_id,
+                        _groups.c.required_skills,
                     )
                     .where(_groups.c.id == request.group_id)
                     .with_for_update()
@@ -123,7 +124,7 @@ class RoutingActivities:
                 strategy,
                 candidates,
                 declined=request.declined,
-                skills=request.skills,
+                skills=sorted(set(request.skills) | set(group.required_skills or [])),
                 last_offered=group.last_offered_id,
             )
             if agent is not None and strategy == Strategy.ROUND_ROBIN:

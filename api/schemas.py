@@ -178,6 +178,9 @@ class GroupPublic(BaseModel):
     strategy: str = "manual"
     offer_timeout_seconds: int = 300
     skills: dict[int, list[str]] = Field(default_factory=dict, description="Per member id")
+    required_skills: list[str] = Field(
+        default_factory=list, description="Skills every ticket of the group needs"
+    )
 
 
 class GroupCreate(Strict):
@@ -195,6 +198,12 @@ class GroupCreate(Strict):
     )
     skills: dict[Annotated[int, Field(ge=1, le=MAX_INT)], list[Skill]] = Field(
         default_factory=dict, description="Skills per member id (for the skills strategy)"
+    )
+    required_skills: list[Skill] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Skills every ticket of the group needs: the skills strategy offers "
+        "it only to members having these and the ticket's own",
     )
 
 

@@ -91,6 +91,8 @@ class Group(Base):
     strategy: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
     """manual, round_robin, least_loaded or skills (workflows/routing.py)."""
     offer_timeout_seconds: Mapped[int] = mapped_column(Integer, default=300, server_default="300")
+    required_skills: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    """Skills every ticket of the group needs (the skills strategy adds them to its own)."""
     last_offered_id: Mapped[int | None] = mapped_column(Integer)
     """Round robin's position: kept here so it is fair across restarts and workers."""
 

@@ -315,6 +315,7 @@ async def list_groups(session: AsyncSession) -> list[GroupPublic]:
             strategy=g.strategy,
             offer_timeout_seconds=g.offer_timeout_seconds,
             skills=skills.get(g.id, {}),
+            required_skills=list(g.required_skills or []),
         )
         for g in groups
     ]
@@ -347,6 +348,7 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
         lead_id=body.lead_id,
         strategy=body.strategy,
         offer_timeout_seconds=body.offer_timeout_seconds,
+        required_skills=sorted(set(body.required_skills)),
     )
     session.add(group)
     try:
@@ -370,6 +372,7 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
         strategy=group.strategy,
         offer_timeout_seconds=group.offer_timeout_seconds,
         skills={k: v for k, v in body.skills.items() if v},
+        required_skills=list(group.required_skills),
     )
 
 

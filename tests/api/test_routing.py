@@ -318,3 +318,29 @@ def test_routing_rules_place_new_tickets_in_a_group_with_the_skills_they_need(
     finally:
         for rule in (first, fallback):
             admin.api.ok("DELETE", f"/routing-rules/{rule['id']}", 204)
+
+
+def test_a_groups_required_skills_add_to_the_tickets_own(
+    directory: Directory, admin: Person
+) -> None:
+    """A German-speaking queue: every ticket needs "german", whatever else it needs."""
+    english, german = directory.person("agent"), directory.person("agent")
+    team = group(
+        admin,
+        [english, german],
+        strategy="skills",
+        offer_timeout_seconds=600,
+        skills={str(english.id): ["printers"], str(german.id): ["printers", "german"]},
+        required_skills=["german"],
+    )
+    listed = next(g for g in admin.api.ok("GET", "/groups") if g["id"] == team)
+    assert listed["required_skills"] == ["german"]
+    customer = directory.person("customer", directory.organisation())
+    numbers = [open_in(english, customer, team, f"Drucker {i}") for i in range(3)]
+    wait_for(lambda: set(offers(german)) == set(numbers), message="all go to the German speaker")
+    assert offers(english) == []
+    too_long = admin.api.post(
+        "/groups",
+        json={"name": f"Team {uuid.uuid4().hex[:8]}", "required_skills": ["x" * 51]},
+    )
+    assert too_long.status_code == 422 and "required_skills" in too_long.text

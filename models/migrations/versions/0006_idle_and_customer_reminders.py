@@ -1,4 +1,4 @@
-"""idle tickets, customer reminders, agents' working hours, notifications by event
+"""idle tickets, customer reminders, agents' working hours, group skills, notifications by event
 
 Revision ID: 0006
 Revises: 0005
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -23,6 +24,15 @@ def upgrade() -> None:
     op.add_column("sla_policies", sa.Column("remind_customer_after", sa.Interval(), nullable=True))
     op.add_column("sla_policies", sa.Column("close_after_reminders", sa.Integer(), nullable=True))
     op.add_column("tickets", sa.Column("idle_since", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "groups",
+        sa.Column(
+            "required_skills",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="[]",
+            nullable=False,
+        ),
+    )
     # The notifications of one event: whether to deliver them, and their delivery.
     op.create_index("ix_notifications_ticket_id_seq", "notifications", ["ticket_id", "seq"])
     op.add_column("users", sa.Column("calendar_id", sa.Integer(), nullable=True))
@@ -39,6 +49,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_constraint("fk_users_calendar_id_calendars", "users", type_="foreignkey")
     op.drop_column("users", "calendar_id")
+    op.drop_column("groups", "required_skills")
     op.drop_index("ix_notifications_ticket_id_seq", table_name="notifications")
     op.drop_column("tickets", "idle_since")
     op.drop_column("sla_policies", "close_after_reminders")
