@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import py_compile
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +86,30 @@ def mail_config(settings: Settings) -> MailConfig:
     )
 
 
+SLOW_COLLECTION = 0.1
+"""A garbage collection pausing the worker longer than this (seconds) is logged."""
+
+
+def watch_garbage_collection() -> None:
+    """Log collections that pause the worker noticeably: the cache holds every open
+    ticket's workflow, and a full collection walks all of it while no timer is served."""
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            took = time.perf_counter() - started[0]
+            if took >= SLOW_COLLECTION:
+                log.warning(
+                    "garbage collection of generation %d paused the worker %.0f ms",
+                    info["generation"],
+                    took * 1000,
+                )
+
+    gc.callbacks.append(callback)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = make_engine(
         settings.resolved_database_url(),
@@ -91,6 +117,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         max_overflow=settings.db_max_overflow,
     )
     cache_workflow_bytecode()
+    watch_garbage_collection()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     projection = ProjectionActivities(engine, smtp=settings.smtp_host is not None)
     bulk = BulkActivities(client, engine)
