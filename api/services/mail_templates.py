@@ -165,12 +165,11 @@ async def list_templates(
     result = []
     for language in await mail_languages(session, templates_dir, default):
         for kind in TEMPLATE_KINDS:
-            parts = [
-                MailTemplatePartSummary.model_validate(
-                    _summary(part, *resolve(language, kind, part, stored, templates_dir, default))
-                )
-                for part in TEMPLATE_PARTS
-            ]
+            parts = []
+            for part in TEMPLATE_PARTS:
+                _, source, lang, row = resolve(language, kind, part, stored, templates_dir, default)
+                summary = _summary(part, source, lang, row)
+                parts.append(MailTemplatePartSummary.model_validate(summary))
             result.append(
                 MailTemplateSet(
                     language=language,
