@@ -147,7 +147,9 @@ def _checked(text: str) -> str:
             code="invalid_field",
         )
     if "\x00" in text:
-        raise ApiError(422, "body: must not contain NUL characters", field="body")
+        raise ApiError(
+            422, "body: must not contain NUL characters", field="body", code="invalid_field"
+        )
     return text
 
 
