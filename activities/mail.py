@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import apprise
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import DictLoader, Environment, FileSystemLoader, TemplateNotFound
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -39,12 +39,19 @@ from models import (
     TicketEventRow,
     User,
 )
+from models.mail_templates import (
+    MailTemplateOverride,
+    template_environment,
+    template_name,
+    ticket_view,
+)
 from workflows import ids
 from workflows.lifecycle import STAFF_ROLES
 from workflows.ticket_model import TicketMail
 
 TEMPLATES = Path(__file__).parent / "mail_templates"
-"""Built-in templates, `<language>/<kind>.subject.txt|.txt|.html`; an override folder wins."""
+"""Built-in templates, `<language>/<kind>.subject.txt|.txt|.html`; the override folder's
+file of the same name wins over one, and an admin's stored text over both."""
 
 _CC_KEPT = 20
 """At most this many CC'd contacts on one reply."""
@@ -98,24 +105,80 @@ class MailActivities:
     def __init__(self, engine: AsyncEngine, config: MailConfig) -> None:
         self._engine = engine
         self._config = config
-        loaders = [FileSystemLoader(str(TEMPLATES))]
-        if config.templates_dir is not None:
-            loaders.insert(0, FileSystemLoader(str(config.templates_dir)))
-        self._templates = Environment(
-            loader=ChoiceLoader(loaders),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            keep_trailing_newline=False,
+        # Every template renders in the sandbox: the override folder's files and the
+        # admins' stored texts are written by people, not shipped and reviewed with the code.
+        self._built_in = template_environment(FileSystemLoader(str(TEMPLATES)))
+        self._folder = (
+            template_environment(FileSystemLoader(str(config.templates_dir)))
+            if config.templates_dir is not None
+            else None
         )
 
+    @staticmethod
+    async def _stored(conn: AsyncSession) -> Environment:
+        """The templates admins edited in the app, read once per send (one small query)."""
+        rows = await conn.execute(
+            select(
+                MailTemplateOverride.language,
+                MailTemplateOverride.kind,
+                MailTemplateOverride.part,
+                MailTemplateOverride.body,
+            )
+        )
+        bodies = {template_name(lang, kind, part): body for lang, kind, part, body in rows}
+        return template_environment(DictLoader(bodies))
+
     def _render(
-        self, kind: str, suffix: str, context: dict[str, Any], language: str | None = None
+        self,
+        kind: str,
+        suffix: str,
+        context: dict[str, Any],
+        language: str | None = None,
+        stored: Environment | None = None,
+        problems: list[str] | None = None,
     ) -> str:
         """The template of `language`; where it has none, the desk's default language's,
-        and English as the last resort (the only language every kind ships in)."""
-        chosen = [language or self._config.language, self._config.language, "en"]
-        names = [f"{lang}/{kind}.{suffix}" for lang in dict.fromkeys(chosen)]
-        return self._templates.select_template(names).render(context).strip()
+        and English as the last resort (the only language every kind ships in).
+
+        In each language an admin's stored text wins over the override folder's
+        file, which wins over the built-in one. A stored or folder template that
+        fails (it was checked with sample values only, or the file was never
+        checked) does not lose the mail: the built-in template is used instead and
+        the problem is logged and added to `problems`.
+        """
+        chosen = list(
+            dict.fromkeys([language or self._config.language, self._config.language, "en"])
+        )
+        sources = [("stored", stored), ("folder", self._folder)]
+        for lang in chosen:
+            name = template_name(lang, kind, suffix)
+            for source, environment in sources:
+                if environment is None:
+                    continue
+                try:
+                    return environment.get_template(name).render(context).strip()
+                except TemplateNotFound:
+                    continue
+                except Exception as exc:  # an admin's text may raise anything
+                    problem = (
+                        f"the {source} template {name} failed ({type(exc).__name__}: {exc}); "
+                        "the built-in template was used"
+                    )
+                    activity.logger.warning("%s", problem)
+                    if problems is not None:
+                        problems.append(problem)
+                    return self._render_built_in(kind, suffix, context, chosen)
+            try:
+                return self._built_in.get_template(name).render(context).strip()
+            except TemplateNotFound:
+                continue
+        raise TemplateNotFound(template_name(chosen[-1], kind, suffix))
+
+    def _render_built_in(
+        self, kind: str, suffix: str, context: dict[str, Any], languages: list[str]
+    ) -> str:
+        names = [template_name(lang, kind, suffix) for lang in languages]
+        return self._built_in.select_template(names).render(context).strip()
 
     @activity.defn(name=ids.SEND_TICKET_MAIL)
     async def send_ticket_mail(self, mail: TicketMail) -> str:
@@ -176,6 +239,7 @@ class MailActivities:
             )
             copied = await self._copied(conn, mail.ticket_id, requester)
             files = await self._files(conn, mail.ticket_id, event)
+            stored = await self._stored(conn)
         message_id = message_id_for(ticket, mail.seq, mail.kind, self._config.domain)
         skip = self._skip_reason(event, requester)
         stray = [f for f in files if isinstance(f, str)]
@@ -186,6 +250,7 @@ class MailActivities:
         if not await self._claim(key, mail, message_id, recipients, skip):
             return "skipped"
         assert requester is not None
+        problems: list[str] = []
         message = self._compose(
             ticket,
             event,
@@ -196,11 +261,13 @@ class MailActivities:
             reply_to or self._config.address,
             requester[2] or language or self._config.language,
             [f for f in files if not isinstance(f, str)],
+            stored,
+            problems,
         )
         if copied:
             message["Cc"] = ", ".join(copied)
         await asyncio.to_thread(self._deliver, message)
-        await self._sent(key, mail, message, recipients, thread=True)
+        await self._sent(key, mail, message, recipients, thread=True, problems=problems)
         return "sent"
 
     async def _notifications(self, mail: TicketMail) -> str:
@@ -227,6 +294,7 @@ class MailActivities:
                     .order_by(Notification.user_id)
                 )
             ).all()
+            stored = await self._stored(conn)
         statuses = []
         for notification, email, name, prefs, language in rows:
             prefs = prefs or {}
@@ -248,7 +316,7 @@ class MailActivities:
                 statuses.append("skipped")
                 continue
             context = {
-                "ticket": ticket,
+                "ticket": ticket_view(ticket),
                 "tag": ticket_tag(ticket.number),
                 "title": notification.title,
                 "body": notification.body,
@@ -260,13 +328,16 @@ class MailActivities:
             # second header asks Exchange for the same.
             message["Auto-Submitted"] = "auto-generated"
             message["X-Auto-Response-Suppress"] = "All"
-            subject = self._render("notification", "subject.txt", context, language)
-            message["Subject"] = " ".join(subject.split())
-            message.set_content(self._render("notification", "txt", context, language))
-            html = self._render("notification", "html", context, language)
-            message.add_alternative(html, subtype="html")
+            problems: list[str] = []
+            parts = {
+                part: self._render("notification", part, context, language, stored, problems)
+                for part in ("subject.txt", "txt", "html")
+            }
+            message["Subject"] = " ".join(parts["subject.txt"].split())
+            message.set_content(parts["txt"])
+            message.add_alternative(parts["html"], subtype="html")
             await asyncio.to_thread(self._deliver, message)
-            await self._sent(key, mail, message, [email], thread=False)
+            await self._sent(key, mail, message, [email], thread=False, problems=problems)
             statuses.append("sent")
         return "sent" if "sent" in statuses else "skipped"
 
@@ -397,12 +468,20 @@ class MailActivities:
         recipients: list[str],
         *,
         thread: bool,
+        problems: list[str] | None = None,
     ) -> None:
-        """Mark the row sent; mail of the ticket's thread is kept so answers thread back."""
+        """Mark the row sent; mail of the ticket's thread is kept so answers thread back.
+
+        A template that failed and was replaced by the built-in one is noted in the
+        row's `reason`, where admins look for why a mail looks the way it does.
+        """
         now = datetime.now(UTC)
+        note = "; ".join(problems) if problems else None
         async with self._engine.begin() as conn:
             await conn.execute(
-                update(_outbox).where(_outbox.c.key == key).values(status="sent", sent_at=now)
+                update(_outbox)
+                .where(_outbox.c.key == key)
+                .values(status="sent", sent_at=now, reason=note)
             )
             if not thread:
                 return
@@ -458,10 +537,12 @@ class MailActivities:
         reply_to: str,
         language: str,
         files: list[tuple[str, str, bytes]],
+        stored: Environment | None = None,
+        problems: list[str] | None = None,
     ) -> EmailMessage:
         config = self._config
         context = {
-            "ticket": ticket,
+            "ticket": ticket_view(ticket),
             "tag": ticket_tag(ticket.number),
             "body": str(event.data.get("body", "")),
             "author": author or config.from_name,
@@ -469,7 +550,7 @@ class MailActivities:
             "requester_name": requester[1],
         }
         message = self._envelope(message_id, (requester[1], requester[0]), reply_to)
-        subject = self._render("reply", "subject.txt", context, language)
+        subject = self._render("reply", "subject.txt", context, language, stored, problems)
         message["Subject"] = " ".join(subject.split())
         earlier = [mid for mid, _ in thread if mid != message_id]
         inbound = [mid for mid, direction in thread if direction == "in"]
@@ -479,8 +560,9 @@ class MailActivities:
             kept = earlier[:1] + earlier[1:][-(_REFERENCES_KEPT - 1) :]
             message["References"] = " ".join(kept)
         message["X-Tempodesk-Ticket"] = str(ticket.number)
-        message.set_content(self._render("reply", "txt", context, language))
-        message.add_alternative(self._render("reply", "html", context, language), subtype="html")
+        message.set_content(self._render("reply", "txt", context, language, stored, problems))
+        html = self._render("reply", "html", context, language, stored, problems)
+        message.add_alternative(html, subtype="html")
         for filename, content_type, data in files:
             maintype, _, subtype = content_type.partition("/")
             if not subtype:

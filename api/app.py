@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mail.mailboxes_router,
         mail.quarantine_router,
         mail.messages_router,
+        mail.templates_router,
         routing.router,
     ):
         api.include_router(router)

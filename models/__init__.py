@@ -15,6 +15,7 @@ from models.directory import (
 )
 from models.incidents import Alert, AlertEvent, Integration
 from models.mail import Mailbox, MailMessage, MailOutbox
+from models.mail_templates import MailTemplateOverride
 from models.notifications import Notification
 from models.services import Service
 from models.sla import Calendar, CalendarDay, SlaPolicyRow
@@ -35,6 +36,7 @@ __all__ = [
     "Integration",
     "MailMessage",
     "MailOutbox",
+    "MailTemplateOverride",
     "Mailbox",
     "Notification",
     "Organisation",

@@ -11,7 +11,15 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from web import directory_routes, incident_routes, mail, routes, routing_routes, sla_routes
+    from web import (
+        directory_routes,
+        incident_routes,
+        mail,
+        mail_templates,
+        routes,
+        routing_routes,
+        sla_routes,
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes.router)
@@ -19,5 +27,6 @@ def install(app: FastAPI) -> None:
     app.include_router(sla_routes.router)
     app.include_router(routing_routes.router)
     app.include_router(mail.router)
+    app.include_router(mail_templates.router)
     app.include_router(directory_routes.router)
     routes.install_handlers(app)

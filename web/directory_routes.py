@@ -142,7 +142,9 @@ async def _people_page(
         {
             "user": user,
             "people": await directory.list_users(session, limit=500),
-            "languages": mail_languages(settings.mail_templates_dir, settings.mail_language),
+            "languages": await mail_languages(
+                session, settings.mail_templates_dir, settings.mail_language
+            ),
             "default_language": settings.mail_language,
             **context,
         },
@@ -201,7 +203,9 @@ async def _own_page(
         {
             "user": user,
             "me": await directory.get_user(session, user.id),
-            "languages": mail_languages(settings.mail_templates_dir, settings.mail_language),
+            "languages": await mail_languages(
+                session, settings.mail_templates_dir, settings.mail_language
+            ),
             "default_language": settings.mail_language,
             **context,
         },

@@ -2,7 +2,8 @@
 
 The built-in templates ship with the `activities` package
 (`activities/mail_templates/<language>/`); an admin's override folder
-(`TEMPODESK_MAIL_TEMPLATES_DIR`) may add languages. The files are read as
+(`TEMPODESK_MAIL_TEMPLATES_DIR`) and the templates admins store in the app
+(`mail_template_overrides`) may add languages. The files are read as
 package data, so the API needs none of the worker's code to list them.
 """
 
@@ -11,24 +12,40 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from api.errors import ApiError
+from models import MailTemplateOverride
+
+BUILT_IN = files("activities") / "mail_templates"
 
 
-def mail_languages(templates_dir: Path | None, default: str) -> list[str]:
-    """Every language with at least one template, and the desk's default, sorted."""
+def folder_languages(templates_dir: Path | None, default: str) -> set[str]:
+    """The languages with a template file, built in or in the override folder, and the default."""
     found = {default}
-    built_in = files("activities") / "mail_templates"
-    found |= {d.name for d in built_in.iterdir() if d.is_dir() and any(d.iterdir())}
+    found |= {d.name for d in BUILT_IN.iterdir() if d.is_dir() and any(d.iterdir())}
     if templates_dir is not None and templates_dir.is_dir():
         found |= {d.name for d in templates_dir.iterdir() if d.is_dir() and any(d.iterdir())}
-    return sorted(found)
+    return found
 
 
-def check_language(language: str | None, templates_dir: Path | None, default: str) -> None:
+async def mail_languages(
+    session: AsyncSession, templates_dir: Path | None, default: str
+) -> list[str]:
+    """Every language with at least one template (file or stored), and the desk's default,
+    sorted."""
+    stored = await session.scalars(select(MailTemplateOverride.language).distinct())
+    return sorted(folder_languages(templates_dir, default) | set(stored))
+
+
+async def check_language(
+    session: AsyncSession, language: str | None, templates_dir: Path | None, default: str
+) -> None:
     """422 on `language` unless templates exist in it (None: the desk's default, always fine)."""
     if language is None:
         return
-    known = mail_languages(templates_dir, default)
+    known = await mail_languages(session, templates_dir, default)
     if language not in known:
         raise ApiError(
             422,

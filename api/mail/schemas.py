@@ -1,4 +1,4 @@
-"""Request and response bodies of the mail admin API: mailboxes and the quarantine."""
+"""Request and response bodies of the mail admin API: mailboxes, the quarantine, templates."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from api.schemas import DbId, Host, Name, Pem, Strict
+from models.mail_templates import TEMPLATE_MAX_CHARS
 from workflows.choices import TicketType
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
@@ -115,3 +116,59 @@ class MailMessagePublic(BaseModel):
     seq: int | None = Field(description="The ticket event it produced or came from")
     size: int
     created_at: datetime
+
+
+# ---------------------------------------------------------------- templates
+
+TemplateKind = Literal["reply", "notification"]
+TemplatePart = Literal["subject.txt", "txt", "html"]
+TemplateSource = Literal["stored", "folder", "built-in"]
+
+
+class MailTemplateText(Strict):
+    """A template's text as an admin typed it (Jinja; checked before it is stored)."""
+
+    body: Annotated[str, StringConstraints(min_length=1, max_length=TEMPLATE_MAX_CHARS)] = Field(
+        description="Jinja text; the variables a kind may use are listed by GET /mail/templates"
+    )
+
+
+class MailTemplatePartSummary(BaseModel):
+    part: TemplatePart
+    source: TemplateSource = Field(
+        description="stored: edited in the app; folder: TEMPODESK_MAIL_TEMPLATES_DIR; "
+        "built-in: shipped with Tempodesk"
+    )
+    source_language: str = Field(
+        description="The language whose text is used (another one when this language has none)"
+    )
+    updated_at: datetime | None = Field(None, description="When the stored text was saved")
+    updated_by: int | None = Field(None, description="Who saved the stored text")
+
+
+class MailTemplateSet(BaseModel):
+    """The parts of one kind of mail in one language, and where each one's text comes from."""
+
+    language: str
+    kind: TemplateKind
+    variables: list[str] = Field(description="What the templates of this kind may use")
+    parts: list[MailTemplatePartSummary]
+
+
+class MailTemplatePublic(MailTemplatePartSummary):
+    """One part: the text mail is rendered from, and the built-in text to compare with."""
+
+    language: str
+    kind: TemplateKind
+    body: str = Field(description="The text in effect")
+    built_in: str = Field(
+        description="The text shipped with Tempodesk (what reset leads to "
+        "unless the override folder has a file)"
+    )
+    built_in_language: str
+    default: str = Field(description="The text in effect once the stored text is deleted")
+    variables: list[str]
+
+
+class MailTemplatePreview(BaseModel):
+    rendered: str = Field(description="The text rendered with sample values of the kind")

@@ -47,9 +47,9 @@ async def update_me(
 
 
 @router.get("/users/languages")
-async def languages(user: CurrentUser, settings: SettingsDep) -> list[str]:
+async def languages(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> list[str]:
     """The languages a person may choose for their mail (those templates exist in)."""
-    return mail_languages(settings.mail_templates_dir, settings.mail_language)
+    return await mail_languages(session, settings.mail_templates_dir, settings.mail_language)
 
 
 @router.patch("/users/{user_id}")

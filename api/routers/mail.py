@@ -1,4 +1,5 @@
-"""Mail administration (admins only): mailboxes to poll and the quarantine of unreadable mail."""
+"""Mail administration (admins only): mailboxes to poll, the quarantine of unreadable mail,
+and the templates outgoing mail is written from."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ from api.mail.schemas import (
     MailboxCreate,
     MailboxPublic,
     MailMessagePublic,
+    MailTemplatePreview,
+    MailTemplatePublic,
+    MailTemplateSet,
+    MailTemplateText,
     QuarantinedPublic,
     Reprocessed,
+    TemplateKind,
+    TemplatePart,
 )
-from api.schemas import MAX_BIGINT, MAX_INT
+from api.schemas import MAX_BIGINT, MAX_INT, Language
 from api.services import mail as service
+from api.services import mail_templates as templates
 
 MailboxId = Annotated[int, Path(ge=1, le=MAX_INT)]
 MessageId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The stored message's id")]
@@ -24,6 +32,7 @@ MessageId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="The stored mes
 mailboxes_router = APIRouter(prefix="/mailboxes", tags=["mail"])
 quarantine_router = APIRouter(prefix="/mail/quarantine", tags=["mail"])
 messages_router = APIRouter(prefix="/mail/messages", tags=["mail"])
+templates_router = APIRouter(prefix="/mail/templates", tags=["mail"])
 
 
 @mailboxes_router.get("")
@@ -127,3 +136,83 @@ async def reprocess(
     """Process a quarantined message again; it leaves the quarantine unless it fails again."""
     processor = MailProcessor(request.app.state.sessions, client, settings)
     return await service.reprocess(session, processor, message_id)
+
+
+TemplateLanguage = Annotated[
+    Language, Path(description="e.g. de; a new language is added by saving a part in it")
+]
+_PART = "/{language}/{kind}/{part}"
+
+
+@templates_router.get("")
+async def list_templates(
+    user: AdminUser, session: SessionDep, settings: SettingsDep
+) -> list[MailTemplateSet]:
+    """Every language and kind of mail; whether each part is stored, in the folder or built in."""
+    return await templates.list_templates(
+        session, settings.mail_templates_dir, settings.mail_language
+    )
+
+
+@templates_router.get(_PART)
+async def get_template(
+    language: TemplateLanguage,
+    kind: TemplateKind,
+    part: TemplatePart,
+    user: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> MailTemplatePublic:
+    """One part: the text in effect and the built-in text."""
+    return await templates.get_template(
+        session, language, kind, part, settings.mail_templates_dir, settings.mail_language
+    )
+
+
+@templates_router.put(_PART)
+async def save_template(
+    language: TemplateLanguage,
+    kind: TemplateKind,
+    part: TemplatePart,
+    body: MailTemplateText,
+    user: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> MailTemplatePublic:
+    """Store an admin's text for one part; 422 on body (with the line) if it does not render."""
+    return await templates.save_template(
+        session,
+        user,
+        language,
+        kind,
+        part,
+        body.body,
+        templates_dir=settings.mail_templates_dir,
+        default=settings.mail_language,
+        desk_name=settings.mail_from_name,
+    )
+
+
+@templates_router.delete(_PART, status_code=status.HTTP_204_NO_CONTENT)
+async def reset_template(
+    language: TemplateLanguage,
+    kind: TemplateKind,
+    part: TemplatePart,
+    user: AdminUser,
+    session: SessionDep,
+) -> None:
+    """Delete the stored text: the folder's or the built-in text applies again."""
+    await templates.reset_template(session, language, kind, part)
+
+
+@templates_router.post(_PART + "/preview")
+async def preview_template(
+    language: TemplateLanguage,
+    kind: TemplateKind,
+    part: TemplatePart,
+    body: MailTemplateText,
+    user: AdminUser,
+    settings: SettingsDep,
+) -> MailTemplatePreview:
+    """Render a text with sample values of its kind, without storing it."""
+    return templates.preview(language, kind, part, body.body, settings.mail_from_name)

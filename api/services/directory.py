@@ -69,7 +69,7 @@ async def create_user(
     422 on `organisation_id` or `language` (no templates in it), 409 on `email`.
     """
     email = str(body.email).lower()
-    check_language(body.language, templates_dir, default_language)
+    await check_language(session, body.language, templates_dir, default_language)
     if (
         body.organisation_id is not None
         and await session.get(Organisation, body.organisation_id) is None
@@ -126,7 +126,7 @@ async def update_user(
             raise ApiError(422, "name must not be empty", field="name", code="invalid_field")
         user.name = body.name
     if "language" in given:
-        check_language(body.language, templates_dir, default_language)
+        await check_language(session, body.language, templates_dir, default_language)
         user.language = body.language
     await session.commit()
     return user_public(user)

@@ -30,6 +30,28 @@ def _no_lasting_routing_rules(database_url: str, base_url: str) -> Iterator[None
         directory.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_lasting_mail_templates(database_url: str, base_url: str) -> Iterator[None]:
+    """Fuzzed mail templates would write every later test's mail (and add languages):
+    the stored templates are put back as they were when the module ends."""
+    directory = Directory(database_url, base_url)
+    try:
+        saved = directory.query(
+            "SELECT language, kind, part, body, updated_at, updated_by FROM mail_template_overrides"
+        )
+        yield
+        directory.query("DELETE FROM mail_template_overrides RETURNING language")
+        for row in saved:
+            directory.query(
+                "INSERT INTO mail_template_overrides "
+                "(language, kind, part, body, updated_at, updated_by) "
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING language",
+                *row,
+            )
+    finally:
+        directory.close()
+
+
 # Calls with a desk-wide effect (revoking any token, replacing the settings,
 # a mailbox that starts polling a made-up host) would disturb the other tests
 # sharing this database; they have their own tests. The notification stream

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
+from jinja2 import DictLoader
+
 from activities.mail import MailActivities, MailConfig
+from models.mail_templates import template_environment
 
 
 def activities(language: str, templates_dir: Path | None = None) -> MailActivities:
@@ -58,3 +61,44 @@ def test_a_missing_template_falls_back_to_the_desk_default_then_english(
     dutch = activities("en", tmp_path)
     assert dutch._render("reply", "subject.txt", CONTEXT, "nl") == "Antw: Printer [TD#1234]"
     assert dutch._render("reply", "txt", CONTEXT, "nl").startswith("Done.")  # English body
+
+
+def test_a_stored_text_wins_and_one_that_fails_falls_back_to_the_built_in_template(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de" / "reply.txt").write_text("Ordner: {{ body }}")
+    (tmp_path / "de" / "reply.html").write_text("{{ broken")  # a folder file never checked
+    desk = activities("en", tmp_path)
+    stored = template_environment(
+        DictLoader(
+            {
+                "de/reply.subject.txt": "Gespeichert: {{ ticket.subject }}",
+                "en/reply.txt": "{% if ticket.number > 1000 %}{{ nonexistent }}{% endif %}",
+            }
+        )
+    )
+    problems: list[str] = []
+    # Stored over folder over built-in, in each language of the chain.
+    assert desk._render("reply", "subject.txt", CONTEXT, "de", stored) == "Gespeichert: Printer"
+    assert desk._render("reply", "txt", CONTEXT, "de", stored, problems) == "Ordner: Done."
+    assert problems == []
+    # The folder's broken file and the stored text failing for this ticket: the mail is
+    # still written, from the built-in template of the language, and the problem noted.
+    html = desk._render("reply", "html", CONTEXT, "de", stored, problems)
+    assert html.startswith("<") and "Done." in html and "Antworten" in html
+    text = desk._render("reply", "txt", CONTEXT, "en", stored, problems)
+    assert text.startswith("Done.") and "Reply to this email" in text
+    assert len(problems) == 2
+    assert "folder template de/reply.html failed (TemplateSyntaxError" in problems[0]
+    assert "stored template en/reply.txt failed (UndefinedError" in problems[1]
+    assert problems[1].endswith("the built-in template was used")
+
+
+def test_templates_render_in_a_sandbox() -> None:
+    desk = activities("en")
+    for text in ("{{ ''.__class__.__mro__ }}", "{{ 'x' * 10**8 }}", "{{ [1].append(2) }}"):
+        stored = template_environment(DictLoader({"en/reply.txt": text}))
+        problems: list[str] = []
+        assert desk._render("reply", "txt", CONTEXT, "en", stored, problems).startswith("Done.")
+        assert "SecurityError" in problems[0], problems
