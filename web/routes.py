@@ -524,7 +524,10 @@ def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
     if action == "pend":
         pend = _parse(
             PendBody,
-            {"reason": data.get("reason", ""), "awaiting_customer": "awaiting_customer" in data},
+            {
+                "reason": data.get("reason", ""),
+                "awaiting_customer": "true" if "awaiting_customer" in data else "false",
+            },
         )
         return Pend(actor=actor, reason=pend.reason, awaiting_customer=pend.awaiting_customer)
     if action == "resume":
@@ -592,7 +595,8 @@ async def ticket_action(
                 "body": data.get("body", ""),
                 "attachment_ids": form.getlist("attachment_ids"),
             }
-            await service.comment(session, client, user, number, _parse(CommentCreate, fields))
+            body = _validated(CommentCreate, fields)  # a list: not text-only like _parse
+            await service.comment(session, client, user, number, body)
             return _see_other(f"/tickets/{number}")
         msg = _action_message(action, user, data)
         if isinstance(msg, Assign):

@@ -226,6 +226,23 @@ def test_a_refused_internal_note_stays_out_of_the_reply_box(
     assert textarea(r.text, "Reply") == ""
 
 
+def test_the_pend_form_says_whether_the_ticket_waits_for_the_customer(
+    agent_session: httpx.Client, agent: Person
+) -> None:
+    """The box is ticked by default; unticked, the customer is not reminded."""
+    for ticked in (True, False):
+        number = agent.api.open_ticket(unique("Waiting "))["number"]
+        page = agent_session.get(f"/tickets/{number}").text
+        assert 'name="awaiting_customer" value="1" checked' in page
+        form = {"csrf_token": csrf_of(page), "reason": "Which printer?"}
+        if ticked:
+            form["awaiting_customer"] = "1"
+        assert agent_session.post(f"/tickets/{number}/pend", data=form).status_code == 303
+        timeline = agent.api.ok("GET", f"/tickets/{number}/timeline")
+        [pended] = [e for e in timeline if e["kind"] == "pended"]
+        assert pended["data"]["awaiting_customer"] is ticked
+
+
 def test_queue_answers_htmx_with_the_table_only(agent_session: httpx.Client, agent: Person) -> None:
     word = unique("htmx")
     number = agent.api.open_ticket(f"Fragment {word}")["number"]
