@@ -96,19 +96,21 @@ class CollectorPacing:
     The worker caches every open ticket's workflow: at 10,000 open tickets a full
     collection walked some 2.7 GB of objects and stopped the worker for over 3 s,
     while SLA timers waited (docs/benchmarks.md). So whatever survives a full
-    collection is frozen (`gc.freeze`): later full collections skip it and take
-    milliseconds. Frozen objects that later become cyclic garbage (the workflow of
-    a ticket that closed) are not reclaimed while frozen, so once the frozen set
-    has doubled since the last thaw, the next full collection first thaws it and
-    walks everything: a long pause, but once per doubling instead of every time
-    the heap has grown by a quarter. Slow collections are logged either way.
+    collection is frozen (`gc.freeze`): later full collections skip it. Frozen
+    objects that later become cyclic garbage (the workflow of a ticket that
+    closed) are not reclaimed while frozen, so once as many objects have been
+    frozen since the last thaw as were frozen then, the next full collection first
+    thaws them all and walks everything: a long pause, but once per doubling
+    instead of every time the heap has grown by a quarter. The frozen set is
+    counted only at a thaw (`gc.get_freeze_count` walks it); in between, the
+    survivors of each full collection are added up. Slow collections are logged.
     """
 
-    def __init__(self, growth: float = 2.0) -> None:
-        self._growth = growth
-        self._baseline = 0
+    def __init__(self) -> None:
+        self._frozen_at_thaw = 0
+        self._frozen_since = 0
         self._started = 0.0
-        self._thawed = False
+        self._thawing = False
 
     def install(self) -> None:
         gc.callbacks.append(self._callback)
@@ -117,16 +119,20 @@ class CollectorPacing:
         full = info["generation"] == 2
         if phase == "start":
             self._started = time.perf_counter()
-            if full and gc.get_freeze_count() > self._growth * self._baseline:
+            if full and self._frozen_since >= self._frozen_at_thaw:
                 gc.unfreeze()  # this collection walks everything once
-                self._thawed = True
+                self._thawing = True
             return
         took = time.perf_counter() - self._started
         if full:
-            gc.freeze()
-            if self._thawed:
-                self._baseline = gc.get_freeze_count()
-                self._thawed = False
+            if self._thawing:
+                gc.freeze()
+                self._frozen_at_thaw = gc.get_freeze_count()
+                self._frozen_since = 0
+                self._thawing = False
+            else:
+                self._frozen_since += len(gc.get_objects(generation=2))
+                gc.freeze()
         if took >= SLOW_COLLECTION:
             log.warning(
                 "garbage collection of generation %d paused the worker %.0f ms",
