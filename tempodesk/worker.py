@@ -99,16 +99,20 @@ class CollectorPacing:
     collection is frozen (`gc.freeze`): later full collections skip it. Frozen
     objects that later become cyclic garbage (the workflow of a ticket that
     closed) are not reclaimed while frozen, so once as many objects have been
-    frozen since the last thaw as were frozen then, the next full collection first
-    thaws them all and walks everything: a long pause, but once per doubling
-    instead of every time the heap has grown by a quarter. The frozen set is
-    counted only at a thaw (`gc.get_freeze_count` walks it); in between, the
-    survivors of each full collection are added up. Slow collections are logged.
+    frozen since the last thaw as were frozen then, and `min_interval` seconds
+    have passed, the next full collection first thaws them all and walks
+    everything: a long pause (seconds at 10,000 cached workflows), but at most
+    once per interval instead of every time the heap has grown by a quarter, and
+    cyclic garbage waits at most about that long. The frozen set is counted only
+    at a thaw (`gc.get_freeze_count` walks it); in between, the survivors of each
+    full collection are added up. Slow collections are logged.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, min_interval: float = 1800.0) -> None:
+        self._min_interval = min_interval
         self._frozen_at_thaw = 0
         self._frozen_since = 0
+        self._last_thaw = -min_interval
         self._started = 0.0
         self._thawing = False
 
@@ -119,9 +123,11 @@ class CollectorPacing:
         full = info["generation"] == 2
         if phase == "start":
             self._started = time.perf_counter()
-            if full and self._frozen_since >= self._frozen_at_thaw:
+            due = self._started - self._last_thaw >= self._min_interval
+            if full and due and self._frozen_since >= self._frozen_at_thaw:
                 gc.unfreeze()  # this collection walks everything once
                 self._thawing = True
+                self._last_thaw = self._started
             return
         took = time.perf_counter() - self._started
         if full:

@@ -19,7 +19,7 @@ class Node:
 
 @pytest.fixture
 def pacing() -> Iterator[CollectorPacing]:
-    pacing = CollectorPacing()
+    pacing = CollectorPacing(min_interval=0)
     pacing.install()
     try:
         yield pacing
@@ -48,3 +48,23 @@ def test_survivors_are_frozen_and_reclaimed_once_the_frozen_set_doubles(
     gc.collect()  # frozen > 2 x baseline: thaws and walks everything
     assert probe() is None, "the thawed collection reclaimed it"
     assert gc.get_freeze_count() >= len(keep), "and froze the survivors again"
+
+
+def test_a_thaw_waits_for_its_interval() -> None:
+    pacing = CollectorPacing(min_interval=3600)
+    pacing.install()
+    try:
+        gc.collect()  # the first thaw is due at once
+        frozen = gc.get_freeze_count()
+        node = Node()
+        probe = weakref.ref(node)
+        gc.collect()
+        del node
+        keep = [[Node()] for _ in range(frozen + 1000)]
+        gc.collect()
+        gc.collect()
+        assert probe() is not None, "doubled, but the hour has not passed: no thaw"
+        assert len(keep) > frozen
+    finally:
+        gc.callbacks.remove(pacing._callback)
+        gc.unfreeze()
