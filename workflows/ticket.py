@@ -10,7 +10,8 @@ right after a write sees it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -188,6 +189,35 @@ def _rejected(exc: RuleViolation) -> ApplicationError:
     return ApplicationError(exc.message, exc.field, type=exc.kind.value, non_retryable=True)
 
 
+_DONE_UPDATES_KEPT = 100
+"""How many applied update ids a run hands to the next: a retry that can cross a
+continue-as-new is one in flight at that moment, so the last few suffice."""
+
+
+def _applied_once(
+    handler: Callable[[TicketWorkflow, M], Awaitable[TicketState]],
+) -> Callable[[TicketWorkflow, M], Awaitable[TicketState]]:
+    """Apply an update once per update id, across continue-as-new too.
+
+    Temporal answers a repeated update id itself only within one run. A client
+    retry (the API's, or the SDK's after a lost answer) can reach the next run
+    after the first attempt was applied; it then gets the ticket as it is instead
+    of a second reply or note. Only ids carried in by new code are known, so a
+    history recorded before this replays unchanged.
+    """
+
+    @functools.wraps(handler)
+    async def run(self: TicketWorkflow, msg: M) -> TicketState:
+        update_id = self._update_id()
+        if update_id in self._done_updates:
+            return self._require_state()
+        state = await handler(self, msg)
+        self._done_updates[update_id] = None
+        return state
+
+    return run
+
+
 @workflow.defn
 class TicketWorkflow:
     @workflow.init
@@ -203,6 +233,7 @@ class TicketWorkflow:
         # continue-as-new or end before each send has finished.
         self._mail: list[tuple[TicketMail, workflow.ActivityHandle[Any]]] = []
         self._carried_mail = list(inp.mail)
+        self._done_updates: dict[str, None] = dict.fromkeys(inp.done_updates)
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketState:
@@ -258,7 +289,8 @@ class TicketWorkflow:
             await self._mail_finished()  # all done: returns without yielding
             return state
         unfinished = [m for m, h in self._mail if not h.done()]
-        workflow.continue_as_new(TicketInput(state=state, mail=unfinished))
+        done = list(self._done_updates)[-_DONE_UPDATES_KEPT:]
+        workflow.continue_as_new(TicketInput(state=state, mail=unfinished, done_updates=done))
 
     def _next_deadline(self, state: TicketState) -> tuple[datetime | None, str | None]:
         """The earliest instant the ticket must act by itself, and why."""
@@ -347,6 +379,7 @@ class TicketWorkflow:
         self._check(lambda: check_open(msg))
 
     @workflow.update
+    @_applied_once
     async def reply(self, msg: Reply) -> TicketState:
         """A public reply from an agent or the customer; an agent's is mailed to the requester."""
         state = await self._change(msg, check_reply, lambda s: apply_reply(s, msg, workflow.now()))
@@ -359,6 +392,7 @@ class TicketWorkflow:
         self._check_state(msg, check_reply)
 
     @workflow.update
+    @_applied_once
     async def add_note(self, msg: AddNote) -> TicketState:
         """An internal note."""
         return await self._change(
@@ -370,6 +404,7 @@ class TicketWorkflow:
         self._check_state(msg, check_add_note)
 
     @workflow.update
+    @_applied_once
     async def classify(self, msg: Classify) -> TicketState:
         """Change impact, urgency and service; the priority follows from the desk's matrix,
         and the SLA policy the new facts match applies (elapsed time kept)."""
@@ -398,6 +433,7 @@ class TicketWorkflow:
         self._check_state(msg, check_classify)
 
     @workflow.update
+    @_applied_once
     async def assign(self, msg: Assign) -> TicketState:
         """Set group and assignee; the SLA policy the new group matches applies."""
         policy = _KEEP_POLICY
@@ -424,6 +460,7 @@ class TicketWorkflow:
         self._check_state(msg, check_assign)
 
     @workflow.update
+    @_applied_once
     async def pend(self, msg: Pend) -> TicketState:
         """Wait for someone else, with a reason."""
         return await self._change(msg, check_pend, lambda s: apply_pend(s, msg, workflow.now()))
@@ -433,6 +470,7 @@ class TicketWorkflow:
         self._check_state(msg, check_pend)
 
     @workflow.update
+    @_applied_once
     async def resume(self, msg: Resume) -> TicketState:
         """Back to work after pending."""
         return await self._change(msg, check_resume, lambda s: apply_resume(s, msg, workflow.now()))
@@ -442,6 +480,7 @@ class TicketWorkflow:
         self._check_state(msg, check_resume)
 
     @workflow.update
+    @_applied_once
     async def resolve(self, msg: Resolve) -> TicketState:
         """Resolve with a resolution code; the reopen window starts."""
         config = await self._config()
@@ -454,6 +493,7 @@ class TicketWorkflow:
         self._check_state(msg, check_resolve)
 
     @workflow.update
+    @_applied_once
     async def reopen(self, msg: Reopen) -> TicketState:
         """Reopen a resolved ticket within the reopen window."""
         return await self._change(msg, check_reopen, lambda s: apply_reopen(s, msg, workflow.now()))
@@ -463,6 +503,7 @@ class TicketWorkflow:
         self._check_state(msg, check_reopen)
 
     @workflow.update
+    @_applied_once
     async def close(self, msg: Close) -> TicketState:
         """Close a resolved ticket now instead of at the end of the reopen window."""
         return await self._change(
@@ -474,6 +515,7 @@ class TicketWorkflow:
         self._check_state(msg, check_close)
 
     @workflow.update
+    @_applied_once
     async def apply_sla_policy(self, msg: ApplySlaPolicy) -> TicketState:
         """Put the ticket under another policy or a newer version of its own."""
         return await self._change(
@@ -485,6 +527,7 @@ class TicketWorkflow:
         self._check_state(msg, check_apply_sla_policy)
 
     @workflow.update
+    @_applied_once
     async def attach(self, msg: Attach) -> TicketState:
         """Record a stored attachment on the ticket."""
         return await self._change(msg, check_attach, lambda s: apply_attach(s, msg, workflow.now()))
@@ -494,6 +537,7 @@ class TicketWorkflow:
         self._check_state(msg, check_attach)
 
     @workflow.update
+    @_applied_once
     async def acknowledge(self, msg: Acknowledge) -> TicketState:
         """Acknowledged at its source (a monitoring tool): recorded; a new one is in progress."""
         return await self._change(
@@ -505,6 +549,7 @@ class TicketWorkflow:
         self._check_state(msg, check_acknowledge)
 
     @workflow.update
+    @_applied_once
     async def set_major(self, msg: SetMajor) -> TicketState:
         """Declare the incident major, or no longer major."""
         return await self._change(
@@ -516,6 +561,7 @@ class TicketWorkflow:
         self._check_state(msg, check_set_major)
 
     @workflow.update
+    @_applied_once
     async def link_parent(self, msg: LinkParent) -> TicketState:
         """Make the incident a child of a major incident, or unlink it."""
         return await self._change(
@@ -527,6 +573,7 @@ class TicketWorkflow:
         self._check_state(msg, check_link_parent)
 
     @workflow.update
+    @_applied_once
     async def consult(self, msg: Consult) -> TicketState:
         """Ask a colleague about the ticket; they see it in their task list."""
         return await self._change_notify(
@@ -538,6 +585,7 @@ class TicketWorkflow:
         self._check_state(msg, check_consult)
 
     @workflow.update
+    @_applied_once
     async def answer_consult(self, msg: AnswerConsult) -> TicketState:
         """The consulted colleague answers, as an internal note."""
         return await self._change_notify(
@@ -549,6 +597,7 @@ class TicketWorkflow:
         self._check_state(msg, check_answer_consult)
 
     @workflow.update
+    @_applied_once
     async def set_reminder(self, msg: SetReminder) -> TicketState:
         """Remind the assignee of the ticket at a time (a durable timer), or cancel it."""
         return await self._change(
@@ -560,6 +609,7 @@ class TicketWorkflow:
         self._check_state(msg, check_set_reminder)
 
     @workflow.update
+    @_applied_once
     async def accept_offer(self, msg: AcceptOffer) -> TicketState:
         """The agent it is offered to takes the ticket."""
         return await self._change(
@@ -571,6 +621,7 @@ class TicketWorkflow:
         self._check_state(msg, check_accept_offer)
 
     @workflow.update
+    @_applied_once
     async def decline_offer(self, msg: DeclineOffer) -> TicketState:
         """The agent it is offered to passes; the next one is offered it."""
         return await self._change(
@@ -647,7 +698,14 @@ class TicketWorkflow:
         except RuleViolation as exc:
             raise _rejected(exc) from None
 
+    @staticmethod
+    def _update_id() -> str:
+        info = workflow.current_update_info()
+        return info.id if info is not None else ""
+
     def _check_state(self, msg: M, check: Callable[[TicketState, M, datetime], None]) -> None:
+        if self._update_id() in self._done_updates:
+            return  # a retry of an update an earlier run applied: answered, not applied
         state = self._require_state()
         self._check(lambda: check(state, msg, workflow.now()))
 

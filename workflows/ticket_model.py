@@ -135,6 +135,10 @@ class TicketInput(BaseModel):
     mail: list[TicketMail] = Field(default_factory=list)
     """Mail the previous run started and had not finished sending: started again (the
     outbox makes a repeat harmless), so continuing as new never waits for an SMTP server."""
+    done_updates: list[str] = Field(default_factory=list)
+    """Ids of the last updates the previous runs applied. Temporal recognises a repeated
+    update id only within one run; a retry arriving after continue-as-new is answered
+    from these instead of being applied again."""
 
 
 class OpenTicket(BaseModel):

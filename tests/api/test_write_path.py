@@ -106,3 +106,29 @@ async def test_concurrent_updates_keep_a_gap_free_sequence_across_continue_as_ne
     )
     assert after["status"] == "open"
     assert agent.api.ok("GET", f"/tickets/{number}/timeline")[-1]["seq"] == 62
+
+
+async def test_retried_action_applies_once_across_continue_as_new(
+    agent: Person, temporal_client: Client
+) -> None:
+    """Temporal recognises a repeated update id only within one run: a retry that
+    reaches the ticket after it continued as new must still be answered, not applied."""
+    ticket = agent.api.open_ticket("Retried across runs")
+    number = ticket["number"]
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"body": "sent once, retried later"}
+    agent.api.ok("POST", f"/tickets/{number}/comments", json=body, headers=key)
+    for i in range(60):
+        agent.api.ok("POST", f"/tickets/{number}/comments", json={"body": f"filler {i}"})
+    runs = [
+        run
+        async for run in temporal_client.list_workflows(f"WorkflowId = '{ticket['workflow_id']}'")
+    ]
+    assert len(runs) >= 2, "the ticket never continued as new"
+
+    again = agent.api.ok("POST", f"/tickets/{number}/comments", json=body, headers=key)
+    assert again["status"] == "open"
+    comments = agent.api.ok("GET", f"/tickets/{number}/comments")
+    assert [c["body"] for c in comments].count(body["body"]) == 1
+    events = agent.api.ok("GET", f"/tickets/{number}/timeline")
+    assert [e["seq"] for e in events] == list(range(1, 63))

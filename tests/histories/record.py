@@ -77,6 +77,19 @@ def continued(agent: Person, customer: Person) -> dict[str, Any]:
     return ticket
 
 
+def retried(agent: Person) -> dict[str, Any]:
+    """A comment retried with its Idempotency-Key after the ticket continued as new."""
+    ticket = agent.api.open_ticket("Replay: retried after continue-as-new")
+    n = ticket["number"]
+    key = {"Idempotency-Key": "replay-retried"}
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "once"}, headers=key)
+    for i in range(12):
+        agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": f"filler {i}"})
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "once"}, headers=key)
+    agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "after the retry"})
+    return ticket
+
+
 def mailed_reply(agent: Person, customer: Person) -> dict[str, Any]:
     """Agent replies mailed to the requester (the mail-outbox patch), then closed."""
     ticket = customer.api.open_ticket("Replay: mailed replies")
@@ -326,6 +339,7 @@ def main(only: list[str]) -> None:
                     "routing": lambda: routing(admin, directory, customer),
                     "consult": lambda: consult(agent, directory, customer),
                     "followup": lambda: followup(admin, directory, agent, group),
+                    "retried": lambda: retried(agent),
                 }
                 unknown = set(only) - set(makers)
                 assert not unknown, f"no scenario {sorted(unknown)}; have {sorted(makers)}"
