@@ -336,7 +336,11 @@ def up(
     )
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     # A supervisor's SIGTERM (systemd, `timeout`, docker) stops the stack like Ctrl-C does.
+    # SIGINT gets the same handler explicitly: started as a background job of a shell
+    # script, we inherit SIGINT ignored and Python would keep ignoring it. (The children
+    # start with it at its default: a handled signal is reset on exec.)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         typer.echo(f"data folder     {home}")
         pg.start()

@@ -78,7 +78,13 @@ def _processes_of(home: Path) -> list[psutil.Process]:
     return found
 
 
-def _start(home: Path, ports: dict[str, int], *args: str) -> Up:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start(home: Path, ports: dict[str, int], *args: str, sigint_ignored: bool = False) -> Up:
+    """Start `tempodesk up`; `sigint_ignored` as a shell script's background job starts
+    it (such a job inherits SIGINT ignored)."""
     home.parent.mkdir(parents=True, exist_ok=True)
     log = home.parent / f"up-{time.monotonic_ns()}.log"
     with open(log, "w") as out:
@@ -88,6 +94,7 @@ def _start(home: Path, ports: dict[str, int], *args: str) -> Up:
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
     up = Up(proc, log)
     deadline = time.monotonic() + 180
@@ -175,7 +182,8 @@ def test_up_stops_what_a_killed_run_left_behind(home: Path, ports: dict[str, int
     up.proc.wait()
     assert _processes_of(home)
 
-    up = _start(home, ports)
+    # Started again from a script's background job, Ctrl-C's signal still stops it.
+    up = _start(home, ports, sigint_ignored=True)
     assert "a previous `tempodesk up` left running" in up.output()
     up.proc.send_signal(signal.SIGINT)
     _wait_stopped(up)
