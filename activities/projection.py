@@ -310,7 +310,7 @@ class ProjectionActivities:
             deliver = bool(msg.notify) and await _delivery_wanted(
                 conn, msg.state.id, msg.event.seq, smtp=self._smtp
             )
-            return ProjectionResult(number=number, deliver=deliver)
+            return ProjectionResult(number=number, deliver=deliver, mail=self._smtp)
 
     @activity.defn(name=ids.OPEN_TICKET)
     async def open_ticket(self, msg: ProjectOpening) -> ProjectedOpening:

@@ -234,6 +234,9 @@ class TicketWorkflow:
         self._mail: list[tuple[TicketMail, workflow.ActivityHandle[Any]]] = []
         self._carried_mail = list(inp.mail)
         self._done_updates: dict[str, None] = dict.fromkeys(inp.done_updates)
+        # Whether the worker that saved the last change can send mail: without an SMTP
+        # server a reply's mail activity would only record that it was not sent.
+        self._can_mail = True
 
     @workflow.run
     async def run(self, inp: TicketInput) -> TicketState:
@@ -383,7 +386,11 @@ class TicketWorkflow:
     async def reply(self, msg: Reply) -> TicketState:
         """A public reply from an agent or the customer; an agent's is mailed to the requester."""
         state = await self._change(msg, check_reply, lambda s: apply_reply(s, msg, workflow.now()))
-        if msg.actor.role in STAFF_ROLES and workflow.patched(_PATCH_MAIL_OUTBOX):
+        if (
+            msg.actor.role in STAFF_ROLES
+            and self._can_mail
+            and workflow.patched(_PATCH_MAIL_OUTBOX)
+        ):
             self._send_mail(TicketMail(ticket_id=state.id, seq=state.seq, kind="reply"))
         return state
 
@@ -742,7 +749,8 @@ class TicketWorkflow:
             # changed it while this one waited for the lock, so check again.
             self._check_state(msg, check)
             state, event = apply(self._require_state())
-            await self._persist(state, event)
+            saved = await self._persist(state, event)
+            self._can_mail = saved.mail
             self._state = state
             self._wake = True
             return state
@@ -789,9 +797,9 @@ class TicketWorkflow:
             waiting = customer_reminder_due(state)
             if waiting is not None and workflow.now() >= waiting:
                 new, event, mail = apply_customer_reminder(state, workflow.now())
-                await self._persist(new, event)
+                saved = await self._persist(new, event)
                 self._state = new
-                if mail:
+                if mail and saved.mail:
                     self._send_mail(TicketMail(ticket_id=new.id, seq=new.seq, kind="reply"))
 
     async def _auto_close(self) -> None:

@@ -377,6 +377,10 @@ class ProjectionResult(BaseModel):
     """Someone the event notified takes mail (and an SMTP server is configured) or
     pushes: the workflow starts the delivery activity only then. True in results
     recorded before it existed, so their histories replay as they ran."""
+    mail: bool = True
+    """The worker that saved the change can send mail (an SMTP server is configured): the
+    workflow starts a reply's mail activity only then. True in results recorded before
+    it existed, so their histories replay as they ran."""
 
 
 class ProjectOpening(BaseModel):

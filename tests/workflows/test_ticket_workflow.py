@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
@@ -23,6 +24,7 @@ from workflows.lifecycle import apply_open
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
     Actor,
+    AddNote,
     DeskConfig,
     OpenTicket,
     ProjectedOpening,
@@ -32,6 +34,7 @@ from workflows.ticket_model import (
     Reply,
     Resume,
     TicketInput,
+    TicketMail,
 )
 
 AGENT = Actor(user_id=1, role="agent")
@@ -41,6 +44,9 @@ AGENT = Actor(user_id=1, role="agent")
 class StandIns:
     written: list[ProjectTicket] = field(default_factory=list)
     fail_next: bool = False
+    can_mail: bool = True
+    """What the projection answers for `ProjectionResult.mail` (the worker has SMTP)."""
+    mailed: list[TicketMail] = field(default_factory=list)
 
     @activity.defn(name=ids.PERSIST_TICKET)
     async def persist(self, msg: ProjectTicket) -> ProjectionResult:
@@ -48,7 +54,12 @@ class StandIns:
             self.fail_next = False
             raise ApplicationError("database is down", non_retryable=True)
         self.written.append(msg)
-        return ProjectionResult(number=4711)
+        return ProjectionResult(number=4711, mail=self.can_mail)
+
+    @activity.defn(name=ids.SEND_TICKET_MAIL)
+    async def send_mail(self, mail: TicketMail) -> str:
+        self.mailed.append(mail)
+        return "sent"
 
     @activity.defn(name=ids.OPEN_TICKET)
     async def open(self, msg: ProjectOpening) -> ProjectedOpening:
@@ -89,7 +100,7 @@ async def harness(temporal_client: Client) -> AsyncIterator[Harness]:
         temporal_client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[stand_ins.persist, stand_ins.open, stand_ins.config],
+        activities=[stand_ins.persist, stand_ins.open, stand_ins.config, stand_ins.send_mail],
     ):
         yield Harness(temporal_client, task_queue, stand_ins)
 
@@ -135,4 +146,32 @@ async def test_failed_projection_write_changes_nothing(harness: Harness) -> None
     assert [(w.event.seq, w.event.kind) for w in harness.stand_ins.written] == [
         (1, "opened"),
         (2, "replied"),
+    ]
+
+
+async def _scheduled_mail(handle: WorkflowHandle[Any, Any]) -> int:
+    return sum(
+        1
+        for e in (await handle.fetch_history()).events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == ids.SEND_TICKET_MAIL
+    )
+
+
+async def test_a_reply_is_mailed_only_by_a_worker_that_can_mail(harness: Harness) -> None:
+    """Without an SMTP server a reply's mail activity would only record that nothing was
+    sent: the projection says so and the workflow starts none (a round trip per reply)."""
+    harness.stand_ins.can_mail = False
+    quiet = harness.client.get_workflow_handle(await harness.start())
+    await quiet.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="no SMTP"))
+    assert await _scheduled_mail(quiet) == 0
+
+    harness.stand_ins.can_mail = True
+    mailing = harness.client.get_workflow_handle(await harness.start())
+    await mailing.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="with SMTP"))
+    assert await _scheduled_mail(mailing) == 1
+    await mailing.execute_update(TicketWorkflow.add_note, AddNote(actor=AGENT, body="internal"))
+    assert await _scheduled_mail(mailing) == 1, "an internal note is never mailed"
+    assert [(m.ticket_id, m.seq, m.kind) for m in harness.stand_ins.mailed] == [
+        (mailing.id, 2, "reply")
     ]
