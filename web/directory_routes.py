@@ -127,6 +127,16 @@ def _language(form: dict[str, str]) -> UserUpdate:
     return _validated(UserUpdate, {"language": form.get("language") or None})
 
 
+async def _language_choices(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """The languages a person may pick (those with templates) and the desk's default."""
+    return {
+        "languages": await mail_languages(
+            session, settings.mail_templates_dir, settings.mail_language
+        ),
+        "default_language": settings.mail_language,
+    }
+
+
 async def _people_page(
     request: Request,
     user: Any,
@@ -142,10 +152,7 @@ async def _people_page(
         {
             "user": user,
             "people": await directory.list_users(session, limit=500),
-            "languages": await mail_languages(
-                session, settings.mail_templates_dir, settings.mail_language
-            ),
-            "default_language": settings.mail_language,
+            **await _language_choices(session, settings),
             **context,
         },
         status_code,
@@ -203,10 +210,7 @@ async def _own_page(
         {
             "user": user,
             "me": await directory.get_user(session, user.id),
-            "languages": await mail_languages(
-                session, settings.mail_templates_dir, settings.mail_language
-            ),
-            "default_language": settings.mail_language,
+            **await _language_choices(session, settings),
             **context,
         },
         status_code,
