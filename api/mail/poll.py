@@ -141,6 +141,11 @@ class MailboxActivities:
             capabilities = await asyncio.to_thread(client.capabilities)
             if b"IDLE" not in capabilities:
                 return fetched, False
+            # Mail arriving while we fetched is announced (EXISTS) in the answer to
+            # whatever command ran then, not again once IDLE starts: the last command
+            # before IDLE must be a search that finds nothing new.
+            while more := await self._imap_fetch(client, mailbox):
+                fetched += more
             if await self._imap_idle(client, mailbox.poll_seconds):
                 fetched += await self._imap_fetch(client, mailbox)
             return fetched, True
