@@ -212,7 +212,7 @@ class IncidentActivities:
         )
         operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             "TicketWorkflow",
-            TicketInput(open=msg),
+            TicketInput.opening(msg),
             id=workflow_id,
             task_queue=ids.TASK_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

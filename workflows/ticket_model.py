@@ -139,6 +139,16 @@ class TicketInput(BaseModel):
     """Ids of the last updates the previous runs applied. Temporal recognises a repeated
     update id only within one run; a retry arriving after continue-as-new is answered
     from these instead of being applied again."""
+    one_write: bool = False
+    """Set by every current starter (`TicketInput.opening`): the ticket opens in one
+    local activity without asking `workflow.patched`, whose marker made the server
+    update a search attribute (TemporalChangeVersion) for every new ticket. A run
+    started without it (recorded before) asks, and replays as it was recorded."""
+
+    @classmethod
+    def opening(cls, msg: OpenTicket) -> TicketInput:
+        """The start argument of a new ticket."""
+        return cls(open=msg, one_write=True)
 
 
 class OpenTicket(BaseModel):
@@ -399,3 +409,36 @@ class ProjectedOpening(BaseModel):
 
 
 TicketInput.model_rebuild()
+
+
+ACTIONS: dict[str, type[BaseModel]] = {
+    "open": OpenTicket,
+    "reply": Reply,
+    "add_note": AddNote,
+    "classify": Classify,
+    "assign": Assign,
+    "pend": Pend,
+    "resume": Resume,
+    "resolve": Resolve,
+    "reopen": Reopen,
+    "close": Close,
+    "apply_sla_policy": ApplySlaPolicy,
+    "attach": Attach,
+    "acknowledge": Acknowledge,
+    "set_major": SetMajor,
+    "link_parent": LinkParent,
+    "consult": Consult,
+    "answer_consult": AnswerConsult,
+    "set_reminder": SetReminder,
+    "accept_offer": AcceptOffer,
+    "decline_offer": DeclineOffer,
+}
+"""Every change a ticket takes: the Temporal update's name and its message. The names
+are part of every recorded history; never rename one."""
+
+_ACTION_NAMES = {message: name for name, message in ACTIONS.items()}
+
+
+def action_name(msg: BaseModel) -> str:
+    """The update that carries this message to the ticket's workflow."""
+    return _ACTION_NAMES[type(msg)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
@@ -32,6 +32,7 @@ from api.mail.parse import ParsedMail, ParseError, message_id_of, parse
 from api.schemas import TicketCreate, UserCreate
 from api.services import directory
 from api.services import tickets as ticket_service
+from api.temporal import send_action
 from models import (
     Attachment,
     GroupMember,
@@ -45,8 +46,15 @@ from models import (
 from tempodesk.settings import Settings
 from workflows.choices import Channel, Role, Status, TicketType
 from workflows.lifecycle import BODY_MAX, SUBJECT_MAX
-from workflows.ticket import TicketWorkflow
-from workflows.ticket_model import SYSTEM, AddNote, Assign, Attach, Reopen, Reply
+from workflows.ticket_model import (
+    SYSTEM,
+    AddNote,
+    Assign,
+    Attach,
+    Reopen,
+    Reply,
+    TicketState,
+)
 
 log = logging.getLogger("tempodesk.mail")
 
@@ -330,10 +338,10 @@ class MailProcessor:
             for addresses in rows
         )
 
-    async def _update(self, workflow_id: str, update: Any, msg: Any, update_id: str) -> Any:
+    async def _update(self, workflow_id: str, msg: BaseModel, update_id: str) -> TicketState:
         handle = self._client.get_workflow_handle(workflow_id)
         try:
-            return await handle.execute_update(update, msg, id=update_id)
+            return await send_action(handle, msg, update_id=update_id)
         except (WorkflowUpdateFailedError, RPCError) as exc:
             raise from_temporal(exc, "the ticket is closed") from exc
 
@@ -345,7 +353,6 @@ class MailProcessor:
             if principal.is_staff:
                 state = await self._update(
                     ticket.id,
-                    TicketWorkflow.add_note,
                     AddNote(actor=actor, body=body),
                     _key(mail.message_id, "note"),
                 )
@@ -353,7 +360,6 @@ class MailProcessor:
             try:
                 await self._update(
                     ticket.id,
-                    TicketWorkflow.reopen,
                     Reopen(actor=actor, reason="the customer replied by email"),
                     _key(mail.message_id, "reopen"),
                 )
@@ -364,7 +370,6 @@ class MailProcessor:
         try:
             state = await self._update(
                 ticket.id,
-                TicketWorkflow.reply,
                 Reply(actor=actor, body=body),
                 _key(mail.message_id),
             )
@@ -376,9 +381,7 @@ class MailProcessor:
             note = AddNote(
                 actor=SYSTEM, body=_fit(f"Email from {mail.sender}:\n\n{body}", BODY_MAX)
             )
-            state = await self._update(
-                ticket.id, TicketWorkflow.add_note, note, _key(mail.message_id, "note")
-            )
+            state = await self._update(ticket.id, note, _key(mail.message_id, "note"))
         return int(state.seq)
 
     async def _open(
@@ -408,14 +411,12 @@ class MailProcessor:
         if mailbox is not None and mailbox.group_id is not None and not principal.is_staff:
             await self._update_tolerant(
                 workflow_id,
-                TicketWorkflow.assign,
                 Assign(actor=SYSTEM, group_id=mailbox.group_id, note=f"mailbox {mailbox.name}"),
                 _key(mail.message_id, "assign"),
             )
         if linked is not None:
             await self._update_tolerant(
                 workflow_id,
-                TicketWorkflow.add_note,
                 AddNote(
                     actor=SYSTEM,
                     body=(
@@ -431,10 +432,10 @@ class MailProcessor:
             "processed", None, workflow_id, seq, linked.id if linked is not None else None
         )
 
-    async def _update_tolerant(self, workflow_id: str, update: Any, msg: Any, uid: str) -> None:
+    async def _update_tolerant(self, workflow_id: str, msg: BaseModel, uid: str) -> None:
         """An update whose refusal (e.g. a repeat on reprocessing) changes nothing worth failing."""
         try:
-            await self._update(workflow_id, update, msg, uid)
+            await self._update(workflow_id, msg, uid)
         except ApiError as exc:
             if exc.status not in (403, 409, 422):
                 raise
@@ -476,14 +477,14 @@ class MailProcessor:
             )
             uid = _key(mail.message_id, f"attach-{index}")
             try:
-                await self._update(workflow_id, TicketWorkflow.attach, msg, uid)
+                await self._update(workflow_id, msg, uid)
             except ApiError as exc:
                 if exc.status != 403:
                     log.info("attachment %s left out: %s", filename, exc.detail)
                     continue
                 # Sent by a CC'd contact who may not attach: the desk records it.
                 msg.actor = SYSTEM
-                await self._update_tolerant(workflow_id, TicketWorkflow.attach, msg, uid + "-desk")
+                await self._update_tolerant(workflow_id, msg, uid + "-desk")
         if too_large:
             note = AddNote(
                 actor=SYSTEM,
@@ -492,9 +493,7 @@ class MailProcessor:
                     f"{', '.join(too_large)}. The full message is kept in the mail log."
                 ),
             )
-            await self._update_tolerant(
-                workflow_id, TicketWorkflow.add_note, note, _key(mail.message_id, "too-large")
-            )
+            await self._update_tolerant(workflow_id, note, _key(mail.message_id, "too-large"))
 
     async def _record_bounces(self, mail: ParsedMail) -> None:
         if not mail.bounced:

@@ -44,6 +44,7 @@ from api.schemas import (
     UserRef,
 )
 from api.services.sla import check_service
+from api.temporal import send_action
 from api.text import sanitise
 from models import Attachment, Group, Service, Ticket, TicketEventRow, User
 from workflows import ids
@@ -52,55 +53,20 @@ from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
-    AcceptOffer,
-    Acknowledge,
     AddNote,
-    AnswerConsult,
-    ApplySlaPolicy,
     Assign,
     Attach,
     Classify,
-    Close,
-    Consult,
-    DeclineOffer,
-    LinkParent,
     OpenTicket,
-    Pend,
-    Reopen,
     Reply,
-    Resolve,
-    Resume,
-    SetMajor,
-    SetReminder,
     TicketInput,
     TicketState,
+    action_name,
 )
 
 Requester = aliased(User, name="requester")
 Assignee = aliased(User, name="assignee")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-
-UPDATES: dict[type, Any] = {
-    Reply: TicketWorkflow.reply,
-    AddNote: TicketWorkflow.add_note,
-    Classify: TicketWorkflow.classify,
-    Assign: TicketWorkflow.assign,
-    Pend: TicketWorkflow.pend,
-    Resume: TicketWorkflow.resume,
-    Resolve: TicketWorkflow.resolve,
-    Reopen: TicketWorkflow.reopen,
-    Close: TicketWorkflow.close,
-    Attach: TicketWorkflow.attach,
-    ApplySlaPolicy: TicketWorkflow.apply_sla_policy,
-    Acknowledge: TicketWorkflow.acknowledge,
-    SetMajor: TicketWorkflow.set_major,
-    LinkParent: TicketWorkflow.link_parent,
-    AcceptOffer: TicketWorkflow.accept_offer,
-    DeclineOffer: TicketWorkflow.decline_offer,
-    Consult: TicketWorkflow.consult,
-    AnswerConsult: TicketWorkflow.answer_consult,
-    SetReminder: TicketWorkflow.set_reminder,
-}
 
 
 @dataclass
@@ -455,15 +421,18 @@ async def create_ticket(
     key = check_idempotency_key(idempotency_key)
     if principal.is_staff:
         requester_id = body.requester_id if body.requester_id is not None else principal.id
-        requester = await session.get(User, requester_id)
-        if requester is None or not requester.active:
-            raise ApiError(
-                422,
-                f"requester_id {requester_id} is not an active user",
-                field="requester_id",
-                code="invalid_field",
-            )
-        organisation_id = requester.organisation_id
+        if requester_id == principal.id:  # authenticated just now, so active
+            organisation_id = principal.organisation_id
+        else:
+            requester = await session.get(User, requester_id)
+            if requester is None or not requester.active:
+                raise ApiError(
+                    422,
+                    f"requester_id {requester_id} is not an active user",
+                    field="requester_id",
+                    code="invalid_field",
+                )
+            organisation_id = requester.organisation_id
         await _check_people(session, group_id=body.group_id, assignee_id=body.assignee_id)
         await check_service(session, body.service_id)
         channel = body.channel or default_channel
@@ -500,7 +469,7 @@ async def create_ticket(
     workflow_id = ids.ticket_workflow_id(f"user:{principal.id}", key)
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,
-        TicketInput(open=msg),
+        TicketInput.opening(msg),
         id=workflow_id,
         task_queue=ids.TASK_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -510,7 +479,7 @@ async def create_ticket(
     )
     try:
         await client.execute_update_with_start_workflow(
-            TicketWorkflow.open, msg, start_workflow_operation=operation, id=ids.OPEN_UPDATE_ID
+            action_name(msg), msg, start_workflow_operation=operation, id=ids.OPEN_UPDATE_ID
         )
     except WorkflowAlreadyStartedError:
         pass  # the ticket of this key exists and has ended; answer with it
@@ -547,7 +516,7 @@ async def act(
             reraise=True,
         ):
             with attempt:
-                await handle.execute_update(UPDATES[type(msg)], msg, id=update_id)
+                await send_action(handle, msg, update_id=update_id)
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise from_temporal(exc, closed) from exc
     session.expire_all()

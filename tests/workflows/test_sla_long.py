@@ -20,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.temporal import send_action
 from workflows import ids
 from workflows.business_time import (
     BusinessCalendar,
@@ -125,11 +126,11 @@ async def test_days_long_targets_fire_on_business_time_over_days_off(
         opening = OpenTicket(actor=AGENT, subject="Printer", requester_id=2)
         handle = await env.client.start_workflow(
             TicketWorkflow.run,
-            TicketInput(open=opening),
+            TicketInput.opening(opening),
             id=f"ticket-long-{uuid.uuid4().hex}",
             task_queue=task_queue,
         )
-        state = await handle.execute_update(TicketWorkflow.open, opening, id=ids.OPEN_UPDATE_ID)
+        state = await send_action(handle, opening, update_id=ids.OPEN_UPDATE_ID)
         assert state.sla is not None
         opened = state.created_at
         assert opened is not None
@@ -181,22 +182,20 @@ async def test_a_pause_over_days_off_moves_the_deadline_by_the_paused_business_t
         opening = OpenTicket(actor=AGENT, subject="Laptop", requester_id=2)
         handle = await env.client.start_workflow(
             TicketWorkflow.run,
-            TicketInput(open=opening),
+            TicketInput.opening(opening),
             id=f"ticket-long-{uuid.uuid4().hex}",
             task_queue=task_queue,
         )
-        state = await handle.execute_update(TicketWorkflow.open, opening, id=ids.OPEN_UPDATE_ID)
+        state = await send_action(handle, opening, update_id=ids.OPEN_UPDATE_ID)
         assert state.sla is not None
         calendar = state.sla.policy.calendar
         due_before = state.sla.clocks["resolution"].due_at  # type: ignore[index]
         assert due_before is not None
 
         await env.sleep(HOUR)
-        pended = await handle.execute_update(
-            TicketWorkflow.pend, Pend(actor=AGENT, reason="Waiting for a part")
-        )
+        pended = await send_action(handle, Pend(actor=AGENT, reason="Waiting for a part"))
         await env.sleep(timedelta(days=3))
-        resumed = await handle.execute_update(TicketWorkflow.resume, Resume(actor=AGENT))
+        resumed = await send_action(handle, Resume(actor=AGENT))
 
         assert pended.updated_at is not None and resumed.updated_at is not None
         assert resumed.sla is not None

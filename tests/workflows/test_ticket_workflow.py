@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from api.temporal import send_action
 from workflows import ids
 from workflows.choices import Status
 from workflows.lifecycle import apply_open
@@ -84,10 +85,10 @@ class Harness:
         workflow_id = f"ticket-test-{uuid.uuid4().hex}"
         msg = OpenTicket(actor=AGENT, subject="Disk full", requester_id=1)
         handle = await self.client.start_workflow(
-            TicketWorkflow.run, TicketInput(open=msg), id=workflow_id, task_queue=self.task_queue
+            TicketWorkflow.run, TicketInput.opening(msg), id=workflow_id, task_queue=self.task_queue
         )
         # No `open` update was sent: the workflow opens the ticket by itself.
-        state = await handle.execute_update(TicketWorkflow.open, msg, id=ids.OPEN_UPDATE_ID)
+        state = await send_action(handle, msg, update_id=ids.OPEN_UPDATE_ID)
         assert state.number == 4711
         return workflow_id
 
@@ -108,9 +109,7 @@ async def harness(temporal_client: Client) -> AsyncIterator[Harness]:
 async def test_start_without_the_update_still_opens_the_ticket_once(harness: Harness) -> None:
     workflow_id = await harness.start()
     handle = harness.client.get_workflow_handle(workflow_id)
-    again = await handle.execute_update(
-        TicketWorkflow.open, OpenTicket(actor=AGENT, subject="Other", requester_id=1)
-    )
+    again = await send_action(handle, OpenTicket(actor=AGENT, subject="Other", requester_id=1))
     assert again.subject == "Disk full" and again.seq == 1
     assert [w.event.kind for w in harness.stand_ins.written] == ["opened"]
 
@@ -120,7 +119,7 @@ async def test_rejected_update_leaves_no_trace_in_history(harness: Harness) -> N
     before = [e.event_type for e in (await handle.fetch_history()).events]
 
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(TicketWorkflow.resume, Resume(actor=AGENT))
+        await send_action(handle, Resume(actor=AGENT))
 
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "illegal_state"
@@ -129,19 +128,79 @@ async def test_rejected_update_leaves_no_trace_in_history(harness: Harness) -> N
     assert [w.event.kind for w in harness.stand_ins.written] == ["opened"]
 
 
+@pytest.mark.parametrize(
+    ("name", "arg", "says"),
+    [
+        ("frobnicate", {"actor": {"user_id": 1, "role": "agent"}}, "no action 'frobnicate'"),
+        ("reply", "just a string", "not a valid Reply"),
+        ("reply", {"actor": {"user_id": 1, "role": "agent"}}, "body"),
+    ],
+)
+async def test_an_unknown_action_or_a_malformed_message_is_refused_cleanly(
+    harness: Harness, name: str, arg: object, says: str
+) -> None:
+    """Every change reaches one dynamic update handler; what it cannot decode is refused
+    by the validator (nothing in history), never a failed workflow task."""
+    handle = harness.client.get_workflow_handle(await harness.start())
+    before = len((await handle.fetch_history()).events)
+
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(name, arg)
+
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == "invalid_field"
+    assert says in caught.value.cause.message
+    assert len((await handle.fetch_history()).events) == before
+    # The ticket goes on taking changes.
+    state = await send_action(handle, Reply(actor=AGENT, body="still here"))
+    assert state.seq == 2
+
+
+def _patch_markers(events: list[Any]) -> list[str]:
+    return [
+        e.marker_recorded_event_attributes.marker_name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
+async def test_a_new_ticket_opens_without_a_patch_marker(harness: Harness) -> None:
+    """A patch marker makes the server update the TemporalChangeVersion search attribute:
+    a write per new ticket for nothing, since a new run always takes the current path.
+    Current starters say so in the input; a run started without it still asks."""
+    events = (
+        await harness.client.get_workflow_handle(await harness.start()).fetch_history()
+    ).events
+    kinds = [e.event_type for e in events]
+    assert EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES not in kinds
+    assert _patch_markers(list(events)) == []
+
+    msg = OpenTicket(actor=AGENT, subject="Started by older code", requester_id=1)
+    older = await harness.client.start_workflow(
+        TicketWorkflow.run,
+        TicketInput(open=msg),
+        id=f"ticket-test-{uuid.uuid4().hex}",
+        task_queue=harness.task_queue,
+    )
+    state = await send_action(older, msg, update_id=ids.OPEN_UPDATE_ID)
+    assert state.number == 4711
+    assert _patch_markers(list((await older.fetch_history()).events)) == ["core_patch"]
+
+
 async def test_failed_projection_write_changes_nothing(harness: Harness) -> None:
     handle = harness.client.get_workflow_handle(await harness.start())
     harness.stand_ins.fail_next = True
 
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await handle.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="lost"))
+        await send_action(handle, Reply(actor=AGENT, body="lost"))
 
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "unavailable"
     state = await handle.query(TicketWorkflow.current)
     assert state.seq == 1 and state.status == Status.NEW
     # The next change takes the sequence number the failed one would have had.
-    state = await handle.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="kept"))
+    state = await send_action(handle, Reply(actor=AGENT, body="kept"))
     assert state.seq == 2 and state.status == Status.OPEN
     assert [(w.event.seq, w.event.kind) for w in harness.stand_ins.written] == [
         (1, "opened"),
@@ -163,14 +222,14 @@ async def test_a_reply_is_mailed_only_by_a_worker_that_can_mail(harness: Harness
     sent: the projection says so and the workflow starts none (a round trip per reply)."""
     harness.stand_ins.can_mail = False
     quiet = harness.client.get_workflow_handle(await harness.start())
-    await quiet.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="no SMTP"))
+    await send_action(quiet, Reply(actor=AGENT, body="no SMTP"))
     assert await _scheduled_mail(quiet) == 0
 
     harness.stand_ins.can_mail = True
     mailing = harness.client.get_workflow_handle(await harness.start())
-    await mailing.execute_update(TicketWorkflow.reply, Reply(actor=AGENT, body="with SMTP"))
+    await send_action(mailing, Reply(actor=AGENT, body="with SMTP"))
     assert await _scheduled_mail(mailing) == 1
-    await mailing.execute_update(TicketWorkflow.add_note, AddNote(actor=AGENT, body="internal"))
+    await send_action(mailing, AddNote(actor=AGENT, body="internal"))
     assert await _scheduled_mail(mailing) == 1, "an internal note is never mailed"
     assert [(m.ticket_id, m.seq, m.kind) for m in harness.stand_ins.mailed] == [
         (mailing.id, 2, "reply")
