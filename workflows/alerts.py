@@ -35,8 +35,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import ids
     from workflows.choices import Status
+    from workflows.ids import ALERT_SIGNAL, APPLY_ALERT_EVENTS, INCIDENT_STATUS
 
 
 class AlertAction(StrEnum):
@@ -192,7 +192,7 @@ class AlertWorkflow:
         self._queue: list[AlertSignal] = list(inp.pending)
         self._state = inp.state or AlertRunState(integration_id=inp.integration_id, key=inp.key)
 
-    @workflow.signal(name=ids.ALERT_SIGNAL)
+    @workflow.signal(name=ALERT_SIGNAL)
     def event(self, signal: AlertSignal) -> None:
         self._queue.append(signal)
 
@@ -221,7 +221,7 @@ class AlertWorkflow:
             except TimeoutError:
                 pass
             check: IncidentCheck = await workflow.execute_activity(
-                ids.INCIDENT_STATUS,
+                INCIDENT_STATUS,
                 IncidentQuery(
                     ticket_id=self._state.ticket_id,
                     flap_window_seconds=self._state.flap_window_seconds,
@@ -245,7 +245,7 @@ class AlertWorkflow:
         # A regular activity, not a local one: opening an incident waits for another
         # workflow, which under a storm can outlast a workflow task's timeout.
         result: AlertBatchResult = await workflow.execute_activity(
-            ids.APPLY_ALERT_EVENTS,
+            APPLY_ALERT_EVENTS,
             AlertBatch(
                 state=self._state, signals=signals, key_prefix=f"{info.workflow_id}:{info.run_id}"
             ),

@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import ids
+    from workflows.ids import APPLY_BULK_BATCH, LOAD_POLICY_SNAPSHOT, RECORD_BULK_PROGRESS
     from workflows.sla import SlaPolicy
     from workflows.ticket_model import Actor
 
@@ -99,7 +99,7 @@ class BulkWorkflow:
         policy = inp.policy
         if inp.action.kind == BulkKind.APPLY_SLA_POLICY and policy is None:
             lookup: PolicyLookup = await workflow.execute_activity(
-                ids.LOAD_POLICY_SNAPSHOT,
+                LOAD_POLICY_SNAPSHOT,
                 inp.action.policy_id,
                 result_type=PolicyLookup,
                 start_to_close_timeout=_TIMEOUT,
@@ -112,7 +112,7 @@ class BulkWorkflow:
         while remaining:
             batch, remaining = remaining[:BATCH], remaining[BATCH:]
             result: BulkBatchResult = await workflow.execute_activity(
-                ids.APPLY_BULK_BATCH,
+                APPLY_BULK_BATCH,
                 BulkBatch(job_id=inp.job_id, action=inp.action, targets=batch, policy=policy),
                 result_type=BulkBatchResult,
                 start_to_close_timeout=_TIMEOUT,
@@ -148,7 +148,7 @@ class BulkWorkflow:
 
     async def _record(self) -> None:
         await workflow.execute_activity(
-            ids.RECORD_BULK_PROGRESS,
+            RECORD_BULK_PROGRESS,
             self._progress,
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,

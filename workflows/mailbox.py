@@ -17,7 +17,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from workflows import ids
+    from workflows.ids import POLL_MAILBOX
 
 
 class PollMailbox(BaseModel):
@@ -48,7 +48,7 @@ class MailboxWorkflow:
     async def run(self, inp: PollMailbox) -> None:
         for _ in range(_ROUNDS_PER_RUN):
             result: PollResult = await workflow.execute_activity(
-                ids.POLL_MAILBOX,
+                POLL_MAILBOX,
                 inp,
                 result_type=PollResult,
                 # IDLE waits up to the poll interval; fetching a large backlog takes a while.
