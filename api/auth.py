@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
@@ -56,38 +57,48 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-async def _principal(
-    session: AsyncSession, user: User, shared: bool | None, via: str, csrf: str | None
-) -> Principal:
-    group_ids: list[int] = []
-    if user.role != Role.CUSTOMER:
-        group_ids = list(
-            (
-                await session.scalars(
-                    select(GroupMember.group_id).where(GroupMember.user_id == user.id)
-                )
-            ).all()
-        )
+_GROUP_IDS = (
+    select(func.array_agg(GroupMember.group_id))
+    .where(GroupMember.user_id == User.id)
+    .scalar_subquery()
+    .label("group_ids")
+)
+_CALLER = (
+    User.id,
+    User.email,
+    User.name,
+    User.role,
+    User.organisation_id,
+    Organisation.shared_tickets,
+    _GROUP_IDS,
+)
+"""What a Principal is made of, read with the credential in one statement."""
+
+
+def _principal(row: Row[Any], via: str, csrf: str | None) -> Principal:
+    role = Role(row.role)
     return Principal(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=Role(user.role),
-        organisation_id=user.organisation_id,
-        organisation_shared=bool(shared),
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=role,
+        organisation_id=row.organisation_id,
+        organisation_shared=bool(row.shared_tickets),
         via=via,
         csrf_token=csrf,
-        group_ids=group_ids,
+        group_ids=[] if role == Role.CUSTOMER else sorted(row.group_ids or []),
     )
 
 
 async def authenticate(request: Request, session: AsyncSession) -> Principal | None:
-    """The caller, or None. A bearer header wins over a cookie and is never CSRF-checked."""
+    """The caller, or None. A bearer header wins over a cookie and is never CSRF-checked.
+
+    One statement per request: the credential, its user and the user's groups."""
     token = _bearer(request)
     if token is not None:
         row = (
             await session.execute(
-                select(User, ApiToken.id, ApiToken.last_used_at, Organisation.shared_tickets)
+                select(*_CALLER, ApiToken.id.label("token_id"), ApiToken.last_used_at)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .outerjoin(Organisation, Organisation.id == User.organisation_id)
                 .where(
@@ -99,21 +110,20 @@ async def authenticate(request: Request, session: AsyncSession) -> Principal | N
         ).one_or_none()
         if row is None:
             raise ApiError(401, "the bearer token is unknown or revoked", code="unauthenticated")
-        user, token_id, last_used, shared = row
         now = datetime.now(UTC)
-        if last_used is None or now - last_used > _TOKEN_TOUCH_INTERVAL:
+        if row.last_used_at is None or now - row.last_used_at > _TOKEN_TOUCH_INTERVAL:
             await session.execute(
-                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+                update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now)
             )
             await session.commit()
-        return await _principal(session, user, shared, "token", None)
+        return _principal(row, "token", None)
 
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     row = (
         await session.execute(
-            select(User, WebSession.csrf_token, Organisation.shared_tickets)
+            select(*_CALLER, WebSession.csrf_token)
             .join(WebSession, WebSession.user_id == User.id)
             .outerjoin(Organisation, Organisation.id == User.organisation_id)
             .where(
@@ -125,8 +135,7 @@ async def authenticate(request: Request, session: AsyncSession) -> Principal | N
     ).one_or_none()
     if row is None:
         return None
-    user, csrf, shared = row
-    return await _principal(session, user, shared, "session", csrf)
+    return _principal(row, "session", row.csrf_token)
 
 
 async def check_csrf(request: Request, principal: Principal) -> None:
