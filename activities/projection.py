@@ -19,18 +19,16 @@ from models import (
     Attachment,
     Group,
     Notification,
-    RoutingRuleRow,
     Ticket,
     TicketEventRow,
     User,
 )
-from models.desk import read_desk_settings
 from models.notifications import NOTIFY_CHANNEL, announcements
 from workflows import ids
 from workflows.choices import Role
 from workflows.lifecycle import apply_open
 from workflows.priority import priority_for
-from workflows.routing import RoutingRule, RoutingState, RuleConditions, rule_matches
+from workflows.routing import RoutingRule, RoutingState, rule_matches
 from workflows.sla import ClockName, clock_report
 from workflows.sla import summary as sla_summary
 from workflows.ticket_model import (
@@ -49,25 +47,13 @@ from workflows.ticket_model import (
 )
 
 
-async def _routing_rule(
-    conn: AsyncConnection, opening: OpenTicket, config: DeskConfig
+def _routing_rule(
+    rules: list[RoutingRule], opening: OpenTicket, config: DeskConfig
 ) -> RoutingRule | None:
     """The first active routing rule a new ticket without a group matches."""
-    rows = await conn.execute(
-        select(_rules.c.id, _rules.c.name, _rules.c.conditions, _rules.c.group_id, _rules.c.skills)
-        .where(_rules.c.active.is_(True))
-        .order_by(_rules.c.position)
-    )
     priority = priority_for(config.priority_matrix, opening.impact, opening.urgency)
     text = f"{opening.subject}\n{opening.description}"
-    for row in rows:
-        rule = RoutingRule(
-            id=row.id,
-            name=row.name,
-            conditions=RuleConditions.model_validate(row.conditions or {}),
-            group_id=row.group_id,
-            skills=list(row.skills or []),
-        )
+    for rule in rules:
         if rule_matches(
             rule,
             type_=opening.type.value,
@@ -222,7 +208,6 @@ _attachments = cast(Table, Attachment.__table__)
 _notifications = cast(Table, Notification.__table__)
 _users = cast(Table, User.__table__)
 _groups = cast(Table, Group.__table__)
-_rules = cast(Table, RoutingRuleRow.__table__)
 
 
 async def _write(
@@ -239,24 +224,6 @@ async def _write(
     its number instead of taking a new one from the sequence.
     """
     row = _row(state)
-    written: Insert | Update
-    if event.seq == 1:
-        written = (
-            insert(_tickets)
-            .values(id=state.id, **row)
-            .on_conflict_do_nothing(index_elements=[_tickets.c.id])
-        )
-    else:
-        written = (
-            update(_tickets)
-            .where(_tickets.c.id == state.id, _tickets.c.seq <= state.seq)
-            .values(**row)
-        )
-    number = await conn.scalar(written.returning(_tickets.c.number))
-    if number is None:
-        number = await conn.scalar(select(_tickets.c.number).where(_tickets.c.id == state.id))
-    if number is None:
-        raise RuntimeError(f"ticket {state.id} has no projection row to update")
     values = {
         "kind": event.kind,
         "at": event.at,
@@ -267,11 +234,34 @@ async def _write(
     }
     # The workflow is the only writer, and its latest attempt at a seq is the
     # one it kept: overwrite rather than ignore on conflict.
-    await conn.execute(
+    event_written = (
         insert(_events)
         .values(ticket_id=state.id, seq=event.seq, **values)
         .on_conflict_do_update(index_elements=[_events.c.ticket_id, _events.c.seq], set_=values)
     )
+    ticket_written: Insert | Update
+    if event.seq == 1:
+        ticket_written = (
+            insert(_tickets)
+            .values(id=state.id, **row)
+            .on_conflict_do_nothing(index_elements=[_tickets.c.id])
+        )
+    else:
+        ticket_written = (
+            update(_tickets)
+            .where(_tickets.c.id == state.id, _tickets.c.seq <= state.seq)
+            .values(**row)
+        )
+    # Row and event in one statement (the event's foreign key is checked at its end,
+    # when the new row is there): one round trip and one statement less per change.
+    ticket_cte = ticket_written.returning(_tickets.c.number).cte("ticket_written")
+    number = await conn.scalar(
+        select(ticket_cte.c.number).add_cte(event_written.cte("event_written"))
+    )
+    if number is None:
+        number = await conn.scalar(select(_tickets.c.number).where(_tickets.c.id == state.id))
+    if number is None:
+        raise RuntimeError(f"ticket {state.id} has no projection row to update")
     if event.kind == "attached":
         await conn.execute(
             update(_attachments)
@@ -324,10 +314,11 @@ class ProjectionActivities:
         """
         opening = msg.open
         async with self._engine.begin() as conn:
-            config = DeskConfig.from_stored(await read_desk_settings(conn))
+            desk = await self._sla.snapshot(conn)
+            config = desk.config
             skills: list[str] = []
             if opening.group_id is None:
-                rule = await _routing_rule(conn, opening, config)
+                rule = _routing_rule(desk.rules, opening, config)
                 if rule is not None:
                     opening = opening.model_copy(update={"group_id": rule.group_id})
                     skills = rule.skills
@@ -339,6 +330,7 @@ class ProjectionActivities:
                 organisation_id=opening.organisation_id,
                 group_id=opening.group_id,
                 around=msg.at.date(),
+                snapshot=desk,
             )
             state, event = apply_open(msg.ticket_id, opening, config, msg.at, policy)
             if skills:
@@ -350,7 +342,8 @@ class ProjectionActivities:
     async def load_ticket_context(self, facts: TicketFacts) -> TicketContext:
         """Read-only: desk settings and the SLA policy these facts match (None: none)."""
         async with self._engine.connect() as conn:
-            config = DeskConfig.from_stored(await read_desk_settings(conn))
+            desk = await self._sla.snapshot(conn)
+            config = desk.config
             priority = facts.priority or priority_for(
                 config.priority_matrix, facts.impact, facts.urgency
             )
@@ -362,6 +355,7 @@ class ProjectionActivities:
                 organisation_id=facts.organisation_id,
                 group_id=facts.group_id,
                 around=datetime.now(UTC).date(),
+                snapshot=desk,
             )
         return TicketContext(config=config, policy=policy)
 
@@ -376,4 +370,4 @@ class ProjectionActivities:
     async def load_desk_config(self) -> DeskConfig:
         """Read-only: the current priority matrix and reopen window."""
         async with self._engine.connect() as conn:
-            return DeskConfig.from_stored(await read_desk_settings(conn))
+            return (await self._sla.snapshot(conn)).config

@@ -6,24 +6,30 @@ Read-only; callers run them inside their own transaction.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
 
 from pydantic import ValidationError
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from models import Calendar, CalendarDay, SlaPolicyRow
+from models import Calendar, CalendarDay, DeskConfigGeneration, RoutingRuleRow, SlaPolicyRow
+from models.desk import read_desk_settings
 from workflows.business_time import BusinessCalendar
 from workflows.choices import TicketType
+from workflows.routing import RoutingRule, RuleConditions
 from workflows.sla import SlaPolicy
 from workflows.sla_config import CalendarSpec, DaySpec, PolicySpec, resolve_calendar, to_snapshot
+from workflows.ticket_model import DeskConfig
 
 log = logging.getLogger(__name__)
 
-_policies = SlaPolicyRow.__table__
-_calendars = Calendar.__table__
-_days = CalendarDay.__table__
-assert isinstance(_policies, Table) and isinstance(_calendars, Table) and isinstance(_days, Table)
+_policies = cast(Table, SlaPolicyRow.__table__)
+_calendars = cast(Table, Calendar.__table__)
+_days = cast(Table, CalendarDay.__table__)
+_rules = cast(Table, RoutingRuleRow.__table__)
+_generation = cast(Table, DeskConfigGeneration.__table__)
 
 
 def policy_spec(row: object) -> PolicySpec:
@@ -48,22 +54,90 @@ async def calendar_spec(conn: AsyncConnection, calendar_id: int) -> CalendarSpec
     )
 
 
+@dataclass(frozen=True)
+class DeskSnapshot:
+    """The configuration a ticket is opened and re-matched with, as of one generation
+    (`models.DeskConfigGeneration`): desk settings, active routing rules and active
+    SLA policies in order, each parsed once."""
+
+    generation: int | None
+    config: DeskConfig
+    rules: list[RoutingRule]
+    policies: list[tuple[int, int, PolicySpec]]
+    """(id, version, spec) of each readable active policy, by position."""
+
+
+async def _load_snapshot(conn: AsyncConnection, generation: int | None) -> DeskSnapshot:
+    config = DeskConfig.from_stored(await read_desk_settings(conn))
+    rules = [
+        RoutingRule(
+            id=row.id,
+            name=row.name,
+            conditions=RuleConditions.model_validate(row.conditions or {}),
+            group_id=row.group_id,
+            skills=list(row.skills or []),
+        )
+        for row in await conn.execute(
+            select(
+                _rules.c.id, _rules.c.name, _rules.c.conditions, _rules.c.group_id, _rules.c.skills
+            )
+            .where(_rules.c.active.is_(True))
+            .order_by(_rules.c.position)
+        )
+    ]
+    policies: list[tuple[int, int, PolicySpec]] = []
+    for row in await conn.execute(
+        select(_policies).where(_policies.c.active).order_by(_policies.c.position)
+    ):
+        try:
+            policies.append((row.id, row.version, policy_spec(row)))
+        except ValidationError:
+            # Stored by an older version or by hand: never let it stop a ticket.
+            log.warning("SLA policy %s cannot be read; skipped", row.id)
+    return DeskSnapshot(generation, config, rules, policies)
+
+
 class SlaLookups:
     """Matches policies and resolves calendars; keeps resolved calendars per calendar
-    version and day, since resolving public holidays for three years is not free."""
+    version and day, since resolving public holidays for three years is not free.
+
+    Also keeps the desk's configuration (`snapshot`) for as long as its generation
+    number is unchanged: a new ticket then costs one small read instead of three
+    (docs/benchmarks.md)."""
 
     def __init__(self) -> None:
-        self._resolved: dict[tuple[int, datetime, date], BusinessCalendar] = {}
+        self._resolved: dict[tuple[int, object, date], BusinessCalendar] = {}
+        self._snapshot: DeskSnapshot | None = None
+
+    async def snapshot(self, conn: AsyncConnection) -> DeskSnapshot:
+        """The configuration as committed now (read again only when it changed)."""
+        generation = await conn.scalar(
+            select(_generation.c.generation).where(_generation.c.id == 1)
+        )
+        cached = self._snapshot
+        if cached is not None and generation is not None and cached.generation == generation:
+            return cached
+        self._snapshot = await _load_snapshot(conn, generation)
+        return self._snapshot
 
     async def calendar(
-        self, conn: AsyncConnection, calendar_id: int, around: date
+        self,
+        conn: AsyncConnection,
+        calendar_id: int,
+        around: date,
+        *,
+        generation: int | None = None,
     ) -> BusinessCalendar | None:
-        updated = await conn.scalar(
-            select(_calendars.c.updated_at).where(_calendars.c.id == calendar_id)
-        )
-        if updated is None:
-            return None
-        key = (calendar_id, updated, around)
+        """The calendar resolved around a day. With the configuration's generation the
+        cached one is used without asking the database whether it changed."""
+        version: object = ("generation", generation)
+        if generation is None:
+            version = await conn.scalar(
+                select(_calendars.c.updated_at).where(_calendars.c.id == calendar_id)
+            )
+            if version is None:
+                return None
+        key = (calendar_id, version, around)
         if key not in self._resolved:
             spec = await calendar_spec(conn, calendar_id)
             if spec is None:
@@ -83,30 +157,27 @@ class SlaLookups:
         organisation_id: int | None,
         group_id: int | None,
         around: date,
+        snapshot: DeskSnapshot | None = None,
     ) -> SlaPolicy | None:
         """The first active policy (by position) whose conditions hold, else the default."""
-        rows = await conn.execute(
-            select(_policies).where(_policies.c.active).order_by(_policies.c.position)
-        )
+        if snapshot is None:
+            snapshot = await self.snapshot(conn)
         chosen = None
         default = None
-        for row in rows:
-            try:
-                spec = policy_spec(row)
-            except ValidationError:
-                # Stored by an older version or by hand: never let it stop a ticket.
-                log.warning("SLA policy %s cannot be read; skipped", row.id)
-                continue
+        for found in snapshot.policies:
+            spec = found[2]
             if spec.is_default:
-                default = default or (row, spec)
+                default = default or found
             elif spec.conditions.allow(type_, priority, service_id, organisation_id, group_id):
-                chosen = (row, spec)
+                chosen = found
                 break
-        found = chosen or default
-        if found is None:
+        match = chosen or default
+        if match is None:
             return None
-        row, spec = found
-        calendar = await self.calendar(conn, spec.calendar_id, around)
+        policy_id, version, spec = match
+        calendar = await self.calendar(
+            conn, spec.calendar_id, around, generation=snapshot.generation
+        )
         if calendar is None:
             return None
-        return to_snapshot(spec, row.id, row.version, calendar)
+        return to_snapshot(spec, policy_id, version, calendar)

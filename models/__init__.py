@@ -2,7 +2,7 @@
 
 from models.base import Base
 from models.bulk import BulkJob
-from models.desk import DeskSetting
+from models.desk import DeskConfigGeneration, DeskSetting
 from models.directory import (
     ApiToken,
     Group,
@@ -30,6 +30,7 @@ __all__ = [
     "BulkJob",
     "Calendar",
     "CalendarDay",
+    "DeskConfigGeneration",
     "DeskSetting",
     "Group",
     "GroupMember",

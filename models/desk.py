@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, func, select
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, SmallInteger, String, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +21,18 @@ class DeskSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class DeskConfigGeneration(Base):
+    """One number, raised by triggers in the same transaction as any change of the desk
+    settings, routing rules, SLA policies or calendars (migration 0009): whoever keeps
+    that configuration in memory reads only this to know whether it is current."""
+
+    __tablename__ = "desk_config_generation"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
 
 
 PRIORITY_MATRIX = "priority_matrix"

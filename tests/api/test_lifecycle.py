@@ -86,8 +86,12 @@ def test_customer_reply_resumes_a_pending_ticket(agent: Person, customer: Person
 
 
 def test_priority_follows_the_configured_matrix(admin: Person, agent: Person) -> None:
+    """The worker keeps the desk's configuration between tickets: the first ticket after
+    a change, and after the change is undone, sees it."""
     original = admin.api.ok("GET", "/settings")
+    before = agent.api.open_ticket(impact=3, urgency=3)["priority"]
     matrix = [[1, 1, 2], [2, 3, 4], [3, 4, 4]]
+    assert before != 4, "the test needs a matrix that gives another priority"
     try:
         admin.api.ok("PUT", "/settings", json={**original, "priority_matrix": matrix})
         t = agent.api.open_ticket(impact=3, urgency=3)
@@ -98,6 +102,7 @@ def test_priority_follows_the_configured_matrix(admin: Person, agent: Person) ->
         assert t["priority"] == 1
     finally:
         admin.api.ok("PUT", "/settings", json=original)
+    assert agent.api.open_ticket(impact=3, urgency=3)["priority"] == before
 
 
 def test_matrix_with_a_bad_priority_is_rejected(admin: Person) -> None:
