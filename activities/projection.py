@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, func, literal, or_, select, update
+from sqlalchemy import Select, Table, Update, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
@@ -210,6 +210,48 @@ _users = cast(Table, User.__table__)
 _groups = cast(Table, Group.__table__)
 
 
+def _write_statement(opening: bool) -> Select[tuple[int]]:
+    """Ticket row and event in one statement, built once with bind parameters (building
+    it per change with its values cost more CPU than running it). The event's foreign
+    key is checked at the statement's end, when a new row is there.
+
+    Opening inserts the row (a retry finds it and changes nothing); a change updates
+    it only with a state at least as new. The workflow is the only writer and its
+    latest attempt at a seq is the one it kept, so the event overwrites on conflict.
+    """
+    row: dict[str, Any] = {name: bindparam(name) for name in _ROW_COLUMNS}
+    ticket: Insert | Update
+    if opening:
+        ticket = (
+            insert(_tickets)
+            .values(id=bindparam("ticket_id"), **row)
+            .on_conflict_do_nothing(index_elements=[_tickets.c.id])
+        )
+    else:
+        ticket = (
+            update(_tickets)
+            .where(_tickets.c.id == bindparam("ticket_id"), _tickets.c.seq <= bindparam("seq"))
+            .values(**row)
+        )
+    event = insert(_events).values(
+        ticket_id=bindparam("ticket_id"),
+        seq=bindparam("event_seq"),
+        **{name: bindparam(name) for name in _EVENT_COLUMNS},
+    )
+    event = event.on_conflict_do_update(
+        index_elements=[_events.c.ticket_id, _events.c.seq],
+        set_={name: event.excluded[name] for name in _EVENT_COLUMNS},
+    )
+    written = ticket.returning(_tickets.c.number).cte("ticket_written")
+    return select(written.c.number).add_cte(event.cte("event_written"))
+
+
+_EVENT_COLUMNS = ("kind", "at", "actor_id", "actor_role", "public", "data")
+_ROW_COLUMNS = tuple(c.name for c in _tickets.columns if c.name not in ("id", "number", "search"))
+_OPEN_WRITE = _write_statement(opening=True)
+_CHANGE_WRITE = _write_statement(opening=False)
+
+
 async def _write(
     conn: AsyncConnection,
     state: TicketState,
@@ -223,7 +265,6 @@ async def _write(
     same thing again. A retry of the opening write finds the row and returns
     its number instead of taking a new one from the sequence.
     """
-    row = _row(state)
     values = {
         "kind": event.kind,
         "at": event.at,
@@ -232,31 +273,12 @@ async def _write(
         "public": event.public,
         "data": event.data,
     }
-    # The workflow is the only writer, and its latest attempt at a seq is the
-    # one it kept: overwrite rather than ignore on conflict.
-    event_written = (
-        insert(_events)
-        .values(ticket_id=state.id, seq=event.seq, **values)
-        .on_conflict_do_update(index_elements=[_events.c.ticket_id, _events.c.seq], set_=values)
-    )
-    ticket_written: Insert | Update
-    if event.seq == 1:
-        ticket_written = (
-            insert(_tickets)
-            .values(id=state.id, **row)
-            .on_conflict_do_nothing(index_elements=[_tickets.c.id])
-        )
-    else:
-        ticket_written = (
-            update(_tickets)
-            .where(_tickets.c.id == state.id, _tickets.c.seq <= state.seq)
-            .values(**row)
-        )
-    # Row and event in one statement (the event's foreign key is checked at its end,
-    # when the new row is there): one round trip and one statement less per change.
-    ticket_cte = ticket_written.returning(_tickets.c.number).cte("ticket_written")
-    number = await conn.scalar(
-        select(ticket_cte.c.number).add_cte(event_written.cte("event_written"))
+    statement = _OPEN_WRITE if event.seq == 1 else _CHANGE_WRITE
+    number: int | None = await conn.scalar(
+        statement,
+        # No key may be named like a column the statement does not set: an UPDATE
+        # would set that column from it.
+        {**_row(state), "ticket_id": state.id, "event_seq": event.seq, **values},
     )
     if number is None:
         number = await conn.scalar(select(_tickets.c.number).where(_tickets.c.id == state.id))
