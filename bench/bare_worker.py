@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 async def main() -> None:
     from api.temporal import connect
     from tempodesk.settings import get_settings
+    from tempodesk.worker import workflow_runner
 
     settings = get_settings()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
@@ -36,6 +37,7 @@ async def main() -> None:
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_task_polls=settings.worker_workflow_task_pollers,
         max_concurrent_activity_task_polls=settings.worker_activity_task_pollers,
+        workflow_runner=workflow_runner(settings),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     worker_activity_task_pollers: int = Field(10, ge=1)
     worker_max_concurrent_workflow_tasks: int = Field(200, ge=1)
     worker_max_concurrent_activities: int = Field(200, ge=1)
+    worker_sandbox: bool = True
 
     # A 64 Ki-character body JSON-escaped as \uXXXX takes 6 bytes a character.
     max_json_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON or form body.")

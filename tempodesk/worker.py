@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.bulk import BulkActivities
 from activities.incidents import IncidentActivities
@@ -67,7 +68,12 @@ def build_worker(client: Client, settings: Settings, activities: Sequence[Any]) 
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_task_polls=settings.worker_workflow_task_pollers,
         max_concurrent_activity_task_polls=settings.worker_activity_task_pollers,
+        workflow_runner=workflow_runner(settings),
     )
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    return SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner()
 
 
 def mail_config(settings: Settings) -> MailConfig:

@@ -19,6 +19,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from api.temporal import send_action
+from tempodesk.settings import Settings
+from tempodesk.worker import workflow_runner
 from workflows import ids
 from workflows.choices import Status
 from workflows.lifecycle import apply_open
@@ -93,8 +95,11 @@ class Harness:
         return workflow_id
 
 
-@pytest.fixture
-async def harness(temporal_client: Client) -> AsyncIterator[Harness]:
+@pytest.fixture(params=[True, False], ids=["sandboxed", "unsandboxed"])
+async def harness(
+    temporal_client: Client, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    """The workflow under the runner `TEMPODESK_WORKER_SANDBOX` picks, either way."""
     stand_ins = StandIns()
     task_queue = f"test-{uuid.uuid4().hex}"
     async with Worker(
@@ -102,6 +107,7 @@ async def harness(temporal_client: Client) -> AsyncIterator[Harness]:
         task_queue=task_queue,
         workflows=[TicketWorkflow],
         activities=[stand_ins.persist, stand_ins.open, stand_ins.config, stand_ins.send_mail],
+        workflow_runner=workflow_runner(Settings(worker_sandbox=request.param)),
     ):
         yield Harness(temporal_client, task_queue, stand_ins)
 
