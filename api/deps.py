@@ -20,12 +20,14 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _temporal(request: Request) -> Client:
+# Plain look-ups are `async def`: FastAPI runs a plain `def` dependency in a thread
+# pool, a thread hop per request for reading an attribute.
+async def _temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -65,12 +67,12 @@ StreamingUser = Annotated[Principal, Depends(_streaming_user)]
 """The caller of a long-lived response (authenticated like CurrentUser)."""
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
 
 
-def _live(request: Request) -> NotificationHub:
+async def _live(request: Request) -> NotificationHub:
     hub: NotificationHub = request.app.state.live
     return hub
 

@@ -117,14 +117,14 @@ def visible_to(principal: Principal) -> Any:
     return own
 
 
-def _with_names() -> Select[Any]:
-    return (
-        select(Ticket, Requester.name, Assignee.name, Group.name, Service.name)
-        .outerjoin(Requester, Requester.id == Ticket.requester_id)
-        .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
-        .outerjoin(Group, Group.id == Ticket.group_id)
-        .outerjoin(Service, Service.id == Ticket.service_id)
-    )
+_WITH_NAMES: Select[Any] = (
+    select(Ticket, Requester.name, Assignee.name, Group.name, Service.name)
+    .outerjoin(Requester, Requester.id == Ticket.requester_id)
+    .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
+    .outerjoin(Group, Group.id == Ticket.group_id)
+    .outerjoin(Service, Service.id == Ticket.service_id)
+)
+"""Tickets with the names they show (built once: statements are immutable)."""
 
 
 def _sla_clocks(ticket: Ticket) -> list[SlaClockPublic]:
@@ -226,7 +226,7 @@ async def get_row(session: AsyncSession, principal: Principal, number: int) -> T
 
 async def get_ticket(session: AsyncSession, principal: Principal, number: int) -> TicketPublic:
     row = (
-        await session.execute(_with_names().where(Ticket.number == number, visible_to(principal)))
+        await session.execute(_WITH_NAMES.where(Ticket.number == number, visible_to(principal)))
     ).one_or_none()
     if row is None:
         raise not_found(f"ticket #{number}")
@@ -234,7 +234,7 @@ async def get_ticket(session: AsyncSession, principal: Principal, number: int) -
 
 
 async def _by_workflow_id(session: AsyncSession, principal: Principal, wid: str) -> TicketPublic:
-    row = (await session.execute(_with_names().where(Ticket.id == wid))).one_or_none()
+    row = (await session.execute(_WITH_NAMES.where(Ticket.id == wid))).one_or_none()
     if row is None:
         raise ApiError(503, "the ticket was not saved; try again", code="unavailable")
     return _public(row, principal)
@@ -275,7 +275,7 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
 
 
 def _filtered(principal: Principal, filters: TicketFilters) -> Select[Any]:
-    query = _with_names().where(visible_to(principal))
+    query = _WITH_NAMES.where(visible_to(principal))
     if filters.queue == "mine":
         query = query.where(Ticket.assignee_id == principal.id)
     elif filters.queue == "groups":
