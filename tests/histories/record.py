@@ -330,6 +330,9 @@ def main(only: list[str]) -> None:
                 group = directory.group(members=[agent])
                 makers = {
                     "lifecycle": lambda: lifecycle(agent, customer, group),
+                    # The same, opened without a patch marker (TicketInput.one_write)
+                    # and every change through the dynamic update handler.
+                    "one-write-lifecycle": lambda: lifecycle(agent, customer, group),
                     "auto-close": lambda: auto_close(admin, agent, customer),
                     "continued": lambda: continued(agent, customer),
                     "sla": lambda: sla(admin, agent, customer, group),
