@@ -308,6 +308,10 @@ class ProjectionActivities:
 
     def __init__(self, engine: AsyncEngine, *, smtp: bool = True) -> None:
         self._engine = engine
+        # Statements that stand alone commit by themselves: no BEGIN and COMMIT round
+        # trips around the one statement most changes write (psycopg's autocommit is
+        # a client-side flag, reset when the connection returns to the pool).
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sla = SlaLookups()
         self._smtp = smtp
         """Whether the worker can send mail at all (TEMPODESK_SMTP_HOST is set)."""
@@ -317,6 +321,10 @@ class ProjectionActivities:
         """Write the ticket row, the event and its notifications in one transaction
         (idempotent, see `_write`; notifications are unique per person and key), and
         tell whether any of them is to be mailed or pushed."""
+        if not msg.notify and msg.event.kind != "attached":
+            async with self._single.connect() as conn:  # row and event: one statement
+                number = await _write(conn, msg.state, msg.event)
+                return ProjectionResult(number=number, deliver=False, mail=self._smtp)
         async with self._engine.begin() as conn:
             number = await _write(conn, msg.state, msg.event, msg.notify)
             deliver = bool(msg.notify) and await _delivery_wanted(
@@ -326,16 +334,16 @@ class ProjectionActivities:
 
     @activity.defn(name=ids.OPEN_TICKET)
     async def open_ticket(self, msg: ProjectOpening) -> ProjectedOpening:
-        """Open a ticket in one transaction: read the desk settings and the SLA policy
-        that matches, apply the pure opening rules of `workflows.lifecycle` with them,
-        write row and first event.
+        """Open a ticket: the desk's configuration (read again only when its generation
+        moved) and the SLA policy that matches, the pure opening rules of
+        `workflows.lifecycle` applied with them, row and first event written by one
+        statement, which commits by itself.
 
-        One round trip instead of look-ups and a write. Idempotent like
-        `persist_ticket`; a retry may see newer settings, and the workflow keeps
-        whichever result it recorded first.
+        Idempotent like `persist_ticket`; a retry may see newer settings, and the
+        workflow keeps whichever result it recorded first.
         """
         opening = msg.open
-        async with self._engine.begin() as conn:
+        async with self._single.connect() as conn:
             desk = await self._sla.snapshot(conn)
             config = desk.config
             skills: list[str] = []
