@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "label": args.label,
         "started": started.isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/bench_alerts.py", *(argv or sys.argv[1:])]),
+        "command": bt.command_line("bench/bench_alerts.py", argv),
         "machine": bt.machine(),
         "events": args.events,
         "keys": args.keys,

@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "label": args.label,
         "started": started.isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/bench_sla.py", *(argv or sys.argv[1:])]),
+        "command": bt.command_line("bench/bench_sla.py", argv),
         "machine": bt.machine(),
         "tickets": args.tickets,
         "target_s": args.target,

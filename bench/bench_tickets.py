@@ -76,6 +76,24 @@ TARGETS = {
 }
 
 
+def command_line(script: str, argv: list[str] | None) -> str:
+    """How a result was made, as recorded: absolute paths (an --out file) by name only."""
+    args = argv if argv is not None else sys.argv[1:]
+    return " ".join(["python", script, *(Path(a).name if a.startswith("/") else a for a in args)])
+
+
+def _portable(command: list[str], home: Path) -> list[str]:
+    """The command as recorded in results: no paths of the machine that ran it."""
+    return [
+        part.replace(str(home), "<data folder>")
+        if str(home) in part
+        else Path(part).name
+        if part.startswith("/")
+        else part
+        for part in command
+    ]
+
+
 # ---------------------------------------------------------------- processes and CPU
 
 
@@ -819,7 +837,8 @@ def main(argv: list[str] | None = None) -> int:
             "worker_cmd": args.worker_cmd,
             "pycache": args.pycache,
             "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
-            "temporal_command": stack.temporal.command(),
+            "temporal_command": _portable(stack.temporal.command(), home),
+            "TEMPODESK_WORKER_SANDBOX": os.environ.get("TEMPODESK_WORKER_SANDBOX", "true"),
         }
     finally:
         stack.stop()
@@ -829,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "label": args.label,
         "started": started.isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/bench_tickets.py", *(argv or sys.argv[1:])]),
+        "command": command_line("bench/bench_tickets.py", argv),
         "machine": machine(),
         "config": config,
         "results": results,
