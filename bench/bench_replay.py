@@ -1,6 +1,10 @@
 """Worker CPU of one ticket workflow run, without any server: replay of a recorded history.
 
-    python bench/bench_replay.py [--runs N] [--history tests/histories/auto-close-run1.json]
+    python bench/bench_replay.py [--runs N] [--history FILE] [--events N]
+
+`--events 7` with tests/histories/one-write-lifecycle-run1.json replays just the
+opening of a ticket as current code records it (start, the `open` update, the
+opening's local activity): what a new ticket costs the worker in workflow code.
 
 Replays the same recorded ticket history N times in this process with the
 worker's workflows, data converter and runner (`TEMPODESK_WORKER_SANDBOX`), and
@@ -44,6 +48,7 @@ async def main() -> None:
     p.add_argument(
         "--history", type=Path, default=ROOT / "tests" / "histories" / "auto-close-run1.json"
     )
+    p.add_argument("--events", type=int, default=None, help="replay only the first N events")
     args = p.parse_args()
     cache_workflow_bytecode()  # as the worker does at start
     settings = get_settings()
@@ -52,14 +57,18 @@ async def main() -> None:
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(settings),
     )
-    text = json.dumps(json.loads(args.history.read_text()))
+    recorded = json.loads(args.history.read_text())
+    if args.events is not None:
+        recorded["events"] = recorded["events"][: args.events]
+    text = json.dumps(recorded)
     histories = [WorkflowHistory.from_json(f"bench-{i}", text) for i in range(args.runs)]
     await replayer.replay_workflows(_each(histories[:20]), raise_on_replay_failure=True)
     cpu, wall = time.process_time(), time.perf_counter()
     await replayer.replay_workflows(_each(histories), raise_on_replay_failure=True)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(
-        f"{args.history.name}: {args.runs} replays, {cpu / args.runs * 1000:.2f} ms CPU "
+        f"{args.history.name}{'' if args.events is None else f' (first {args.events} events)'}: "
+        f"{args.runs} replays, {cpu / args.runs * 1000:.2f} ms CPU "
         f"and {wall / args.runs * 1000:.2f} ms wall per replay "
         f"(sandbox {'on' if settings.worker_sandbox else 'off'})"
     )
