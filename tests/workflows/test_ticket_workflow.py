@@ -26,6 +26,7 @@ from workflows.choices import Status
 from workflows.lifecycle import apply_open
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
+    ACTIONS,
     Actor,
     AddNote,
     DeskConfig,
@@ -240,3 +241,12 @@ async def test_a_reply_is_mailed_only_by_a_worker_that_can_mail(harness: Harness
     assert [(m.ticket_id, m.seq, m.kind) for m in harness.stand_ins.mailed] == [
         (mailing.id, 2, "reply")
     ]
+
+
+def test_every_action_a_client_can_name_is_one_the_workflow_handles() -> None:
+    """`ACTIONS` is what clients send (`api.temporal.send_action`); an action missing
+    from the workflow's table would be refused as unknown on every ticket."""
+    from workflows import ticket
+
+    assert set(ticket._ACTIONS) == set(ACTIONS)
+    assert all(ticket._ACTIONS[name].message is ACTIONS[name] for name in ACTIONS)
