@@ -318,9 +318,10 @@ class ProjectionActivities:
 
     @activity.defn(name=ids.PERSIST_TICKET)
     async def persist_ticket(self, msg: ProjectTicket) -> ProjectionResult:
-        """Write the ticket row, the event and its notifications in one transaction
-        (idempotent, see `_write`; notifications are unique per person and key), and
-        tell whether any of them is to be mailed or pushed."""
+        """Write the ticket row and the event (one statement), with its notifications
+        or attachment link in the same transaction when there are any (idempotent, see
+        `_write`; notifications are unique per person and key), and tell whether any
+        notification is to be mailed or pushed."""
         if not msg.notify and msg.event.kind != "attached":
             async with self._single.connect() as conn:  # row and event: one statement
                 number = await _write(conn, msg.state, msg.event)
