@@ -12,6 +12,7 @@ import contextlib
 import glob
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -43,7 +44,34 @@ def port_is_free(host: str, port: int) -> bool:
         return True
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """First port of the kernel's range for outgoing connections (Linux; else the IANA one)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now, for a server this process starts a moment later.
+
+    Chosen below the kernel's ephemeral range: a port the kernel handed out
+    (`bind(0)`) lies inside that range, where any outgoing connection or any
+    other program's `bind(0)` (the Temporal dev server picks its internal ports
+    so) may take it before our server binds. Never the same port twice per process.
+    """
+    low, high = 20000, _ephemeral_low()
+    if high - low < 2000:
+        low, high = 1024, high
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(low, high)
+        if port not in _handed_out and port_is_free(host, port):
+            _handed_out.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
