@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
+        # Same pool; autocommit is a client-side flag, reset when a connection returns.
+        app.state.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.temporal = await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.live = NotificationHub(
             settings.resolved_database_url(),

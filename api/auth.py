@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Row, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api.errors import ApiError
 from api.security import digest, new_secret, same
@@ -111,7 +111,9 @@ def _principal(row: Row[Any], via: str, csrf: str | None) -> Principal:
     )
 
 
-async def authenticate(request: Request, session: AsyncSession) -> Principal | None:
+async def authenticate(
+    request: Request, session: AsyncSession | AsyncConnection
+) -> Principal | None:
     """The caller, or None. A bearer header wins over a cookie and is never CSRF-checked.
 
     One statement per request: the credential, its user and the user's groups."""

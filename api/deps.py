@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.auth import Principal, authenticate, check_csrf
@@ -37,8 +37,14 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-async def _authenticated(request: Request, session: AsyncSession) -> Principal:
-    principal = await authenticate(request, session)
+async def _authenticated(request: Request) -> Principal:
+    # On a connection of its own in autocommit: the one statement needs no
+    # transaction, and a request whose handler never touches its session (opening
+    # a ticket) then costs no BEGIN and ROLLBACK round trips. The connection goes
+    # back to the pool before the handler runs, so a long response holds none.
+    reader: AsyncEngine = request.app.state.reader
+    async with reader.connect() as conn:
+        principal = await authenticate(request, conn)
     if principal is None:
         raise ApiError(
             401,
@@ -49,22 +55,9 @@ async def _authenticated(request: Request, session: AsyncSession) -> Principal:
     return principal
 
 
-async def _current_user(request: Request, session: SessionDep) -> Principal:
-    return await _authenticated(request, session)
-
-
-CurrentUser = Annotated[Principal, Depends(_current_user)]
-
-
-async def _streaming_user(request: Request) -> Principal:
-    # A request's SessionDep is closed only when its response ends; a stream lasts hours
-    # and must not keep one of the pool's connections, so it authenticates on its own.
-    async with request.app.state.sessions() as session:
-        return await _authenticated(request, session)
-
-
-StreamingUser = Annotated[Principal, Depends(_streaming_user)]
-"""The caller of a long-lived response (authenticated like CurrentUser)."""
+CurrentUser = Annotated[Principal, Depends(_authenticated)]
+StreamingUser = CurrentUser
+"""The caller of a long-lived response: authentication holds no connection past itself."""
 
 
 async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:

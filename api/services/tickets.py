@@ -50,7 +50,8 @@ from models import Attachment, Group, Service, Ticket, TicketEventRow, User
 from workflows import ids
 from workflows.choices import Channel, Role, Status, TicketType
 from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_actions
-from workflows.sla import CLOCK_LABELS, ClockName
+from workflows.sla import CLOCK_LABELS, ClockName, clock_report
+from workflows.sla import summary as sla_summary
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_model import (
     AddNote,
@@ -127,8 +128,8 @@ _WITH_NAMES: Select[Any] = (
 """Tickets with the names they show (built once: statements are immutable)."""
 
 
-def _sla_clocks(ticket: Ticket) -> list[SlaClockPublic]:
-    report = ticket.sla_clocks or {}
+def _sla_clocks(report: dict[str, Any] | None) -> list[SlaClockPublic]:
+    report = report or {}
     return [
         SlaClockPublic(name=name, label=CLOCK_LABELS[ClockName(name)], **report[name])
         for name in (c.value for c in ClockName)
@@ -167,52 +168,111 @@ def state_of(ticket: Ticket) -> TicketState:
         service_id=ticket.service_id,
         major=ticket.major,
         parent_number=ticket.parent_number,
+        idle_since=ticket.idle_since,
+    )
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What a ticket shows besides its state: names, and the SLA as the projection has it."""
+
+    requester: str | None
+    assignee: str | None
+    group: str | None
+    service: str | None
+    sla_state: str
+    sla_due_at: datetime | None
+    sla_clocks: dict[str, Any] | None
+
+
+def _present(state: TicketState, shown: _Shown, principal: Principal) -> TicketPublic:
+    return TicketPublic(
+        number=state.number,
+        workflow_id=state.id,
+        type=state.type,
+        status=state.status,
+        channel=state.channel,
+        subject=state.subject,
+        description=state.description,
+        requester=UserRef(id=state.requester_id, name=shown.requester)
+        if state.requester_id is not None
+        else None,
+        organisation_id=state.organisation_id,
+        group=GroupRef(id=state.group_id, name=shown.group) if state.group_id else None,
+        assignee=UserRef(id=state.assignee_id, name=shown.assignee)
+        if state.assignee_id is not None
+        else None,
+        impact=state.impact,
+        urgency=state.urgency,
+        priority=state.priority,
+        pending_reason=state.pending_reason,
+        resolution_code=state.resolution_code,
+        resolution_note=state.resolution_note,
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        first_response_at=state.first_response_at,
+        resolved_at=state.resolved_at,
+        closed_at=state.closed_at,
+        reopen_until=state.reopen_until,
+        reopen_count=state.reopen_count,
+        service=ServiceRef(id=state.service_id, name=shown.service or "")
+        if state.service_id is not None
+        else None,
+        sla_state=shown.sla_state,
+        sla_due_at=shown.sla_due_at,
+        sla_clocks=_sla_clocks(shown.sla_clocks) if principal.is_staff else [],
+        major=state.major,
+        parent_number=state.parent_number,
+        idle_since=state.idle_since if principal.is_staff else None,
+        actions=legal_actions(state, principal.actor(), datetime.now(UTC)),
     )
 
 
 def _public(row: Any, principal: Principal) -> TicketPublic:
     ticket, requester_name, assignee_name, group_name, service_name = row
-    state = state_of(ticket)
-    return TicketPublic(
-        number=ticket.number,
-        workflow_id=ticket.id,
-        type=state.type,
-        status=state.status,
-        channel=state.channel,
-        subject=ticket.subject,
-        description=ticket.description,
-        requester=UserRef(id=ticket.requester_id, name=requester_name)
-        if ticket.requester_id is not None
-        else None,
-        organisation_id=ticket.organisation_id,
-        group=GroupRef(id=ticket.group_id, name=group_name) if ticket.group_id else None,
-        assignee=UserRef(id=ticket.assignee_id, name=assignee_name)
-        if ticket.assignee_id is not None
-        else None,
-        impact=ticket.impact,
-        urgency=ticket.urgency,
-        priority=ticket.priority,
-        pending_reason=ticket.pending_reason,
-        resolution_code=ticket.resolution_code,
-        resolution_note=ticket.resolution_note,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        first_response_at=ticket.first_response_at,
-        resolved_at=ticket.resolved_at,
-        closed_at=ticket.closed_at,
-        reopen_until=ticket.reopen_until,
-        reopen_count=ticket.reopen_count,
-        service=ServiceRef(id=ticket.service_id, name=service_name or "")
-        if ticket.service_id is not None
-        else None,
+    shown = _Shown(
+        requester=requester_name,
+        assignee=assignee_name,
+        group=group_name,
+        service=service_name,
         sla_state=ticket.sla_state,
         sla_due_at=ticket.sla_due_at,
-        sla_clocks=_sla_clocks(ticket) if principal.is_staff else [],
-        major=ticket.major,
-        parent_number=ticket.parent_number,
-        idle_since=ticket.idle_since if principal.is_staff else None,
-        actions=legal_actions(state, principal.actor(), datetime.now(UTC)),
+        sla_clocks=ticket.sla_clocks,
     )
+    return _present(state_of(ticket), shown, principal)
+
+
+async def _public_of_state(
+    session: AsyncSession, principal: Principal, state: TicketState
+) -> TicketPublic:
+    """The ticket as the workflow answered it, shown as a read of its row would show it.
+
+    Names come from the caller or from rows the request already loaded (the
+    session's identity map); only a name the opening itself chose (a routing
+    rule's group) costs a query. The SLA columns are what the projection
+    computed from the same state (`activities.projection`)."""
+
+    async def name(model: type[User] | type[Group] | type[Service], key: int | None) -> str | None:
+        if key is None:
+            return None
+        if model is User and key == principal.id:
+            return principal.name
+        row = await session.get(model, key)
+        return row.name if row is not None else None
+
+    summary = sla_summary(state.sla)
+    shown = _Shown(
+        requester=await name(User, state.requester_id),
+        assignee=await name(User, state.assignee_id),
+        group=await name(Group, state.group_id),
+        service=await name(Service, state.service_id),
+        sla_state=summary.state,
+        sla_due_at=summary.due_at,
+        sla_clocks=clock_report(state.sla, state.updated_at or datetime.now(UTC))
+        if state.sla is not None
+        else None,
+    )
+    return _present(state, shown, principal)
 
 
 async def get_row(session: AsyncSession, principal: Principal, number: int) -> Ticket:
@@ -478,17 +538,25 @@ async def create_ticket(
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     )
     try:
-        await client.execute_update_with_start_workflow(
-            action_name(msg), msg, start_workflow_operation=operation, id=ids.OPEN_UPDATE_ID
+        state: TicketState = await client.execute_update_with_start_workflow(
+            action_name(msg),
+            msg,
+            start_workflow_operation=operation,
+            id=ids.OPEN_UPDATE_ID,
+            result_type=TicketState,
         )
     except WorkflowAlreadyStartedError:
-        pass  # the ticket of this key exists and has ended; answer with it
+        # The ticket of this key exists and has ended; answer with it.
+        return await _by_workflow_id(session, principal, workflow_id)
     except RPCError as exc:
         if exc.status != RPCStatusCode.ALREADY_EXISTS:
             raise from_temporal(exc, "the ticket is closed") from exc
+        return await _by_workflow_id(session, principal, workflow_id)
     except WorkflowUpdateFailedError as exc:
         raise from_temporal(exc, "the ticket is closed") from exc
-    return await _by_workflow_id(session, principal, workflow_id)
+    # The update answers once the row is written: the answer is that row, without
+    # reading it back (a round trip and an ORM load per ticket).
+    return await _public_of_state(session, principal, state)
 
 
 async def act(

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 
+from tests.api.test_sla import ALWAYS, targets
 from tests.factories import Directory, Person
 from workflows.ticket import TicketWorkflow
 
@@ -132,3 +133,61 @@ async def test_retried_action_applies_once_across_continue_as_new(
     assert [c["body"] for c in comments].count(body["body"]) == 1
     events = agent.api.ok("GET", f"/tickets/{number}/timeline")
     assert [e["seq"] for e in events] == list(range(1, 63))
+
+
+def test_the_answer_to_opening_is_the_ticket_as_stored(directory: Directory, admin: Person) -> None:
+    """Creation answers from the workflow's update, not from reading the row back:
+    every field (names, SLA clocks, actions) must be what a read of the row shows."""
+    org = directory.organisation()
+    customer = directory.person("customer", org)
+    agent = directory.person("agent")
+    team = directory.group(members=[agent])
+    ruled = directory.group()
+    service = admin.api.ok("POST", "/services", 201, json={"name": f"VPN {uuid.uuid4().hex}"})
+    calendar = admin.api.ok(
+        "POST",
+        "/calendars",
+        201,
+        json={"name": f"24x7 {uuid.uuid4().hex}", "timezone": "UTC", "week": ALWAYS},
+    )["id"]
+    admin.api.ok(
+        "POST",
+        "/sla-policies",
+        201,
+        json={
+            "name": f"Answer {uuid.uuid4().hex}",
+            "calendar_id": calendar,
+            "conditions": {"organisation_ids": [org]},
+            "targets": targets(first_response=3600, resolution=86400),
+        },
+    )
+    # Scoped to this organisation: the database is shared with other tests.
+    rule = admin.api.ok(
+        "POST",
+        "/routing-rules",
+        201,
+        json={"name": "Answer", "conditions": {"organisation_ids": [org]}, "group_id": ruled},
+    )
+    try:
+        # The opening chose the group (a routing rule), the caller is the requester.
+        mine = customer.api.open_ticket("Mail is down", service_id=service["id"])
+        assert mine["group"]["id"] == ruled and mine["sla_state"] == "running"
+        assert mine == customer.api.ok("GET", f"/tickets/{mine['number']}")
+
+        # Staff open one for somebody else, naming group, assignee and service.
+        theirs = agent.api.open_ticket(
+            "VPN drops",
+            requester_id=customer.id,
+            group_id=team,
+            assignee_id=agent.id,
+            service_id=service["id"],
+            impact=1,
+            urgency=1,
+        )
+        assert theirs["requester"] == {"id": customer.id, "name": customer.name}
+        assert theirs["assignee"] == {"id": agent.id, "name": agent.name}
+        assert theirs["service"]["name"] == service["name"]
+        assert {c["name"] for c in theirs["sla_clocks"]} == {"first_response", "resolution"}
+        assert theirs == agent.api.ok("GET", f"/tickets/{theirs['number']}")
+    finally:
+        admin.api.ok("DELETE", f"/routing-rules/{rule['id']}", 204)
