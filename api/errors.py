@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.lifecycle import RuleViolation, ViolationKind
-from workflows.ticket import UNAVAILABLE
+from workflows.ticket_run import UNAVAILABLE
 
 STATUS_BY_CODE = {
     ViolationKind.ILLEGAL_STATE.value: 409,

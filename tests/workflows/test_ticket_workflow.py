@@ -17,10 +17,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.temporal import send_action
 from tempodesk.settings import Settings
-from tempodesk.worker import workflow_runner
+from tempodesk.worker import SHARED_WORKFLOW_MODULES, strict_workflow_runner, workflow_runner
 from workflows import ids
 from workflows.choices import Status
 from workflows.lifecycle import apply_open
@@ -96,11 +97,18 @@ class Harness:
         return workflow_id
 
 
-@pytest.fixture(params=[True, False], ids=["sandboxed", "unsandboxed"])
+@pytest.fixture(params=["strict", "unsandboxed"])
 async def harness(
     temporal_client: Client, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
-    """The workflow under the runner `TEMPODESK_WORKER_SANDBOX` picks, either way."""
+    """The workflow in the strict sandbox (its shared module re-imported and held to
+    the sandbox's rules: where a breach of them shows) and without a sandbox
+    (`TEMPODESK_WORKER_SANDBOX=false`). The deployed runner runs every API test."""
+    runner = (
+        strict_workflow_runner()
+        if request.param == "strict"
+        else workflow_runner(Settings(worker_sandbox=False))
+    )
     stand_ins = StandIns()
     task_queue = f"test-{uuid.uuid4().hex}"
     async with Worker(
@@ -108,7 +116,7 @@ async def harness(
         task_queue=task_queue,
         workflows=[TicketWorkflow],
         activities=[stand_ins.persist, stand_ins.open, stand_ins.config, stand_ins.send_mail],
-        workflow_runner=workflow_runner(Settings(worker_sandbox=request.param)),
+        workflow_runner=runner,
     ):
         yield Harness(temporal_client, task_queue, stand_ins)
 
@@ -246,7 +254,21 @@ async def test_a_reply_is_mailed_only_by_a_worker_that_can_mail(harness: Harness
 def test_every_action_a_client_can_name_is_one_the_workflow_handles() -> None:
     """`ACTIONS` is what clients send (`api.temporal.send_action`); an action missing
     from the workflow's table would be refused as unknown on every ticket."""
-    from workflows import ticket
+    from workflows import ticket_run
 
-    assert set(ticket._ACTIONS) == set(ACTIONS)
-    assert all(ticket._ACTIONS[name].message is ACTIONS[name] for name in ACTIONS)
+    assert set(ticket_run._ACTIONS) == set(ACTIONS)
+    assert all(ticket_run._ACTIONS[name].message is ACTIONS[name] for name in ACTIONS)
+
+
+def test_the_deployed_sandbox_shares_only_the_named_modules_and_the_strict_one_none() -> None:
+    """The deployed runner imports `SHARED_WORKFLOW_MODULES` once; the strict runner the
+    workflow tests use re-imports and restricts them, so a breach of the sandbox's rules
+    in shared code fails those tests."""
+    deployed = workflow_runner(Settings(worker_sandbox=True))
+    strict = strict_workflow_runner()
+    assert isinstance(deployed, SandboxedWorkflowRunner)
+    assert isinstance(strict, SandboxedWorkflowRunner)
+    shared = set(SHARED_WORKFLOW_MODULES)
+    assert shared <= deployed.restrictions.passthrough_modules
+    assert not shared & strict.restrictions.passthrough_modules
+    assert not deployed.restrictions.passthrough_all_modules
