@@ -30,6 +30,8 @@ _calendars = cast(Table, Calendar.__table__)
 _days = cast(Table, CalendarDay.__table__)
 _rules = cast(Table, RoutingRuleRow.__table__)
 _generation = cast(Table, DeskConfigGeneration.__table__)
+_CURRENT_GENERATION = select(_generation.c.generation).where(_generation.c.id == 1)
+"""Asked before every opening and SLA look-up: built once (statements are immutable)."""
 
 
 def policy_spec(row: object) -> PolicySpec:
@@ -111,9 +113,7 @@ class SlaLookups:
 
     async def snapshot(self, conn: AsyncConnection) -> DeskSnapshot:
         """The configuration as committed now (read again only when it changed)."""
-        generation = await conn.scalar(
-            select(_generation.c.generation).where(_generation.c.id == 1)
-        )
+        generation = await conn.scalar(_CURRENT_GENERATION)
         cached = self._snapshot
         if cached is not None and generation is not None and cached.generation == generation:
             return cached
