@@ -243,20 +243,27 @@ def _public(row: Any, principal: Principal) -> TicketPublic:
 
 
 async def _public_of_state(
-    session: AsyncSession, principal: Principal, state: TicketState
+    session: AsyncSession,
+    principal: Principal,
+    state: TicketState,
+    known: dict[tuple[type[Any], int | None], str | None] | None = None,
 ) -> TicketPublic:
     """The ticket as the workflow answered it, shown as a read of its row would show it.
 
     Names come from the caller or from rows the request already loaded (the
-    session's identity map); only a name the opening itself chose (a routing
-    rule's group) costs a query. The SLA columns are what the projection
-    computed from the same state (`activities.projection`)."""
+    session's identity map) or from `known` (a read of the row before the
+    change); only a name the change itself chose (a routing rule's group, a new
+    assignee) costs a query. The SLA columns are what the projection computed
+    from the same state (`activities.projection`)."""
+    names = known or {}
 
     async def name(model: type[User] | type[Group] | type[Service], key: int | None) -> str | None:
         if key is None:
             return None
         if model is User and key == principal.id:
             return principal.name
+        if (model, key) in names:
+            return names[(model, key)]
         row = await session.get(model, key)
         return row.name if row is not None else None
 
@@ -567,9 +574,24 @@ async def act(
     msg: Any,
     idempotency_key: str | None = None,
 ) -> TicketPublic:
-    """Send one action to the ticket's workflow and return the ticket as it is now."""
+    """Send one action to the ticket's workflow and return the ticket as it is now.
+
+    A `Ticket` the session loaded before keeps the values it had then (the answer is
+    the workflow's, not a new read of the row)."""
     key = check_idempotency_key(idempotency_key)
-    ticket = await get_row(session, principal, number)
+    row = (
+        await session.execute(_WITH_NAMES.where(Ticket.number == number, visible_to(principal)))
+    ).one_or_none()
+    if row is None:
+        raise not_found(f"ticket #{number}")
+    ticket, requester, assignee, group, service = row
+    # The names the row has now, for the answer (read before the session expires it).
+    known: dict[tuple[type[Any], int | None], str | None] = {
+        (User, ticket.requester_id): requester,
+        (User, ticket.assignee_id): assignee,
+        (Group, ticket.group_id): group,
+        (Service, ticket.service_id): service,
+    }
     closed = f"ticket #{number} is closed and can no longer change; open a new ticket"
     if ticket.status == Status.CLOSED:
         raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE)
@@ -584,11 +606,12 @@ async def act(
             reraise=True,
         ):
             with attempt:
-                await send_action(handle, msg, update_id=update_id)
+                state = await send_action(handle, msg, update_id=update_id)
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise from_temporal(exc, closed) from exc
-    session.expire_all()
-    return await get_ticket(session, principal, number)
+    # The update answers with the state the row was just written from: shown without
+    # reading the row back, with the names the row read above had.
+    return await _public_of_state(session, principal, state, known=known)
 
 
 def _not_ready(exc: BaseException) -> bool:

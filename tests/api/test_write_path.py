@@ -191,3 +191,31 @@ def test_the_answer_to_opening_is_the_ticket_as_stored(directory: Directory, adm
         assert theirs == agent.api.ok("GET", f"/tickets/{theirs['number']}")
     finally:
         admin.api.ok("DELETE", f"/routing-rules/{rule['id']}", 204)
+
+
+def test_the_answer_to_each_action_is_the_ticket_as_stored(
+    directory: Directory, admin: Person
+) -> None:
+    """Actions answer from the workflow's update too: each answer must be what a
+    read of the row shows right after it."""
+    org = directory.organisation()
+    customer = directory.person("customer", org)
+    agent, other = directory.person("agent"), directory.person("agent")
+    team = directory.group(members=[agent, other])
+    number = customer.api.open_ticket("Screen flickers")["number"]
+    steps: list[tuple[Person, str, dict[str, object]]] = [
+        (agent, "comments", {"body": "Which model?"}),
+        (agent, "comments", {"body": "Looks like the cable", "public": False}),
+        (agent, "classify", {"impact": 1, "urgency": 2}),
+        (agent, "assign", {"group_id": team, "assignee_id": other.id}),
+        (agent, "assign", {"group_id": team, "assignee_id": agent.id}),
+        (agent, "pend", {"reason": "waiting for the customer"}),
+        (customer, "comments", {"body": "A Dell U2720"}),
+        (agent, "resolve", {"resolution_code": "solved", "note": "New cable"}),
+        (customer, "reopen", {"reason": "Flickers again"}),
+    ]
+    for person, action, body in steps:
+        answer = person.api.ok("POST", f"/tickets/{number}/{action}", json=body)
+        assert answer == person.api.ok("GET", f"/tickets/{number}"), action
+    assert answer["assignee"] == {"id": agent.id, "name": agent.name}
+    assert answer["group"]["id"] == team and answer["status"] == "open"
