@@ -1,15 +1,16 @@
 """Worker CPU of one ticket workflow run, without any server: replay of a recorded history.
 
-    python bench/bench_replay.py [--runs N] [--history FILE] [--events N]
+    python bench/bench_replay.py [--runs N] [--history FILE] [--events N] [--strict]
 
 `--events 7` with tests/histories/one-write-lifecycle-run1.json replays just the
 opening of a ticket as current code records it (start, the `open` update, the
 opening's local activity): what a new ticket costs the worker in workflow code.
 
 Replays the same recorded ticket history N times in this process with the
-worker's workflows, data converter and runner (`TEMPODESK_WORKER_SANDBOX`), and
-prints the CPU time per replay. Each replay creates the workflow instance anew
-(in the sandbox: re-imports the workflow module) and runs every activation of
+worker's workflows, data converter and runners (`TicketWorkflow` outside the
+sandbox, as deployed), or with `--strict` in the SDK's sandbox as the tests run
+it, and prints the CPU time per replay. Each replay creates the workflow
+instance anew (in the sandbox: re-imports the workflow's modules) and runs every activation of
 the history, so this is the part of a new ticket's cost that lives in workflow
 code and the SDK, free of the noise of a whole stack on a shared machine. It
 complements bench_tickets.py; it is not a target of its own.
@@ -34,7 +35,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Replayer  # noqa: E402
 
 from tempodesk.settings import get_settings  # noqa: E402
-from tempodesk.worker import WORKFLOWS, cache_workflow_bytecode, workflow_runner  # noqa: E402
+from tempodesk.worker import (  # noqa: E402
+    STRICT_RUNNERS,
+    WORKFLOWS,
+    cache_workflow_bytecode,
+    workflow_runner,
+)
 
 
 async def _each(histories: Sequence[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
@@ -49,13 +55,14 @@ async def main() -> None:
         "--history", type=Path, default=ROOT / "tests" / "histories" / "auto-close-run1.json"
     )
     p.add_argument("--events", type=int, default=None, help="replay only the first N events")
+    p.add_argument("--strict", action="store_true", help="in the sandbox, as the tests run it")
     args = p.parse_args()
     cache_workflow_bytecode()  # as the worker does at start
-    settings = get_settings()
+    runners = (
+        STRICT_RUNNERS if args.strict else {"workflow_runner": workflow_runner(get_settings())}
+    )
     replayer = Replayer(
-        workflows=list(WORKFLOWS),
-        data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(settings),
+        workflows=list(WORKFLOWS), data_converter=pydantic_data_converter, **runners
     )
     recorded = json.loads(args.history.read_text())
     if args.events is not None:
@@ -70,7 +77,7 @@ async def main() -> None:
         f"{args.history.name}{'' if args.events is None else f' (first {args.events} events)'}: "
         f"{args.runs} replays, {cpu / args.runs * 1000:.2f} ms CPU "
         f"and {wall / args.runs * 1000:.2f} ms wall per replay "
-        f"(sandbox {'on' if settings.worker_sandbox else 'off'})"
+        f"({'strict sandbox' if args.strict else 'as deployed'})"
     )
 
 

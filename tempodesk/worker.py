@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.bulk import BulkActivities
 from activities.incidents import IncidentActivities
@@ -33,10 +33,13 @@ from workflows.ticket import TicketWorkflow
 
 WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, AlertWorkflow, MailboxWorkflow)
 
-SHARED_WORKFLOW_MODULES = ("workflows.ticket_run",)
-"""Workflow code the deployed sandbox imports once and shares between runs instead of
-importing it anew for each (a third of the worker's CPU per new ticket). It keeps the
-sandbox's rules by discipline; `strict_workflow_runner` is where tests check that."""
+STRICT_RUNNERS: dict[str, WorkflowRunner] = {
+    "workflow_runner": SandboxedWorkflowRunner(),
+    "unsandboxed_workflow_runner": SandboxedWorkflowRunner(),
+}
+"""`Worker`/`Replayer` arguments for tests: every workflow, `TicketWorkflow` too (which
+deployed workers run unsandboxed), in the SDK's sandbox as it comes, each run's
+modules imported anew and held to its restrictions."""
 
 log = logging.getLogger("tempodesk.worker")
 
@@ -78,19 +81,9 @@ def build_worker(client: Client, settings: Settings, activities: Sequence[Any]) 
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:
-    """The runner the worker deploys: the sandbox (`SHARED_WORKFLOW_MODULES` passed
-    through), or none with TEMPODESK_WORKER_SANDBOX=false."""
-    if not settings.worker_sandbox:
-        return UnsandboxedWorkflowRunner()
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SHARED_WORKFLOW_MODULES)
-    )
-
-
-def strict_workflow_runner() -> WorkflowRunner:
-    """The SDK's sandbox as it comes: every workflow module, shared ones included,
-    imported anew for each run and held to the sandbox's restrictions. For tests."""
-    return SandboxedWorkflowRunner()
+    """The runner for every workflow but `TicketWorkflow` (never sandboxed, see
+    `workflows.ticket`): the sandbox, or none with TEMPODESK_WORKER_SANDBOX=false."""
+    return SandboxedWorkflowRunner() if settings.worker_sandbox else UnsandboxedWorkflowRunner()
 
 
 def mail_config(settings: Settings) -> MailConfig:

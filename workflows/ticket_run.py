@@ -7,11 +7,10 @@ The handler applies the change and persists the projection (ticket row plus an
 append-only event row) through a local activity before it returns, so a read
 right after a write sees it.
 
-The deployed worker passes this module through its sandbox (`tempodesk.worker.
-workflow_runner`): imported once, not anew for every ticket. So its code keeps the
-sandbox's rules by discipline (time, randomness and I/O only through `workflow.*`),
-and the workflow tests run it under a sandbox that re-imports and restricts it
-(`strict_workflow_runner`), which is where a breach shows.
+Deployed workers run it outside the sandbox (see `workflows.ticket`), so its
+code keeps the sandbox's rules by discipline: time, randomness and I/O only
+through `workflow.*`. The workflow tests and the replay tests run it in the
+SDK's sandbox as it comes, which is where a breach shows.
 """
 
 from __future__ import annotations

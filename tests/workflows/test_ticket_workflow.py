@@ -17,11 +17,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.workflow import _Definition
 
 from api.temporal import send_action
 from tempodesk.settings import Settings
-from tempodesk.worker import SHARED_WORKFLOW_MODULES, strict_workflow_runner, workflow_runner
+from tempodesk.worker import STRICT_RUNNERS, workflow_runner
+from tests.workflows.where_am_i import WhereAmI
 from workflows import ids
 from workflows.choices import Status
 from workflows.lifecycle import apply_open
@@ -97,17 +98,17 @@ class Harness:
         return workflow_id
 
 
-@pytest.fixture(params=["strict", "unsandboxed"])
+@pytest.fixture(params=["strict", "deployed"])
 async def harness(
     temporal_client: Client, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
-    """The workflow in the strict sandbox (its shared module re-imported and held to
-    the sandbox's rules: where a breach of them shows) and without a sandbox
-    (`TEMPODESK_WORKER_SANDBOX=false`). The deployed runner runs every API test."""
-    runner = (
-        strict_workflow_runner()
+    """The workflow in the SDK's sandbox as it comes (its modules re-imported for
+    each run and held to the sandbox's rules: where a breach of them shows), and
+    outside it, as deployed workers run it."""
+    runners = (
+        STRICT_RUNNERS
         if request.param == "strict"
-        else workflow_runner(Settings(worker_sandbox=False))
+        else {"workflow_runner": workflow_runner(Settings())}
     )
     stand_ins = StandIns()
     task_queue = f"test-{uuid.uuid4().hex}"
@@ -116,7 +117,7 @@ async def harness(
         task_queue=task_queue,
         workflows=[TicketWorkflow],
         activities=[stand_ins.persist, stand_ins.open, stand_ins.config, stand_ins.send_mail],
-        workflow_runner=runner,
+        **runners,
     ):
         yield Harness(temporal_client, task_queue, stand_ins)
 
@@ -260,15 +261,19 @@ def test_every_action_a_client_can_name_is_one_the_workflow_handles() -> None:
     assert all(ticket_run._ACTIONS[name].message is ACTIONS[name] for name in ACTIONS)
 
 
-def test_the_deployed_sandbox_shares_only_the_named_modules_and_the_strict_one_none() -> None:
-    """The deployed runner imports `SHARED_WORKFLOW_MODULES` once; the strict runner the
-    workflow tests use re-imports and restricts them, so a breach of the sandbox's rules
-    in shared code fails those tests."""
-    deployed = workflow_runner(Settings(worker_sandbox=True))
-    strict = strict_workflow_runner()
-    assert isinstance(deployed, SandboxedWorkflowRunner)
-    assert isinstance(strict, SandboxedWorkflowRunner)
-    shared = set(SHARED_WORKFLOW_MODULES)
-    assert shared <= deployed.restrictions.passthrough_modules
-    assert not shared & strict.restrictions.passthrough_modules
-    assert not deployed.restrictions.passthrough_all_modules
+@pytest.mark.parametrize(("runners", "sandboxed"), [("strict", True), ("deployed", False)])
+async def test_the_strict_runners_sandbox_what_deployed_workers_do_not(
+    temporal_client: Client, runners: str, sandboxed: bool
+) -> None:
+    """The tests' `STRICT_RUNNERS` put a workflow declared `sandboxed=False` (as
+    `TicketWorkflow` is) in the sandbox; the deployed worker runs it outside."""
+    assert not _Definition.must_from_class(TicketWorkflow).sandboxed
+    chosen = (
+        STRICT_RUNNERS if runners == "strict" else {"workflow_runner": workflow_runner(Settings())}
+    )
+    task_queue = f"test-{uuid.uuid4().hex}"
+    async with Worker(temporal_client, task_queue=task_queue, workflows=[WhereAmI], **chosen):
+        inside = await temporal_client.execute_workflow(
+            WhereAmI.run, id=f"where-{uuid.uuid4().hex}", task_queue=task_queue
+        )
+    assert inside is sandboxed
