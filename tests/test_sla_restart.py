@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_sla import ALWAYS, at, targets, wait_for
+from tests.api.test_sla import at, org_policy, targets, wait_for
 from tests.factories import Directory
 from tests.stack import AppConfig, Process, start_process, temporal, wait_healthy
 
@@ -38,24 +38,7 @@ def test_a_breach_fires_once_after_the_worker_was_killed(
             admin, agent = directory.person("admin"), directory.person("agent")
             org = directory.organisation()
             customer = directory.person("customer", org)
-            calendar = admin.api.ok(
-                "POST",
-                "/calendars",
-                201,
-                json={"name": f"24x7 {time.monotonic_ns()}", "timezone": "UTC", "week": ALWAYS},
-            )["id"]
-            admin.api.ok(
-                "POST",
-                "/sla-policies",
-                201,
-                json={
-                    "name": f"Restart {time.monotonic_ns()}",
-                    "calendar_id": calendar,
-                    "conditions": {"organisation_ids": [org]},
-                    "targets": targets(resolution=6),
-                    "warnings": [25],
-                },
-            )
+            org_policy(admin, org, targets=targets(resolution=6), warnings=[25])
             number = customer.api.open_ticket("Survives a killed worker")["number"]
             agent.api.ok("POST", f"/tickets/{number}/assign", json={"assignee_id": agent.id})
 

@@ -81,15 +81,33 @@ def desk(directory: Directory) -> Desk:
         201,
         json={"name": f"Team {time.monotonic_ns()}", "member_ids": [agent.id], "lead_id": lead.id},
     )["id"]
-    calendar = admin.api.ok(
+    calendar = calendar_24x7(admin)
+    return Desk(
+        directory, admin, agent, lead, directory.person("customer", org), org, group, calendar
+    )
+
+
+def calendar_24x7(admin: Person) -> int:
+    calendar_id: int = admin.api.ok(
         "POST",
         "/calendars",
         201,
         json={"name": f"24x7 {time.monotonic_ns()}", "timezone": "UTC", "week": ALWAYS},
     )["id"]
-    return Desk(
-        directory, admin, agent, lead, directory.person("customer", org), org, group, calendar
-    )
+    return calendar_id
+
+
+def org_policy(admin: Person, org: int, **fields: Any) -> dict[str, Any]:
+    """An SLA policy for one organisation's tickets (the database is shared with other
+    tests) on a 24x7 calendar of its own."""
+    calendar = calendar_24x7(admin)
+    body = {
+        "name": f"Policy {time.monotonic_ns()}",
+        "calendar_id": calendar,
+        "conditions": {"organisation_ids": [org]},
+        **fields,
+    }
+    return admin.api.ok("POST", "/sla-policies", 201, json=body)
 
 
 def targets(**seconds: float) -> dict[str, dict[str, float]]:

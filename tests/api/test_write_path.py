@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 
-from tests.api.test_sla import ALWAYS, targets
+from tests.api.test_sla import org_policy, targets
 from tests.factories import Directory, Person
 from workflows.ticket import TicketWorkflow
 
@@ -144,23 +144,7 @@ def test_the_answer_to_opening_is_the_ticket_as_stored(directory: Directory, adm
     team = directory.group(members=[agent])
     ruled = directory.group()
     service = admin.api.ok("POST", "/services", 201, json={"name": f"VPN {uuid.uuid4().hex}"})
-    calendar = admin.api.ok(
-        "POST",
-        "/calendars",
-        201,
-        json={"name": f"24x7 {uuid.uuid4().hex}", "timezone": "UTC", "week": ALWAYS},
-    )["id"]
-    admin.api.ok(
-        "POST",
-        "/sla-policies",
-        201,
-        json={
-            "name": f"Answer {uuid.uuid4().hex}",
-            "calendar_id": calendar,
-            "conditions": {"organisation_ids": [org]},
-            "targets": targets(first_response=3600, resolution=86400),
-        },
-    )
+    org_policy(admin, org, targets=targets(first_response=3600, resolution=86400))
     # Scoped to this organisation: the database is shared with other tests.
     rule = admin.api.ok(
         "POST",

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from tests.api.test_sla import org_policy, targets
 from tests.factories import Directory, Person
 from tests.mail.conftest import Intake, mail, unique
 from tests.smtp_sink import SmtpSink
@@ -149,21 +150,7 @@ def test_sla_warning_and_breach_are_mailed_once_to_the_person_they_notify(
 ) -> None:
     org = directory.organisation()
     customer = directory.person("customer", org)
-    calendar = admin.api.ok(
-        "POST", "/calendars", 201, json={"name": unique("24x7"), "timezone": "UTC", "week": ALWAYS}
-    )["id"]
-    admin.api.ok(
-        "POST",
-        "/sla-policies",
-        201,
-        json={
-            "name": unique("warn policy"),
-            "calendar_id": calendar,
-            "conditions": {"organisation_ids": [org]},
-            "targets": {str(p): {"resolution": 4} for p in range(1, 6)},
-            "warnings": [50],
-        },
-    )
+    org_policy(admin, org, targets=targets(resolution=4), warnings=[50])
     number = customer.api.open_ticket(unique("slow"))["number"]
     agent.api.ok("POST", f"/tickets/{number}/assign", json={"assignee_id": agent.id})
 
