@@ -585,7 +585,7 @@ async def act(
     if row is None:
         raise not_found(f"ticket #{number}")
     ticket, requester, assignee, group, service = row
-    # The names the row has now, for the answer (read before the session expires it).
+    # The names the row has now: the answer shows them unless the change moved an id.
     known: dict[tuple[type[Any], int | None], str | None] = {
         (User, ticket.requester_id): requester,
         (User, ticket.assignee_id): assignee,
