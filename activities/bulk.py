@@ -9,9 +9,6 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sla import SlaLookups, policy_spec
 from models import BulkJob, SlaPolicyRow
@@ -26,7 +23,9 @@ from workflows.bulk import (
     PolicyLookup,
 )
 from workflows.sla_config import to_snapshot
-from workflows.ticket_model import ApplySlaPolicy, Assign
+from workflows.ticket.client import TicketClient, TicketClosed
+from workflows.ticket.errors import RETRYABLE, RuleViolation
+from workflows.ticket.messages import ApplySlaPolicy, Assign
 
 _jobs = cast(Table, BulkJob.__table__)
 _policies = cast(Table, SlaPolicyRow.__table__)
@@ -36,8 +35,8 @@ _PARALLEL = 8
 
 
 class BulkActivities:
-    def __init__(self, client: Client, engine: AsyncEngine) -> None:
-        self._client = client
+    def __init__(self, tickets: TicketClient, engine: AsyncEngine) -> None:
+        self._tickets = tickets
         self._engine = engine
         self._sla = SlaLookups()
 
@@ -65,14 +64,13 @@ class BulkActivities:
 
     async def _apply(self, batch: BulkBatch, target: BulkTarget) -> str | None:
         """None when the ticket took the change, else the reason it gave."""
-        handle = self._client.get_workflow_handle(target.workflow_id)
         update_id = ids.bulk_update_id(batch.job_id, target.workflow_id)
         msg: Any
         action = batch.action
         if action.kind == BulkKind.APPLY_SLA_POLICY:
             if batch.policy is None:
                 return "no policy to apply"
-            msg, update = ApplySlaPolicy(actor=action.actor, policy=batch.policy), action.kind.value
+            msg = ApplySlaPolicy(actor=action.actor, policy=batch.policy)
         elif action.kind == BulkKind.REASSIGN:
             msg = Assign(
                 actor=action.actor,
@@ -80,18 +78,16 @@ class BulkActivities:
                 assignee_id=action.assignee_id,
                 note=action.note,
             )
-            update = "assign"
         else:
             return f"unknown bulk action {action.kind!r}"
         try:
-            await handle.execute_update(update, msg, id=update_id)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            return cause.message if isinstance(cause, ApplicationError) else str(exc)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return "the ticket is closed"
-            raise  # the engine is unavailable: let Temporal retry the batch
+            await self._tickets.act(target.workflow_id, msg, update_id=update_id)
+        except TicketClosed:
+            return "the ticket is closed"
+        except RuleViolation as exc:
+            if exc.kind in RETRYABLE:
+                raise  # the engine or the ticket could not answer: Temporal retries the batch
+            return exc.message
         return None
 
     @activity.defn(name=ids.RECORD_BULK_PROGRESS)

@@ -10,14 +10,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowUpdateFailedError,
-)
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from models import Alert, AlertEvent, Integration, Ticket
 from workflows import ids
@@ -34,15 +27,15 @@ from workflows.alerts import (
     decide,
 )
 from workflows.choices import Channel, ResolutionCode, Status, TicketType
-from workflows.ticket_model import (
+from workflows.ticket.client import TicketClient, TicketClosed
+from workflows.ticket.errors import RETRYABLE, RuleViolation
+from workflows.ticket.messages import (
     SYSTEM,
     Acknowledge,
     AddNote,
     OpenTicket,
     Reopen,
     Resolve,
-    TicketInput,
-    TicketState,
 )
 
 _alerts = cast(Table, Alert.__table__)
@@ -69,8 +62,8 @@ class AlertStep:
 
 
 class IncidentActivities:
-    def __init__(self, client: Client, engine: AsyncEngine) -> None:
-        self._client = client
+    def __init__(self, tickets: TicketClient, engine: AsyncEngine) -> None:
+        self._tickets = tickets
         self._engine = engine
 
     @activity.defn(name=ids.APPLY_ALERT_EVENTS)
@@ -165,8 +158,7 @@ class IncidentActivities:
         )
         outcome = decision.value
         if decision == Decision.OPEN:
-            ticket = await self._open(step)
-            ticket_id, number, status = ticket.id, ticket.number, ticket.status.value
+            ticket_id, number, status = await self._open(step)
         elif decision not in (Decision.REPEAT, Decision.IGNORE, Decision.PARTLY):
             assert ticket_id is not None
             refused, new_status = await self._change(ticket_id, decision, step)
@@ -193,7 +185,8 @@ class IncidentActivities:
                 return str(linked)
         return state.ticket_id
 
-    async def _open(self, step: AlertStep) -> TicketState:
+    async def _open(self, step: AlertStep) -> tuple[str, int | None, str | None]:
+        """Open this cycle's incident (once, however often retried): its id, number, status."""
         fields = step.signal.incident
         msg = OpenTicket(
             actor=SYSTEM,
@@ -207,32 +200,30 @@ class IncidentActivities:
             group_id=fields.group_id,
             service_id=fields.service_id,
         )
-        workflow_id = ids.ticket_workflow_id(
-            f"integration:{step.state.integration_id}", step.new_ticket_key
-        )
-        operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            "TicketWorkflow",
-            TicketInput.opening(msg),
-            id=workflow_id,
-            task_queue=ids.TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        )
         try:
-            result: TicketState = await self._client.execute_update_with_start_workflow(
-                "open",
-                msg,
-                start_workflow_operation=operation,
-                id=ids.OPEN_UPDATE_ID,
-                result_type=TicketState,
+            opened = await self._tickets.open(
+                msg, caller=f"integration:{step.state.integration_id}", key=step.new_ticket_key
             )
-        except WorkflowUpdateFailedError as exc:
-            # The opening rules refused the mapped fields: a configuration problem
-            # of the integration that retrying cannot fix.
-            cause = exc.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(exc)
-            raise ApplicationError(f"incident refused: {message}", non_retryable=True) from exc
-        return result
+        except RuleViolation as exc:
+            if exc.kind in RETRYABLE:
+                raise  # the engine is away: Temporal retries the activity
+            # The opening rules refused the mapped fields: a configuration problem of the
+            # integration that retrying cannot fix.
+            raise ApplicationError(f"incident refused: {exc.message}", non_retryable=True) from exc
+        if opened.state is not None:
+            return opened.state.id, opened.state.number, opened.state.status.value
+        # An earlier attempt opened this cycle's incident, which has ended since: its row.
+        async with self._engine.connect() as conn:
+            found = (
+                await conn.execute(
+                    select(_tickets.c.number, _tickets.c.status).where(
+                        _tickets.c.id == opened.workflow_id
+                    )
+                )
+            ).first()
+        if found is None:
+            return opened.workflow_id, None, None
+        return opened.workflow_id, found.number, found.status
 
     async def _change(
         self, ticket_id: str, decision: Decision, step: AlertStep
@@ -241,35 +232,28 @@ class IncidentActivities:
         signal = step.signal
         source = signal.source or "the monitoring source"
         msg: Any
-        name: str
         if decision == Decision.REOPEN:
-            name = "reopen"
             msg = Reopen(actor=SYSTEM, reason=f"The alert fired again in {source} (flapping).")
         elif decision == Decision.ACKNOWLEDGE:
-            name = "acknowledge"
             msg = Acknowledge(actor=SYSTEM, source=source)
         elif decision == Decision.RESOLVE:
-            name = "resolve"
             msg = Resolve(
                 actor=SYSTEM,
                 resolution_code=ResolutionCode.SOLVED,
                 note=f"{source} reported the alert resolved.",
             )
         else:
-            name = "add_note"
             msg = AddNote(actor=SYSTEM, body=f"{source} reported the alert resolved.")
-        handle = self._client.get_workflow_handle(ticket_id)
         try:
-            state: TicketState = await handle.execute_update(
-                name, msg, id=ids.alert_update_id(signal.event_id), result_type=TicketState
+            state = await self._tickets.act(
+                ticket_id, msg, update_id=ids.alert_update_id(signal.event_id)
             )
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            return (cause.message if isinstance(cause, ApplicationError) else str(exc)), None
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return "the incident is closed", Status.CLOSED.value
-            raise  # the engine is unavailable: Temporal retries the activity
+        except TicketClosed:
+            return "the incident is closed", Status.CLOSED.value
+        except RuleViolation as exc:
+            if exc.kind in RETRYABLE:
+                raise  # the engine is unavailable: Temporal retries the activity
+            return exc.message, None
         return None, state.status.value
 
     async def _record(

@@ -46,8 +46,8 @@ from models.mail_templates import (
     ticket_view,
 )
 from workflows import ids
-from workflows.lifecycle import STAFF_ROLES
-from workflows.ticket_model import TicketMail
+from workflows.ticket.messages import TicketMail
+from workflows.ticket.rules import STAFF_ROLES
 
 TEMPLATES = Path(__file__).parent / "mail_templates"
 """Built-in templates, `<language>/<kind>.subject.txt|.txt|.html`; the override folder's
@@ -94,7 +94,7 @@ def message_id_for(ticket: Ticket, seq: int, kind: str, domain: str) -> str:
 
 _MAILED_EVENTS = frozenset({"replied", "customer_reminded"})
 """Events mailed to the requester: the desk's public replies and its reminders to a
-customer the ticket waits for (workflows/followup.py)."""
+customer the ticket waits for (workflows/ticket/followup.py)."""
 
 
 def ticket_tag(number: int) -> str:

@@ -25,13 +25,11 @@ from models import (
 )
 from models.notifications import NOTIFY_CHANNEL, announcements
 from workflows import ids
-from workflows.choices import Role
-from workflows.lifecycle import apply_open
+from workflows.choices import Audience, EventKind, Role
 from workflows.priority import priority_for
 from workflows.routing import RoutingRule, RoutingState, rule_matches
-from workflows.sla import ClockName, clock_report
-from workflows.sla import summary as sla_summary
-from workflows.ticket_model import (
+from workflows.ticket.lifecycle import apply_open
+from workflows.ticket.messages import (
     CalendarLookup,
     DeskConfig,
     NotifyRequest,
@@ -45,6 +43,7 @@ from workflows.ticket_model import (
     TicketFacts,
     TicketState,
 )
+from workflows.ticket.projection import COLUMNS, row
 
 
 def _routing_rule(
@@ -67,74 +66,20 @@ def _routing_rule(
     return None
 
 
-def _row(state: TicketState) -> dict[str, Any]:
-    return {
-        "seq": state.seq,
-        "type": state.type.value,
-        "status": state.status.value,
-        "channel": state.channel.value,
-        "subject": state.subject,
-        "description": state.description,
-        "requester_id": state.requester_id,
-        "organisation_id": state.organisation_id,
-        "group_id": state.group_id,
-        "assignee_id": state.assignee_id,
-        "impact": state.impact,
-        "urgency": state.urgency,
-        "priority": state.priority,
-        "pending_reason": state.pending_reason,
-        "resolution_code": state.resolution_code,
-        "resolution_note": state.resolution_note,
-        "created_at": state.created_at,
-        "updated_at": state.updated_at,
-        "first_response_at": state.first_response_at,
-        "resolved_at": state.resolved_at,
-        "closed_at": state.closed_at,
-        "reopen_until": state.reopen_until,
-        "reopen_count": state.reopen_count,
-        "service_id": state.service_id,
-        "major": state.major,
-        "parent_number": state.parent_number,
-        "offer_agent_id": state.routing.offer.agent_id if state.routing.offer else None,
-        "offer_expires_at": state.routing.offer.expires_at if state.routing.offer else None,
-        "remind_at": state.remind_at,
-        "idle_since": state.idle_since,
-        **_sla_columns(state),
-    }
-
-
-def _sla_columns(state: TicketState) -> dict[str, Any]:
-    sla = state.sla
-    summary = sla_summary(sla)
-    return {
-        "sla_policy_id": sla.policy.id if sla is not None else None,
-        "sla_policy_version": sla.policy.version if sla is not None else None,
-        "sla_state": summary.state,
-        "sla_due_at": summary.due_at,
-        "sla_breached": summary.breached,
-        "first_response_due_at": summary.dues.get(ClockName.FIRST_RESPONSE),
-        "next_update_due_at": summary.dues.get(ClockName.NEXT_UPDATE),
-        "resolution_due_at": summary.dues.get(ClockName.RESOLUTION),
-        "sla_clocks": (
-            clock_report(sla, state.updated_at or datetime.now(UTC)) if sla is not None else None
-        ),
-    }
-
-
 def _audience(state: TicketState, request: NotifyRequest) -> Select[tuple[int]] | None:
     """The active people a notification is for, as a query (nobody: None)."""
     active = _users.c.active.is_(True)
-    if request.audience == "assignee" and state.assignee_id is not None:
+    if request.audience == Audience.ASSIGNEE and state.assignee_id is not None:
         return select(_users.c.id).where(_users.c.id == state.assignee_id, active)
-    if request.audience == "group_lead" and state.group_id is not None:
+    if request.audience == Audience.GROUP_LEAD and state.group_id is not None:
         return (
             select(_users.c.id)
             .join(_groups, _groups.c.lead_id == _users.c.id)
             .where(_groups.c.id == state.group_id, active)
         )
-    if request.audience == "managers":
+    if request.audience == Audience.MANAGERS:
         return select(_users.c.id).where(_users.c.role == Role.MANAGER.value, active)
-    if request.audience == "user" and request.user_id is not None:
+    if request.audience == Audience.USER and request.user_id is not None:
         return select(_users.c.id).where(_users.c.id == request.user_id, active)
     return None
 
@@ -159,7 +104,7 @@ async def _notify(
             people.c.id,
             literal(state.id),
             literal(event.seq),
-            literal(request.kind),
+            literal(request.kind.value),
             literal(request.key),
             literal(request.title[:300]),
             literal(request.body),
@@ -247,7 +192,8 @@ def _write_statement(opening: bool) -> Select[tuple[int]]:
 
 
 _EVENT_COLUMNS = ("kind", "at", "actor_id", "actor_role", "public", "data")
-_ROW_COLUMNS = tuple(c.name for c in _tickets.columns if c.name not in ("id", "number", "search"))
+_ROW_COLUMNS = COLUMNS
+"""Every column of the row the projection gives (the table also has id, number, search)."""
 _OPEN_WRITE = _write_statement(opening=True)
 _CHANGE_WRITE = _write_statement(opening=False)
 
@@ -266,7 +212,7 @@ async def _write(
     its number instead of taking a new one from the sequence.
     """
     values = {
-        "kind": event.kind,
+        "kind": event.kind.value,
         "at": event.at,
         "actor_id": event.actor_id,
         "actor_role": event.actor_role,
@@ -278,13 +224,13 @@ async def _write(
         statement,
         # No key may be named like a column the statement does not set: an UPDATE
         # would set that column from it.
-        {**_row(state), "ticket_id": state.id, "event_seq": event.seq, **values},
+        {**row(state), "ticket_id": state.id, "event_seq": event.seq, **values},
     )
     if number is None:
         number = await conn.scalar(select(_tickets.c.number).where(_tickets.c.id == state.id))
     if number is None:
         raise RuntimeError(f"ticket {state.id} has no projection row to update")
-    if event.kind == "attached":
+    if event.kind == EventKind.ATTACHED:
         await conn.execute(
             update(_attachments)
             .where(
@@ -322,7 +268,7 @@ class ProjectionActivities:
         or attachment link in the same transaction when there are any (idempotent, see
         `_write`; notifications are unique per person and key), and tell whether any
         notification is to be mailed or pushed."""
-        if not msg.notify and msg.event.kind != "attached":
+        if not msg.notify and msg.event.kind != EventKind.ATTACHED:
             async with self._single.connect() as conn:  # row and event: one statement
                 number = await _write(conn, msg.state, msg.event)
                 return ProjectionResult(number=number, deliver=False, mail=self._smtp)
@@ -337,7 +283,7 @@ class ProjectionActivities:
     async def open_ticket(self, msg: ProjectOpening) -> ProjectedOpening:
         """Open a ticket: the desk's configuration (read again only when its generation
         moved) and the SLA policy that matches, the pure opening rules of
-        `workflows.lifecycle` applied with them, row and first event written by one
+        `workflows.ticket.lifecycle` applied with them, row and first event written by one
         statement, which commits by itself.
 
         Idempotent like `persist_ticket`; a retry may see newer settings, and the

@@ -21,7 +21,7 @@ from workflows import ids
 from workflows.business_time import BusinessCalendar, CalendarError, is_working
 from workflows.choices import Status
 from workflows.routing import PRIORITY_WEIGHT, Candidate, Strategy, choose
-from workflows.ticket_model import RouteDecision, RouteRequest
+from workflows.ticket.messages import RouteDecision, RouteRequest
 
 _groups = cast(Table, Group.__table__)
 _members = cast(Table, GroupMember.__table__)

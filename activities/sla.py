@@ -21,7 +21,7 @@ from workflows.choices import TicketType
 from workflows.routing import RoutingRule, RuleConditions
 from workflows.sla import SlaPolicy
 from workflows.sla_config import CalendarSpec, DaySpec, PolicySpec, resolve_calendar, to_snapshot
-from workflows.ticket_model import DeskConfig
+from workflows.ticket.messages import DeskConfig
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,13 @@ from api.routers import (
     notifications,
     routing,
     sla,
+    ticket_actions,
     tickets,
     tokens,
 )
 from api.schemas import ERROR_RESPONSES
 from api.temporal import connect
+from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings, get_settings
 
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Same pool; autocommit is a client-side flag, reset when a connection returns.
         app.state.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.temporal = await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.tickets = TemporalTicketClient(app.state.temporal)
         app.state.live = NotificationHub(
             settings.resolved_database_url(),
             app.state.sessions,
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for router in (
         tickets.router,
+        ticket_actions.router,
         tickets.attachments_router,
         directory.router,
         tokens.router,

@@ -14,7 +14,7 @@ from api.errors import ApiError
 from api.security import digest, new_secret, same
 from models import ApiToken, GroupMember, Organisation, User, WebSession
 from workflows.choices import Role
-from workflows.ticket_model import Actor
+from workflows.ticket.messages import Actor
 
 SESSION_COOKIE = "tempodesk_session"
 CSRF_HEADER = "X-CSRF-Token"

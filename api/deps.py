@@ -13,6 +13,7 @@ from api.auth import Principal, authenticate, check_csrf
 from api.errors import ApiError
 from api.live import NotificationHub
 from tempodesk.settings import Settings
+from workflows.ticket.client import TicketClient
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -32,8 +33,15 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _tickets(request: Request) -> TicketClient:
+    tickets: TicketClient = request.app.state.tickets
+    return tickets
+
+
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+TicketsDep = Annotated[TicketClient, Depends(_tickets)]
+"""The ticket client (`api.ticket_client`): how every route reaches a ticket's workflow."""
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 

@@ -12,19 +12,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.lifecycle import RuleViolation, ViolationKind
-from workflows.ticket_run import UNAVAILABLE
+from workflows.ticket.errors import RuleViolation, ViolationKind
 
-STATUS_BY_CODE = {
-    ViolationKind.ILLEGAL_STATE.value: 409,
-    ViolationKind.FORBIDDEN.value: 403,
-    ViolationKind.INVALID_FIELD.value: 422,
-    UNAVAILABLE: 503,
+STATUS_BY_KIND = {
+    ViolationKind.ILLEGAL_STATE: 409,
+    ViolationKind.FORBIDDEN: 403,
+    ViolationKind.INVALID_FIELD: 422,
+    ViolationKind.UNAVAILABLE: 503,
+    ViolationKind.TIMEOUT: 504,
 }
+"""The one mapping of a refused change to its HTTP status."""
 
 
 class ApiError(Exception):
@@ -63,26 +61,9 @@ def not_found(what: str) -> ApiError:
 
 
 def from_violation(exc: RuleViolation) -> ApiError:
-    return ApiError(
-        STATUS_BY_CODE[exc.kind.value], exc.message, field=exc.field, code=exc.kind.value
-    )
-
-
-def from_temporal(exc: Exception, closed_message: str) -> ApiError:
-    """Translate what a ticket workflow answered into the error a person sees."""
-    if isinstance(exc, WorkflowUpdateFailedError) and isinstance(exc.cause, ApplicationError):
-        cause = exc.cause
-        code = cause.type or "error"
-        field = cause.details[0] if cause.details and isinstance(cause.details[0], str) else None
-        return ApiError(STATUS_BY_CODE.get(code, 500), cause.message, field=field, code=code)
-    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
-        # The workflow has ended: the ticket is closed and can no longer change.
-        return ApiError(409, closed_message, code=ViolationKind.ILLEGAL_STATE.value)
-    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return ApiError(504, "the ticket did not answer in time; try again", code="timeout")
-    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE:
-        return ApiError(503, "the workflow engine is unavailable; try again", code=UNAVAILABLE)
-    raise exc
+    """A refused change (by the rules, the ticket's workflow or the engine) as the API error
+    a person sees."""
+    return ApiError(STATUS_BY_KIND[exc.kind], exc.message, field=exc.field, code=exc.kind.value)
 
 
 def _field_of(loc: tuple[Any, ...]) -> str | None:

@@ -18,8 +18,8 @@ from pydantic import (
 )
 
 from workflows.choices import Channel, ResolutionCode, Role, Status, TicketType
-from workflows.lifecycle import BODY_MAX, REASON_MAX, SUBJECT_MAX
 from workflows.sla_config import CalendarSpec, PolicySpec
+from workflows.ticket.fields import BODY_MAX, REASON_MAX, SUBJECT_MAX
 
 MAX_INT = 2**31 - 1
 MAX_BIGINT = 2**63 - 1

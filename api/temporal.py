@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
-
-from workflows.ticket_model import TicketState, action_name
 
 STARTING_UP_FOR = 30.0
 """How long a connect waits for a server whose port is open but whose frontend is
@@ -32,11 +27,3 @@ async def connect(address: str, namespace: str) -> Client:
                 address, namespace=namespace, data_converter=pydantic_data_converter
             )
     raise AssertionError("unreachable: tenacity reraises the last error")
-
-
-async def send_action(
-    handle: WorkflowHandle[Any, Any], msg: BaseModel, *, update_id: str | None = None
-) -> TicketState:
-    """Send one change to a ticket's workflow (the update its message names) and wait
-    for the ticket as the change left it."""
-    return await handle.execute_update(action_name(msg), msg, id=update_id, result_type=TicketState)

@@ -30,7 +30,7 @@ PURE_MODULES = (
     "workflows.choices",
     "workflows.ids",
     "workflows.priority",
-    "workflows.ticket_model",
+    "workflows.ticket.messages",
     "workflows.lifecycle",
 )
 

@@ -13,11 +13,11 @@ from temporalio.client import Client
 
 from api.auth import Principal
 from api.schemas import GroupCreate, OrganisationCreate, TicketCreate, UserCreate
-from api.services import directory, sla_io
-from api.services import tickets as ticket_service
+from api.services import directory, sla_io, ticket_actions
+from api.ticket_client import TemporalTicketClient
 from models import Calendar, Group, Organisation, SlaPolicyRow, Ticket, User
 from workflows.choices import Channel, Role, TicketType
-from workflows.ticket_model import Reply
+from workflows.ticket.messages import Reply
 
 DEMO_PASSWORD = "tempodesk-demo"
 
@@ -163,11 +163,12 @@ async def seed(sessions: async_sessionmaker[AsyncSession], client: Client) -> li
         if has_tickets is None:
             desk = await session.scalar(select(Group.id).where(Group.name == "Service Desk"))
             agent = await _principal(session, "agent@example.com")
+            tickets = TemporalTicketClient(client)
             for index, (email, kind, subject, impact, urgency) in enumerate(DEMO_TICKETS):
                 requester = await _principal(session, email)
-                ticket = await ticket_service.create_ticket(
+                ticket = await ticket_actions.create_ticket(
                     session,
-                    client,
+                    tickets,
                     agent,
                     TicketCreate(
                         type=kind,
@@ -182,9 +183,9 @@ async def seed(sessions: async_sessionmaker[AsyncSession], client: Client) -> li
                     f"demo-ticket-{index}",
                 )
                 if kind == TicketType.INCIDENT and impact == 1:
-                    await ticket_service.act(
+                    await ticket_actions.act(
                         session,
-                        client,
+                        tickets,
                         agent,
                         ticket.number,
                         Reply(actor=agent.actor(), body="We are looking into it."),

@@ -23,13 +23,14 @@ from activities.routing import RoutingActivities
 from api.mail.poll import MailboxActivities
 from api.mail.process import MailProcessor
 from api.temporal import connect
+from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
 from workflows import ids
 from workflows.alerts import AlertWorkflow
 from workflows.bulk import BulkWorkflow
 from workflows.mailbox import MailboxWorkflow
-from workflows.ticket import TicketWorkflow
+from workflows.ticket.workflow import TicketWorkflow
 
 WORKFLOWS: Sequence[type] = (TicketWorkflow, BulkWorkflow, AlertWorkflow, MailboxWorkflow)
 
@@ -173,12 +174,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     CollectorPacing().install()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     projection = ProjectionActivities(engine, smtp=settings.smtp_host is not None)
-    bulk = BulkActivities(client, engine)
-    incidents = IncidentActivities(client, engine)
+    tickets = TemporalTicketClient(client)
+    bulk = BulkActivities(tickets, engine)
+    incidents = IncidentActivities(tickets, engine)
     mail = MailActivities(engine, mail_config(settings))
     sessions = make_session_factory(engine)
     mailboxes = MailboxActivities(
-        sessions, MailProcessor(sessions, client, settings), settings.secret_key
+        sessions, MailProcessor(sessions, tickets, settings), settings.secret_key
     )
     routing = RoutingActivities(engine)
     worker = build_worker(

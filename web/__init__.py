@@ -12,6 +12,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     from web import (
+        actions,
         directory_routes,
         incident_routes,
         mail,
@@ -23,6 +24,7 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes.router)
+    app.include_router(actions.router)
     app.include_router(incident_routes.router)
     app.include_router(sla_routes.router)
     app.include_router(routing_routes.router)

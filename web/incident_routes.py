@@ -15,19 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
-from api.schemas import MAX_INT, IntegrationBody, IntegrationPublic, MajorBody, ParentBody
+from api.schemas import MAX_INT, IntegrationBody, IntegrationPublic
 from api.services import directory
 from api.services import incidents as service
 from api.services.sla import list_services
 from models import Integration
 from web.render import page
 from web.routes import (
-    TicketNumber,
     WebAdmin,
     WebStaff,
     _parse,
     _see_other,
-    _ticket_page,
     _validated,
 )
 from workflows.alerts import AlertAction
@@ -51,52 +49,6 @@ async def incidents_page(
         "incidents/list.html",
         {"user": user, "alerts": alerts, "integrations": integrations, "status": state or ""},
     )
-
-
-# ---------------------------------------------------------------- major and child incidents
-
-
-@router.post("/incidents/{number}/major")
-async def set_major(
-    request: Request,
-    number: TicketNumber,
-    user: WebStaff,
-    session: SessionDep,
-    client: TemporalDep,
-) -> Response:
-    form = await request.form()
-    data = {"major": str(form.get("major", "")), "note": str(form.get("note", ""))}
-    try:
-        await service.set_major(session, client, user, number, _parse(MajorBody, data))
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _ticket_page(request, user, session, number, error=exc, failed="major")
-    return _see_other(f"/tickets/{number}")
-
-
-@router.post("/incidents/{number}/parent")
-async def link_parent(
-    request: Request,
-    number: TicketNumber,
-    user: WebStaff,
-    session: SessionDep,
-    client: TemporalDep,
-) -> Response:
-    form = await request.form()
-    parent = str(form.get("parent_number", "")).strip().lstrip("#")
-    data: dict[str, Any] = {"parent_number": parent or None}
-    try:
-        body = _parse(ParentBody, data) if parent else ParentBody(parent_number=None)
-        await service.link_parent(session, client, user, number, body)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        values = {"parent_number": parent}
-        return await _ticket_page(
-            request, user, session, number, error=exc, values=values, failed="parent"
-        )
-    return _see_other(f"/tickets/{number}")
 
 
 # ---------------------------------------------------------------- administration

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TemporalDep, TicketsDep
 from api.errors import ApiError
 from api.mail.process import MailProcessor
 from api.mail.schemas import MailboxCreate
@@ -175,10 +175,10 @@ async def reprocess(
     request: Request,
     user: WebAdmin,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
     settings: SettingsDep,
 ) -> Response:
-    processor = MailProcessor(request.app.state.sessions, client, settings)
+    processor = MailProcessor(request.app.state.sessions, tickets, settings)
     result = await service.reprocess(session, processor, message_id)
     if result.status == "quarantined":
         return await _page(

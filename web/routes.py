@@ -23,24 +23,18 @@ from api.auth import (
     end_session,
     start_session,
 )
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TicketsDep
 from api.errors import ApiError, api_error_response, http_error_response
 from api.schemas import (
     MAX_BIGINT,
     MAX_INT,
     SEARCH_MAX,
-    AssignBody,
-    ClassifyBody,
-    CommentCreate,
     DeskSettings,
-    PendBody,
-    ReopenBody,
-    ResolveBody,
     TicketCreate,
     TokenCreate,
 )
 from api.security import new_secret, same
-from api.services import desk, directory, incidents, notifications
+from api.services import attachments, desk, directory, incidents, notifications, ticket_actions
 from api.services import tickets as service
 from models import User
 from web.render import page
@@ -53,15 +47,6 @@ from workflows.choices import (
     Role,
     Status,
     TicketType,
-)
-from workflows.ticket_model import (
-    AddNote,
-    Assign,
-    Close,
-    Pend,
-    Reopen,
-    Resolve,
-    Resume,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -420,15 +405,15 @@ async def new_ticket_form(request: Request, user: WebUser, session: SessionDep) 
 
 @router.post("/tickets/new")
 async def new_ticket(
-    request: Request, user: WebUser, session: SessionDep, client: TemporalDep
+    request: Request, user: WebUser, session: SessionDep, tickets: TicketsDep
 ) -> Response:
     form = await request.form()
     data = _form_dict(form, drop=(CSRF_FIELD, "idempotency_key"))
     key = str(form.get("idempotency_key") or "") or None
     try:
         body = _parse(TicketCreate, _without_blank(data, "requester_id", "group_id", "assignee_id"))
-        ticket = await service.create_ticket(
-            session, client, user, body, key, default_channel=Channel.WEB
+        ticket = await ticket_actions.create_ticket(
+            session, tickets, user, body, key, default_channel=Channel.WEB
         )
     except ApiError as exc:
         if user.is_staff:
@@ -464,7 +449,7 @@ async def _ticket_page(
         "user": user,
         "ticket": ticket,
         "events": await service.timeline(session, user, number),
-        "attachments": await service.list_attachments(session, user, number),
+        "attachments": await attachments.list_attachments(session, user, number),
         "error": error.detail if error else None,
         "error_field": error.field if error else None,
         # Input goes back only into the form it came from: a failed internal note
@@ -502,56 +487,13 @@ async def ticket_detail(
     return await _ticket_page(request, user, session, number)
 
 
-ACTIONS = ("reply", "note", "classify", "assign", "pend", "resume", "resolve", "reopen", "close")
-
-
-def _action_message(action: str, user: Principal, data: dict[str, Any]) -> Any:
-    actor = user.actor()
-    if action == "note":
-        return AddNote(actor=actor, body=_parse(CommentCreate, {"body": data.get("body", "")}).body)
-    if action == "classify":
-        fields = {k: data[k] for k in ("impact", "urgency", "service_id") if k in data}
-        body = _parse(ClassifyBody, _without_blank(fields, "service_id"))
-        if "service_id" in data and not data["service_id"]:
-            body.clear_service = True
-        return body
-    if action == "assign":
-        fields = {k: data.get(k, "") for k in ("group_id", "assignee_id", "note")}
-        body = _parse(AssignBody, _without_blank(fields, "group_id", "assignee_id"))
-        return Assign(
-            actor=actor, group_id=body.group_id, assignee_id=body.assignee_id, note=body.note
-        )
-    if action == "pend":
-        pend = _parse(
-            PendBody,
-            {
-                "reason": data.get("reason", ""),
-                "awaiting_customer": "true" if "awaiting_customer" in data else "false",
-            },
-        )
-        return Pend(actor=actor, reason=pend.reason, awaiting_customer=pend.awaiting_customer)
-    if action == "resume":
-        return Resume(actor=actor)
-    if action == "resolve":
-        body = _parse(
-            ResolveBody,
-            {"resolution_code": data.get("resolution_code", ""), "note": data.get("note", "")},
-        )
-        return Resolve(actor=actor, resolution_code=body.resolution_code.value, note=body.note)
-    if action == "reopen":
-        return Reopen(
-            actor=actor, reason=_parse(ReopenBody, {"reason": data.get("reason", "")}).reason
-        )
-    return Close(actor=actor)
-
-
 @router.post("/tickets/{number}/attachments")
 async def upload(
     request: Request,
     number: TicketNumber,
     user: WebUser,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
     settings: SettingsDep,
 ) -> Response:
     form = await request.form()
@@ -559,9 +501,9 @@ async def upload(
     try:
         if file is None or isinstance(file, str) or not file.filename:
             raise ApiError(422, "choose a file to upload", field="file", code="invalid_field")
-        await service.add_attachment(
+        await attachments.add_attachment(
             session,
-            client,
+            tickets,
             user,
             number,
             file,
@@ -573,45 +515,6 @@ async def upload(
             raise
         return await _ticket_page(request, user, session, number, error=exc)
     return _see_other(f"/tickets/{number}#attachments")
-
-
-@router.post("/tickets/{number}/{action}")
-async def ticket_action(
-    request: Request,
-    number: TicketNumber,
-    action: str,
-    user: WebUser,
-    session: SessionDep,
-    client: TemporalDep,
-) -> Response:
-    if action not in ACTIONS:
-        raise ApiError(404, f"unknown action {action!r}", code="not_found")
-    form = await request.form()
-    data = _form_dict(form)
-    try:
-        if action == "reply":
-            # The files ticked in the reply form go with it (and out with its mail).
-            fields = {
-                "body": data.get("body", ""),
-                "attachment_ids": form.getlist("attachment_ids"),
-            }
-            body = _validated(CommentCreate, fields)  # a list: not text-only like _parse
-            await service.comment(session, client, user, number, body)
-            return _see_other(f"/tickets/{number}")
-        msg = _action_message(action, user, data)
-        if isinstance(msg, Assign):
-            await service.assign(session, client, user, number, msg)
-        elif isinstance(msg, ClassifyBody):
-            await service.classify(session, client, user, number, msg)
-        else:
-            await service.act(session, client, user, number, msg)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _ticket_page(
-            request, user, session, number, error=exc, values=data, failed=action
-        )
-    return _see_other(f"/tickets/{number}")
 
 
 # ---------------------------------------------------------------- portal

@@ -19,11 +19,7 @@ from api.schemas import (
     NOTIFICATION_KINDS,
     AvailabilityBody,
     BulkReassign,
-    ConsultAnswer,
-    ConsultBody,
     NotificationPrefsBody,
-    OfferDecline,
-    ReminderBody,
     RoutingRuleBody,
 )
 from api.services import bulk, directory
@@ -32,13 +28,11 @@ from api.services import routing_rules as rules
 from models import Calendar, Ticket, User
 from web.render import page
 from web.routes import (
-    TicketNumber,
     WebAdmin,
     WebStaff,
     WebUser,
     _parse,
     _see_other,
-    _ticket_page,
     _validated,
 )
 from workflows.choices import OPEN_STATUSES, Channel, Role, TicketType
@@ -75,93 +69,6 @@ async def _tasks_page(
 async def tasks(request: Request, user: WebStaff, session: SessionDep) -> Response:
     """Tickets offered to me, with the time left, and my availability switch."""
     return await _tasks_page(request, user, session)
-
-
-@router.post("/tasks/offers/{number}/accept")
-async def accept(
-    request: Request, number: TicketNumber, user: WebStaff, session: SessionDep, client: TemporalDep
-) -> Response:
-    try:
-        await service.accept(session, client, user, number)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _tasks_page(request, user, session, error=exc)
-    return _see_other(f"/tickets/{number}")
-
-
-@router.post("/tasks/offers/{number}/decline")
-async def decline(
-    request: Request, number: TicketNumber, user: WebStaff, session: SessionDep, client: TemporalDep
-) -> Response:
-    form = await request.form()
-    try:
-        body = _parse(OfferDecline, {"reason": str(form.get("reason", ""))})
-        await service.decline(session, client, user, number, body.reason)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _tasks_page(request, user, session, error=exc)
-    return _see_other("/tasks")
-
-
-@router.post("/tasks/consults/{number}/{seq}/answer")
-async def answer(
-    request: Request,
-    number: TicketNumber,
-    seq: Annotated[int, Path(ge=1, le=MAX_INT)],
-    user: WebStaff,
-    session: SessionDep,
-    client: TemporalDep,
-) -> Response:
-    form = await request.form()
-    try:
-        body = _parse(ConsultAnswer, {"body": str(form.get("body", ""))})
-        await service.answer_consult(session, client, user, number, seq, body.body)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _tasks_page(request, user, session, error=exc)
-    return _see_other("/tasks")
-
-
-@router.post("/tasks/tickets/{number}/consult")
-async def ask(
-    request: Request, number: TicketNumber, user: WebStaff, session: SessionDep, client: TemporalDep
-) -> Response:
-    form = await request.form()
-    data = {k: str(form.get(k, "")) for k in ("colleague_id", "message")}
-    try:
-        await service.consult(session, client, user, number, _parse(ConsultBody, data))
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _ticket_page(request, user, session, number, error=exc, failed="consult")
-    return _see_other(f"/tickets/{number}")
-
-
-@router.post("/tasks/tickets/{number}/reminder")
-async def remind(
-    request: Request, number: TicketNumber, user: WebStaff, session: SessionDep, client: TemporalDep
-) -> Response:
-    form = await request.form()
-    when = str(form.get("at", "")).strip()
-    data = {"at": when or None, "note": str(form.get("note", ""))}
-    try:
-        if when and not when.endswith("Z") and "+" not in when[10:]:
-            raise ApiError(
-                422,
-                "at needs a time zone, e.g. 2026-12-01T09:00+01:00",
-                field="at",
-                code="invalid_field",
-            )
-        body = _validated(ReminderBody, data)
-        await service.set_reminder(session, client, user, number, body)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await _ticket_page(request, user, session, number, error=exc, failed="reminder")
-    return _see_other(f"/tickets/{number}")
 
 
 @router.post("/tasks/availability")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import SessionDep, TemporalDep, TicketsDep
 from api.errors import ApiError
 from api.schemas import MAX_INT, CalendarPublic
 from api.services import directory, sla_clocks, sla_io, tickets
@@ -430,11 +430,11 @@ async def ticket_sla(
     number: TicketNumber,
     user: WebStaff,
     session: SessionDep,
-    client: TemporalDep,
+    ticket_client: TicketsDep,
 ) -> Response:
     """The ticket page's SLA panel with the clocks as they stand now (htmx refreshes it)."""
     ticket = await tickets.get_ticket(session, user, number)
-    clocks = await sla_clocks.live_clocks(client, ticket)
+    clocks = await sla_clocks.live_clocks(ticket_client, ticket)
     context = {
         "user": user,
         "ticket": ticket,

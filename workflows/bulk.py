@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from workflows.ids import APPLY_BULK_BATCH, LOAD_POLICY_SNAPSHOT, RECORD_BULK_PROGRESS
     from workflows.sla import SlaPolicy
-    from workflows.ticket_model import Actor
+    from workflows.ticket.messages import Actor
 
 BATCH = 25
 """Tickets per activity: small enough that progress moves often."""

@@ -122,3 +122,108 @@ PRIORITY_CHOICES = {
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
 """Statuses in which a ticket is still being worked on."""
+
+
+class EventKind(StrEnum):
+    """What one entry of a ticket's timeline records. Stored with every event: never
+    rename a value."""
+
+    OPENED = "opened"
+    REPLIED = "replied"
+    NOTE_ADDED = "note_added"
+    CLASSIFIED = "classified"
+    ASSIGNED = "assigned"
+    PENDED = "pended"
+    RESUMED = "resumed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    ATTACHED = "attached"
+    ACKNOWLEDGED = "acknowledged"
+    MAJOR_SET = "major_set"
+    MAJOR_CLEARED = "major_cleared"
+    PARENT_LINKED = "parent_linked"
+    SLA_POLICY_APPLIED = "sla_policy_applied"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    SLA_ESCALATED = "sla_escalated"
+    PRIORITY_RAISED = "priority_raised"
+    OFFERED = "offered"
+    UNROUTED = "unrouted"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_EXPIRED = "offer_expired"
+    CONSULT_ASKED = "consult_asked"
+    CONSULT_ANSWERED = "consult_answered"
+    REMINDER_SET = "reminder_set"
+    REMINDED = "reminded"
+    IDLE = "idle"
+    CUSTOMER_REMINDED = "customer_reminded"
+
+
+COMMENT_KINDS = (EventKind.REPLIED, EventKind.NOTE_ADDED)
+"""Events whose body is a comment: a public reply or an internal note."""
+
+
+class NotificationKind(StrEnum):
+    """Why a person is notified; each person may mute any of them for mail and push."""
+
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    UNROUTED = "unrouted"
+    CONSULT = "consult"
+    CONSULT_ANSWERED = "consult_answered"
+    REMINDER = "reminder"
+    IDLE = "idle"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    SLA_ESCALATED = "sla_escalated"
+
+
+class Audience(StrEnum):
+    """Whom a notification of a ticket's event is for; the projection finds the people."""
+
+    ASSIGNEE = "assignee"
+    GROUP_LEAD = "group_lead"
+    MANAGERS = "managers"
+    USER = "user"
+    """The one person `NotifyRequest.user_id` names."""
+
+
+class SlaStatus(StrEnum):
+    """Where a ticket stands against its SLA (lists filter and sort by it)."""
+
+    NONE = "none"
+    RUNNING = "running"
+    PAUSED = "paused"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+
+
+class ClockStatus(StrEnum):
+    """Where one SLA clock (first response, next update, resolution) stands."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"
+    STOPPED = "stopped"
+
+
+class Availability(StrEnum):
+    """Whether an agent is offered tickets now."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class MailKind(StrEnum):
+    """What a ticket's mail activity sends about one of its events."""
+
+    REPLY = "reply"
+    """The event itself, to the requester (an agent's reply, a reminder to answer)."""
+    NOTIFICATION = "notification"
+    """The notifications the event raised, to the people notified."""

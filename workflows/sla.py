@@ -27,6 +27,7 @@ from workflows.business_time import (
     add_business_time,
     business_time_between,
 )
+from workflows.choices import ClockStatus, SlaStatus
 
 DEFAULT_WARNINGS = [50, 75, 90]
 DEFAULT_PAUSE_STATUSES = ["pending"]
@@ -159,15 +160,15 @@ class Clock(BaseModel):
         return self.running_since is not None
 
     @property
-    def state(self) -> str:
-        """running, paused, met, breached (late, finished or not) or stopped."""
+    def state(self) -> ClockStatus:
+        """Breached once late (finished or not), else met, stopped, running or paused."""
         if self.breached_at is not None:
-            return "breached"
+            return ClockStatus.BREACHED
         if self.met_at is not None:
-            return "met"
+            return ClockStatus.MET
         if self.stopped_at is not None:
-            return "stopped"
-        return "running" if self.running else "paused"
+            return ClockStatus.STOPPED
+        return ClockStatus.RUNNING if self.running else ClockStatus.PAUSED
 
 
 class SlaState(BaseModel):
@@ -539,15 +540,14 @@ class SlaSummary:
 
     due_at: datetime | None
     """Earliest due instant of a running clock (a breached one is in the past)."""
-    state: str
-    """none, running, paused, at_risk, breached or met."""
+    state: SlaStatus
     breached: bool
     dues: dict[ClockName, datetime | None]
 
 
 def summary(sla: SlaState | None) -> SlaSummary:
     if sla is None or not sla.clocks:
-        return SlaSummary(None, "none", False, {})
+        return SlaSummary(None, SlaStatus.NONE, False, {})
     clocks = list(sla.clocks.values())
     dues = {c.name: c.due_at for c in clocks}
     running_dues = [c.due_at for c in clocks if c.due_at is not None]
@@ -556,15 +556,15 @@ def summary(sla: SlaState | None) -> SlaSummary:
         c.running and any(":warning:" in key for key in c.fired) for c in clocks if not c.finished
     )
     if breached:
-        state = "breached"
+        state = SlaStatus.BREACHED
     elif warned:
-        state = "at_risk"
+        state = SlaStatus.AT_RISK
     elif any(c.running for c in clocks):
-        state = "running"
+        state = SlaStatus.RUNNING
     elif any(not c.finished for c in clocks):
-        state = "paused"
+        state = SlaStatus.PAUSED
     else:
-        state = "met"
+        state = SlaStatus.MET
     return SlaSummary(min(running_dues) if running_dues else None, state, breached, dues)
 
 
@@ -575,7 +575,7 @@ def clock_report(sla: SlaState, now: datetime) -> dict[str, dict[str, object]]:
     for name, clock in sla.clocks.items():
         elapsed = elapsed_at(cal, clock, now)
         report[name.value] = {
-            "state": clock.state,
+            "state": clock.state.value,
             "cycle": clock.cycle,
             "target_seconds": clock.target.total_seconds(),
             "elapsed_seconds": elapsed.total_seconds(),
@@ -585,9 +585,9 @@ def clock_report(sla: SlaState, now: datetime) -> dict[str, dict[str, object]]:
             "breached_at": clock.breached_at.isoformat() if clock.breached_at else None,
             "met_at": clock.met_at.isoformat() if clock.met_at else None,
             "outcome": (
-                "breached"
+                ClockStatus.BREACHED.value
                 if clock.breached_at is not None
-                else "met"
+                else ClockStatus.MET.value
                 if clock.met_at is not None
                 else None
             ),

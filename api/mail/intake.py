@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from api.mail.process import MailProcessor, MailUnavailable
 from api.temporal import connect
+from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
 
@@ -73,7 +74,9 @@ async def run_intake(settings: Settings, stop: asyncio.Event) -> None:
     engine = make_engine(settings.resolved_database_url(), pool_size=4, max_overflow=4)
     try:
         client = await connect(settings.temporal_address, settings.temporal_namespace)
-        processor = MailProcessor(make_session_factory(engine), client, settings)
+        processor = MailProcessor(
+            make_session_factory(engine), TemporalTicketClient(client), settings
+        )
         server = await serve(settings, processor)
         kind = "LMTP" if settings.mail_intake_lmtp else "SMTP"
         log.info(

@@ -23,16 +23,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from api.auth import Principal
-from api.errors import ApiError, from_temporal
+from api.errors import ApiError, from_violation
 from api.mail.parse import ParsedMail, ParseError, message_id_of, parse
 from api.schemas import TicketCreate, UserCreate
-from api.services import directory
-from api.services import tickets as ticket_service
-from api.temporal import send_action
+from api.services import directory, ticket_actions
+from api.services.attachments import clean_filename
 from models import (
     Attachment,
     GroupMember,
@@ -45,8 +43,10 @@ from models import (
 )
 from tempodesk.settings import Settings
 from workflows.choices import Channel, Role, Status, TicketType
-from workflows.lifecycle import BODY_MAX, SUBJECT_MAX
-from workflows.ticket_model import (
+from workflows.ticket.client import TicketClient
+from workflows.ticket.errors import RuleViolation
+from workflows.ticket.fields import BODY_MAX, SUBJECT_MAX
+from workflows.ticket.messages import (
     SYSTEM,
     AddNote,
     Assign,
@@ -104,10 +104,10 @@ class MailProcessor:
     """Stores and acts on received mail; one per intake process or worker."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings
+        self, sessions: async_sessionmaker[AsyncSession], tickets: TicketClient, settings: Settings
     ) -> None:
         self._sessions = sessions
-        self._client = client
+        self._tickets = tickets
         self._settings = settings
 
     # ------------------------------------------------------------ storing
@@ -339,11 +339,10 @@ class MailProcessor:
         )
 
     async def _update(self, workflow_id: str, msg: BaseModel, update_id: str) -> TicketState:
-        handle = self._client.get_workflow_handle(workflow_id)
         try:
-            return await send_action(handle, msg, update_id=update_id)
-        except (WorkflowUpdateFailedError, RPCError) as exc:
-            raise from_temporal(exc, "the ticket is closed") from exc
+            return await self._tickets.act(workflow_id, msg, update_id=update_id)
+        except RuleViolation as exc:
+            raise from_violation(exc) from exc
 
     async def _reply(self, ticket: Ticket, mail: ParsedMail, principal: Principal) -> int | None:
         """Add the message to the ticket; its seq, or None when the ticket can take no reply."""
@@ -398,9 +397,9 @@ class MailProcessor:
             description=_fit(mail.text, BODY_MAX),
         )
         async with self._sessions() as session:
-            ticket = await ticket_service.create_ticket(
+            ticket = await ticket_actions.create_ticket(
                 session,
-                self._client,
+                self._tickets,
                 principal,
                 body,
                 _key(mail.message_id, "open"),
@@ -446,7 +445,7 @@ class MailProcessor:
         limit = self._settings.max_attachment_bytes
         too_large: list[str] = []
         for index, part in enumerate(mail.attachments):
-            filename = ticket_service.clean_filename(part.filename)
+            filename = clean_filename(part.filename)
             if len(part.data) > limit:
                 too_large.append(f"{filename} ({len(part.data) // 1024} KiB)")
                 continue

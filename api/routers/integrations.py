@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 
-from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
+from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep, TicketsDep
 from api.errors import ApiError
 from api.schemas import (
     AlertLink,
@@ -17,8 +17,6 @@ from api.schemas import (
     IntegrationBody,
     IntegrationCreated,
     IntegrationPublic,
-    MajorBody,
-    ParentBody,
     TicketPublic,
 )
 from api.services import incidents as service
@@ -230,34 +228,10 @@ async def link_alert(
     body: AlertLink,
     user: StaffUser,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
 ) -> IncidentAlerts:
     """Link an alert (by integration and key) to this incident; its next events feed it."""
-    return await service.link_alert(session, client, user, number, body)
-
-
-@router.post("/tickets/{number}/major", tags=["tickets"])
-async def set_major(
-    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    body: MajorBody,
-    user: StaffUser,
-    session: SessionDep,
-    client: TemporalDep,
-) -> TicketPublic:
-    """Declare an incident major, or no longer major (staff)."""
-    return await service.set_major(session, client, user, number, body)
-
-
-@router.post("/tickets/{number}/parent", tags=["tickets"])
-async def link_parent(
-    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    body: ParentBody,
-    user: StaffUser,
-    session: SessionDep,
-    client: TemporalDep,
-) -> TicketPublic:
-    """Make an incident a child of a major incident; `parent_number: null` unlinks (staff)."""
-    return await service.link_parent(session, client, user, number, body)
+    return await service.link_alert(session, tickets, user, number, body)
 
 
 @router.get("/tickets/{number}/children", tags=["tickets"])

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from api.deps import AdminUser, SessionDep, SettingsDep, StaffUser, TemporalDep
+from api.deps import AdminUser, SessionDep, SettingsDep, StaffUser, TemporalDep, TicketsDep
 from api.mail.process import MailProcessor
 from api.mail.schemas import (
     MailboxCreate,
@@ -130,11 +130,11 @@ async def reprocess(
     request: Request,
     user: AdminUser,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
     settings: SettingsDep,
 ) -> Reprocessed:
     """Process a quarantined message again; it leaves the quarantine unless it fails again."""
-    processor = MailProcessor(request.app.state.sessions, client, settings)
+    processor = MailProcessor(request.app.state.sessions, tickets, settings)
     return await service.reprocess(session, processor, message_id)
 
 

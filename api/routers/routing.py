@@ -8,54 +8,31 @@ from fastapi import APIRouter, Path, Response, status
 
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, StaffUser, TemporalDep
 from api.schemas import (
-    MAX_BIGINT,
     AttentionPublic,
     AvailabilityBody,
     AvailabilityPublic,
     BulkJobPublic,
     BulkReassign,
-    ConsultAnswer,
-    ConsultBody,
     ConsultRequest,
     NotificationPrefsBody,
     NotificationPrefsPublic,
-    OfferDecline,
     OfferPublic,
-    ReminderBody,
     ReminderPublic,
     RoutingRuleBody,
     RoutingRulePublic,
     RuleOrder,
-    TicketPublic,
 )
 from api.services import bulk
 from api.services import routing as service
 from api.services import routing_rules as rules
 
 router = APIRouter(tags=["routing"])
-Number = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
 @router.get("/offers")
 async def my_offers(user: StaffUser, session: SessionDep) -> list[OfferPublic]:
     """Tickets offered to me now, the soonest to expire first."""
     return await service.my_offers(session, user)
-
-
-@router.post("/tickets/{number}/offer/accept", tags=["tickets"])
-async def accept_offer(
-    number: Number, user: StaffUser, session: SessionDep, client: TemporalDep
-) -> TicketPublic:
-    """Take a ticket offered to me: it is assigned to me."""
-    return await service.accept(session, client, user, number)
-
-
-@router.post("/tickets/{number}/offer/decline", tags=["tickets"])
-async def decline_offer(
-    number: Number, body: OfferDecline, user: StaffUser, session: SessionDep, client: TemporalDep
-) -> TicketPublic:
-    """Pass on a ticket offered to me; it goes to the next agent and never back to me."""
-    return await service.decline(session, client, user, number, body.reason)
 
 
 @router.get("/me/availability")
@@ -77,35 +54,6 @@ async def bulk_reassign(
 ) -> BulkJobPublic:
     """Reassign many open tickets (managers and admins); follow it at /bulk-jobs/{id}."""
     return await bulk.reassign(session, client, user, body)
-
-
-@router.post("/tickets/{number}/consults", tags=["tickets"])
-async def consult(
-    number: Number, body: ConsultBody, user: StaffUser, session: SessionDep, client: TemporalDep
-) -> TicketPublic:
-    """Ask a colleague about the ticket (internal); it is in their task list until answered."""
-    return await service.consult(session, client, user, number, body)
-
-
-@router.post("/tickets/{number}/consults/{seq}/answer", tags=["tickets"])
-async def answer_consult(
-    number: Number,
-    seq: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    body: ConsultAnswer,
-    user: StaffUser,
-    session: SessionDep,
-    client: TemporalDep,
-) -> TicketPublic:
-    """Answer a colleague's question (an internal note on the ticket)."""
-    return await service.answer_consult(session, client, user, number, seq, body.body)
-
-
-@router.post("/tickets/{number}/reminder", tags=["tickets"])
-async def set_reminder(
-    number: Number, body: ReminderBody, user: StaffUser, session: SessionDep, client: TemporalDep
-) -> TicketPublic:
-    """Be reminded of the ticket at a time (the assignee is notified); null cancels."""
-    return await service.set_reminder(session, client, user, number, body)
 
 
 @router.get("/consults")

@@ -1,4 +1,5 @@
-"""Tickets: create, list, read, timeline, comments, attachments and one endpoint per action."""
+"""Tickets: create, list, read, timeline, comments and attachments. Each action's own
+endpoint is made from the action registry (`api.routers.ticket_actions`)."""
 
 from __future__ import annotations
 
@@ -7,39 +8,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, TicketsDep
 from api.errors import ApiError
 from api.schemas import (
     MAX_BIGINT,
     MAX_INT,
     SEARCH_MAX,
-    AssignBody,
     AttachmentPublic,
-    ClassifyBody,
     CommentCreate,
     CommentPublic,
-    Empty,
     EventPublic,
-    PendBody,
     Queue,
-    ReopenBody,
-    ResolveBody,
     SlaFilter,
     SortKey,
     TicketCreate,
     TicketPage,
     TicketPublic,
 )
+from api.services import attachments, ticket_actions
 from api.services import tickets as service
-from workflows.choices import Status, TicketType
-from workflows.ticket_model import (
-    Assign,
-    Close,
-    Pend,
-    Reopen,
-    Resolve,
-    Resume,
-)
+from workflows.choices import PRIORITIES, Status, TicketType
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -59,11 +47,11 @@ async def create_ticket(
     body: TicketCreate,
     user: CurrentUser,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
     """Open a ticket (retry-safe with Idempotency-Key)."""
-    return await service.create_ticket(session, client, user, body, idempotency_key)
+    return await ticket_actions.create_ticket(session, tickets, user, body, idempotency_key)
 
 
 @router.get("")
@@ -84,7 +72,7 @@ async def list_tickets(
 ) -> TicketPage:
     """List tickets the caller may see, filtered and keyset-paginated."""
     for p in priority:
-        if p not in (1, 2, 3, 4, 5):
+        if p not in PRIORITIES:
             raise ApiError(
                 422, "priority must be one of 1..5", field="priority", code="invalid_field"
             )
@@ -131,112 +119,11 @@ async def add_comment(
     body: CommentCreate,
     user: CurrentUser,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
     """Reply publicly (with files of the ticket), or add an internal note with `public: false`."""
-    return await service.comment(session, client, user, number, body, idempotency_key)
-
-
-@router.post("/{number}/classify")
-async def classify(
-    number: TicketNumber,
-    body: ClassifyBody,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Set impact, urgency and service; priority and SLA targets follow."""
-    return await service.classify(session, client, user, number, body, idempotency_key)
-
-
-@router.post("/{number}/assign")
-async def assign(
-    number: TicketNumber,
-    body: AssignBody,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Set group and assignee (null clears)."""
-    msg = Assign(
-        actor=user.actor(), group_id=body.group_id, assignee_id=body.assignee_id, note=body.note
-    )
-    return await service.assign(session, client, user, number, msg, idempotency_key)
-
-
-@router.post("/{number}/pend")
-async def pend(
-    number: TicketNumber,
-    body: PendBody,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Set pending with a reason."""
-    msg = Pend(actor=user.actor(), reason=body.reason, awaiting_customer=body.awaiting_customer)
-    return await service.act(session, client, user, number, msg, idempotency_key)
-
-
-@router.post("/{number}/resume")
-async def resume(
-    number: TicketNumber,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    body: Empty | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Resume a pending ticket."""
-    return await service.act(
-        session, client, user, number, Resume(actor=user.actor()), idempotency_key
-    )
-
-
-@router.post("/{number}/resolve")
-async def resolve(
-    number: TicketNumber,
-    body: ResolveBody,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Resolve with a resolution code; the reopen window starts."""
-    msg = Resolve(actor=user.actor(), resolution_code=body.resolution_code.value, note=body.note)
-    return await service.act(session, client, user, number, msg, idempotency_key)
-
-
-@router.post("/{number}/reopen")
-async def reopen(
-    number: TicketNumber,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    body: ReopenBody | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Reopen a resolved ticket within the reopen window."""
-    msg = Reopen(actor=user.actor(), reason=body.reason if body else "")
-    return await service.act(session, client, user, number, msg, idempotency_key)
-
-
-@router.post("/{number}/close")
-async def close(
-    number: TicketNumber,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    body: Empty | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> TicketPublic:
-    """Close a resolved ticket before its reopen window ends."""
-    return await service.act(
-        session, client, user, number, Close(actor=user.actor()), idempotency_key
-    )
+    return await ticket_actions.comment(session, tickets, user, number, body, idempotency_key)
 
 
 @router.get("/{number}/attachments")
@@ -244,7 +131,7 @@ async def list_attachments(
     number: TicketNumber, user: CurrentUser, session: SessionDep
 ) -> list[AttachmentPublic]:
     """Files on the ticket (customers see public ones only)."""
-    return await service.list_attachments(session, user, number)
+    return await attachments.list_attachments(session, user, number)
 
 
 @router.post("/{number}/attachments", status_code=status.HTTP_201_CREATED)
@@ -252,14 +139,14 @@ async def add_attachment(
     number: TicketNumber,
     user: CurrentUser,
     session: SessionDep,
-    client: TemporalDep,
+    tickets: TicketsDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="The file; its content type is kept")],
     public: Annotated[bool, Form()] = True,
 ) -> AttachmentPublic:
     """Upload a file to the ticket (multipart, size-limited)."""
-    return await service.add_attachment(
-        session, client, user, number, file, public=public, max_bytes=settings.max_attachment_bytes
+    return await attachments.add_attachment(
+        session, tickets, user, number, file, public=public, max_bytes=settings.max_attachment_bytes
     )
 
 
@@ -271,5 +158,5 @@ async def download_attachment(
     attachment_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> Response:
     """Download a file with its original content type (always as an attachment)."""
-    attachment = await service.get_attachment(session, user, attachment_id)
-    return service.attachment_response(attachment)
+    attachment = await attachments.get_attachment(session, user, attachment_id)
+    return attachments.attachment_response(attachment)

@@ -12,7 +12,7 @@ from api.auth import Principal
 from api.errors import ApiError
 from api.schemas import BulkJobPublic, BulkReassign
 from api.services.sla import get_job
-from api.services.tickets import _check_people
+from api.services.ticket_actions import check_people
 from models import BulkJob, Ticket
 from workflows import ids
 from workflows.bulk import BulkAction, BulkInput, BulkKind, BulkTarget, BulkWorkflow
@@ -39,7 +39,7 @@ async def reassign(
             field="group_id",
             code="invalid_field",
         )
-    await _check_people(session, group_id=body.group_id, assignee_id=body.assignee_id)
+    await check_people(session, principal, group_id=body.group_id, assignee_id=body.assignee_id)
     query = select(Ticket.id, Ticket.number).order_by(Ticket.number)
     if body.numbers is not None:
         # Named tickets are all tried; a closed one is reported as refused.

@@ -12,7 +12,7 @@ from api.schemas import DeskSettings
 from models import DeskSetting
 from models.desk import PRIORITY_MATRIX, REOPEN_WINDOW, read_desk_settings
 from workflows.priority import matrix_problems
-from workflows.ticket_model import DeskConfig
+from workflows.ticket.messages import DeskConfig
 
 
 async def get_settings(session: AsyncSession) -> DeskSettings:

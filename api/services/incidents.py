@@ -34,14 +34,13 @@ from api.schemas import (
     IntegrationCreated,
     IntegrationPublic,
     IntegrationRule,
-    MajorBody,
-    ParentBody,
     TicketPublic,
     WebhookMapping,
 )
 from api.security import digest, new_secret, same
 from api.services.sla import check_service
-from api.services.tickets import act, get_row, get_ticket, visible_to
+from api.services.ticket_actions import act
+from api.services.tickets import get_row, get_ticket, visible_to
 from models import Alert, AlertEvent, Group, Integration, Ticket, User
 from workflows import ids
 from workflows.alerts import (
@@ -54,8 +53,10 @@ from workflows.alerts import (
     ResolveMode,
 )
 from workflows.choices import Role, TicketType
-from workflows.lifecycle import BODY_MAX, SUBJECT_MAX, ViolationKind
-from workflows.ticket_model import AddNote, LinkParent, SetMajor
+from workflows.ticket.client import TicketClient
+from workflows.ticket.errors import ViolationKind
+from workflows.ticket.fields import BODY_MAX, SUBJECT_MAX
+from workflows.ticket.messages import AddNote
 
 INTEGRATION_TOKEN_PREFIX = "tdi_"
 
@@ -667,7 +668,11 @@ async def incident_alerts(
 
 
 async def link_alert(
-    session: AsyncSession, client: Client, principal: Principal, number: int, body: AlertLink
+    session: AsyncSession,
+    tickets: TicketClient,
+    principal: Principal,
+    number: int,
+    body: AlertLink,
 ) -> IncidentAlerts:
     """Move an alert to the incident `number` (which must be a working incident) and say so
     in its timeline; the alert's next events feed it."""
@@ -695,45 +700,12 @@ async def link_alert(
         note = f"Alert linked: {alert.summary or alert.key} ({alert.source})"
         if previous is not None:
             note += f", moved from #{previous}"
-        await act(session, client, principal, number, AddNote(actor=principal.actor(), body=note))
+        await act(session, tickets, principal, number, AddNote(actor=principal.actor(), body=note))
         alert.ticket_id = target.id
         await session.commit()
     found = await incident_alerts(session, target.id)
     assert found is not None
     return found
-
-
-async def set_major(
-    session: AsyncSession, client: Client, principal: Principal, number: int, body: MajorBody
-) -> TicketPublic:
-    msg = SetMajor(actor=principal.actor(), major=body.major, note=body.note)
-    return await act(session, client, principal, number, msg)
-
-
-async def link_parent(
-    session: AsyncSession, client: Client, principal: Principal, number: int, body: ParentBody
-) -> TicketPublic:
-    """Make incident `number` a child of a major incident (or unlink it)."""
-    if body.parent_number is not None:
-        parent = await session.scalar(
-            select(Ticket).where(Ticket.number == body.parent_number, visible_to(principal))
-        )
-        if parent is None:
-            raise ApiError(
-                422,
-                f"parent_number {body.parent_number} is not a ticket",
-                field="parent_number",
-                code="invalid_field",
-            )
-        if not parent.major:
-            raise ApiError(
-                422,
-                f"#{parent.number} is not a major incident; declare it major first",
-                field="parent_number",
-                code="invalid_field",
-            )
-    msg = LinkParent(actor=principal.actor(), parent_number=body.parent_number, note=body.note)
-    return await act(session, client, principal, number, msg)
 
 
 async def children_of(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from temporalio.client import Client
 
 from api.auth import Principal
 from api.errors import ApiError
@@ -14,20 +13,15 @@ from api.schemas import (
     AttentionPublic,
     AvailabilityBody,
     AvailabilityPublic,
-    ConsultBody,
     ConsultRequest,
     NotificationPrefsBody,
     NotificationPrefsPublic,
     OfferPublic,
-    ReminderBody,
     ReminderPublic,
-    TicketPublic,
     UserRef,
 )
-from api.services.tickets import act
 from models import Calendar, Group, Ticket, TicketEventRow, User
-from workflows.choices import OPEN_STATUSES, Role, Status
-from workflows.ticket_model import AcceptOffer, AnswerConsult, Consult, DeclineOffer, SetReminder
+from workflows.choices import OPEN_STATUSES, Status
 
 
 async def my_offers(session: AsyncSession, principal: Principal) -> list[OfferPublic]:
@@ -48,19 +42,6 @@ async def my_offers(session: AsyncSession, principal: Principal) -> list[OfferPu
         for t in rows
         if t.offer_expires_at is not None
     ]
-
-
-async def accept(
-    session: AsyncSession, client: Client, principal: Principal, number: int
-) -> TicketPublic:
-    return await act(session, client, principal, number, AcceptOffer(actor=principal.actor()))
-
-
-async def decline(
-    session: AsyncSession, client: Client, principal: Principal, number: int, reason: str
-) -> TicketPublic:
-    msg = DeclineOffer(actor=principal.actor(), reason=reason)
-    return await act(session, client, principal, number, msg)
 
 
 async def set_availability(
@@ -94,35 +75,6 @@ def _availability(user: User) -> AvailabilityPublic:
         max_open_tickets=user.max_open_tickets,
         calendar_id=user.calendar_id,
     )
-
-
-async def consult(
-    session: AsyncSession, client: Client, principal: Principal, number: int, body: ConsultBody
-) -> TicketPublic:
-    colleague = await session.get(User, body.colleague_id)
-    if colleague is None or not colleague.active or colleague.role == Role.CUSTOMER.value:
-        raise ApiError(
-            422,
-            f"colleague_id {body.colleague_id} is not an active agent",
-            field="colleague_id",
-            code="invalid_field",
-        )
-    msg = Consult(actor=principal.actor(), colleague_id=body.colleague_id, message=body.message)
-    return await act(session, client, principal, number, msg)
-
-
-async def answer_consult(
-    session: AsyncSession, client: Client, principal: Principal, number: int, seq: int, body: str
-) -> TicketPublic:
-    msg = AnswerConsult(actor=principal.actor(), consult_seq=seq, body=body)
-    return await act(session, client, principal, number, msg)
-
-
-async def set_reminder(
-    session: AsyncSession, client: Client, principal: Principal, number: int, body: ReminderBody
-) -> TicketPublic:
-    msg = SetReminder(actor=principal.actor(), at=body.at, note=body.note)
-    return await act(session, client, principal, number, msg)
 
 
 async def my_consults(session: AsyncSession, principal: Principal) -> list[ConsultRequest]:

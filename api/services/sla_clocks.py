@@ -7,30 +7,22 @@ query), which gives the business time elapsed and remaining at this instant.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
-from temporalio.service import RPCError
+from datetime import UTC, datetime
 
 from api.schemas import SlaClockPublic, TicketPublic
 from workflows.sla import CLOCK_LABELS, ClockName, clock_report
-from workflows.ticket import TicketWorkflow
-
-QUERY_TIMEOUT = timedelta(seconds=2)
-"""A query needs a worker; a page should not hang on one that is busy or down."""
+from workflows.ticket.client import TicketClient
 
 
-async def live_clocks(client: Client, ticket: TicketPublic) -> list[SlaClockPublic] | None:
+async def live_clocks(tickets: TicketClient, ticket: TicketPublic) -> list[SlaClockPublic] | None:
     """The clocks now, or None when the workflow does not answer in time.
 
     None means "use the projection" (`ticket.sla_clocks`); it is never an error
     a person needs to see. The caller has already checked that they may see
     the ticket.
     """
-    handle = client.get_workflow_handle(ticket.workflow_id)
-    try:
-        state = await handle.query(TicketWorkflow.current, rpc_timeout=QUERY_TIMEOUT)
-    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError, TimeoutError):
+    state = await tickets.current(ticket.workflow_id)
+    if state is None:
         return None
     if state.sla is None:
         return []

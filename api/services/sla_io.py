@@ -42,7 +42,7 @@ from workflows.sla import (
     Targets,
 )
 from workflows.sla_config import CalendarSpec, Conditions, DaySpec, PolicySpec
-from workflows.ticket_model import DeskConfig
+from workflows.ticket.messages import DeskConfig
 
 FORMAT_VERSION = 1
 

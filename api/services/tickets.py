@@ -1,73 +1,46 @@
-"""Ticket service: create, act, list and read, for the API and the web UI alike.
+"""Reading tickets, for the API and the web UI alike: one ticket, lists and search,
+the timeline and the comments, all from the PostgreSQL projection.
 
-Writes go to the ticket's workflow as Updates (the workflow is the only writer);
-reads come from the PostgreSQL projection.
+A ticket is shown the same way whether its values come from its row or from the state
+its workflow answered a change with (`present`): the row is `workflows.ticket.projection.row`
+of that state.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import re
-import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
-from fastapi import Response, UploadFile
-from sqlalchemy import Select, and_, delete, false, func, or_, select, tuple_
+from sqlalchemy import Select, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from api.auth import Principal
-from api.errors import ApiError, from_temporal, from_violation, not_found
+from api.errors import ApiError, not_found
 from api.schemas import (
-    AttachmentPublic,
-    ClassifyBody,
-    CommentCreate,
     CommentPublic,
     EventPublic,
     GroupRef,
     ServiceRef,
     SlaClockPublic,
-    TicketCreate,
     TicketPage,
     TicketPublic,
     UserRef,
 )
-from api.services.sla import check_service
-from api.temporal import send_action
 from api.text import sanitise
-from models import Attachment, Group, Service, Ticket, TicketEventRow, User
-from workflows import ids
-from workflows.choices import Channel, Role, Status, TicketType
-from workflows.lifecycle import RuleViolation, ViolationKind, check_open, legal_actions
-from workflows.sla import CLOCK_LABELS, ClockName, clock_report
-from workflows.sla import summary as sla_summary
-from workflows.ticket import TicketWorkflow
-from workflows.ticket_model import (
-    AddNote,
-    Assign,
-    Attach,
-    Classify,
-    OpenTicket,
-    Reply,
-    TicketInput,
-    TicketState,
-    action_name,
-)
+from models import Group, Service, Ticket, TicketEventRow, User
+from workflows.choices import COMMENT_KINDS, Status, TicketType
+from workflows.sla import CLOCK_LABELS, ClockName
+from workflows.ticket.actions import legal_actions
+from workflows.ticket.messages import TicketState
+from workflows.ticket.projection import COLUMNS, row, state_of
 
 Requester = aliased(User, name="requester")
 Assignee = aliased(User, name="assignee")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 @dataclass
@@ -83,25 +56,6 @@ class TicketFilters:
     requester_id: int | None = None
     sort: str = "-updated_at"
     limit: int = 25
-
-
-def check_idempotency_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError(
-            422,
-            "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
-            field="Idempotency-Key",
-            code="invalid_field",
-        )
-    return key
-
-
-def _update_id(principal: Principal, key: str | None) -> str | None:
-    if key is None:
-        return None
-    return "req-" + hashlib.sha256(f"{principal.id}\x00{key}".encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------- reading
@@ -137,124 +91,79 @@ def _sla_clocks(report: dict[str, Any] | None) -> list[SlaClockPublic]:
     ]
 
 
-def state_of(ticket: Ticket) -> TicketState:
-    """The projection row as the workflow's state model (for the pure rules)."""
-    return TicketState(
-        id=ticket.id,
-        number=ticket.number,
-        seq=ticket.seq,
-        status=Status(ticket.status),
-        type=TicketType(ticket.type),
-        channel=Channel(ticket.channel),
-        subject=ticket.subject,
-        description=ticket.description,
-        requester_id=ticket.requester_id,
-        organisation_id=ticket.organisation_id,
-        group_id=ticket.group_id,
-        assignee_id=ticket.assignee_id,
-        impact=ticket.impact,
-        urgency=ticket.urgency,
-        priority=ticket.priority,
-        pending_reason=ticket.pending_reason,
-        resolution_code=ticket.resolution_code,
-        resolution_note=ticket.resolution_note,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        first_response_at=ticket.first_response_at,
-        resolved_at=ticket.resolved_at,
-        closed_at=ticket.closed_at,
-        reopen_until=ticket.reopen_until,
-        reopen_count=ticket.reopen_count,
-        service_id=ticket.service_id,
-        major=ticket.major,
-        parent_number=ticket.parent_number,
-        idle_since=ticket.idle_since,
-    )
+_STAFF_ONLY = ("sla_clocks", "idle_since")
+_SHOWN = tuple(n for n in TicketPublic.model_fields if n in COLUMNS and n not in _STAFF_ONLY)
+"""The ticket's fields everyone sees as the row holds them; the rest are shown below."""
 
 
-@dataclass(frozen=True)
-class _Shown:
-    """What a ticket shows besides its state: names, and the SLA as the projection has it."""
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The names a ticket shows beside the ids its row holds."""
 
-    requester: str | None
-    assignee: str | None
-    group: str | None
-    service: str | None
-    sla_state: str
-    sla_due_at: datetime | None
-    sla_clocks: dict[str, Any] | None
+    requester: str | None = None
+    assignee: str | None = None
+    group: str | None = None
+    service: str | None = None
 
 
-def _present(state: TicketState, shown: _Shown, principal: Principal) -> TicketPublic:
-    return TicketPublic(
-        number=state.number,
-        workflow_id=state.id,
-        type=state.type,
-        status=state.status,
-        channel=state.channel,
-        subject=state.subject,
-        description=state.description,
-        requester=UserRef(id=state.requester_id, name=shown.requester)
-        if state.requester_id is not None
-        else None,
-        organisation_id=state.organisation_id,
-        group=GroupRef(id=state.group_id, name=shown.group) if state.group_id else None,
-        assignee=UserRef(id=state.assignee_id, name=shown.assignee)
-        if state.assignee_id is not None
-        else None,
-        impact=state.impact,
-        urgency=state.urgency,
-        priority=state.priority,
-        pending_reason=state.pending_reason,
-        resolution_code=state.resolution_code,
-        resolution_note=state.resolution_note,
-        created_at=state.created_at,
-        updated_at=state.updated_at,
-        first_response_at=state.first_response_at,
-        resolved_at=state.resolved_at,
-        closed_at=state.closed_at,
-        reopen_until=state.reopen_until,
-        reopen_count=state.reopen_count,
-        service=ServiceRef(id=state.service_id, name=shown.service or "")
-        if state.service_id is not None
-        else None,
-        sla_state=shown.sla_state,
-        sla_due_at=shown.sla_due_at,
-        sla_clocks=_sla_clocks(shown.sla_clocks) if principal.is_staff else [],
-        major=state.major,
-        parent_number=state.parent_number,
-        idle_since=state.idle_since if principal.is_staff else None,
-        actions=legal_actions(state, principal.actor(), datetime.now(UTC)),
-    )
-
-
-def _public(row: Any, principal: Principal) -> TicketPublic:
-    ticket, requester_name, assignee_name, group_name, service_name = row
-    shown = _Shown(
-        requester=requester_name,
-        assignee=assignee_name,
-        group=group_name,
-        service=service_name,
-        sla_state=ticket.sla_state,
-        sla_due_at=ticket.sla_due_at,
-        sla_clocks=ticket.sla_clocks,
-    )
-    return _present(state_of(ticket), shown, principal)
-
-
-async def _public_of_state(
-    session: AsyncSession,
+def present(
+    ticket_id: str,
+    number: int,
+    values: Mapping[str, Any],
+    names: Names,
     principal: Principal,
-    state: TicketState,
-    known: dict[tuple[type[Any], int | None], str | None] | None = None,
 ) -> TicketPublic:
-    """The ticket as the workflow answered it, shown as a read of its row would show it.
+    """A ticket as `principal` sees it, from its row's values (`workflows.ticket.projection`)."""
+    staff = principal.is_staff
+    shown = {name: values[name] for name in _SHOWN}
+    requester_id, assignee_id = values["requester_id"], values["assignee_id"]
+    group_id, service_id = values["group_id"], values["service_id"]
+    return TicketPublic(
+        **shown,
+        number=number,
+        workflow_id=ticket_id,
+        requester=UserRef(id=requester_id, name=names.requester or "")
+        if requester_id is not None
+        else None,
+        group=GroupRef(id=group_id, name=names.group or "") if group_id else None,
+        assignee=UserRef(id=assignee_id, name=names.assignee or "")
+        if assignee_id is not None
+        else None,
+        service=ServiceRef(id=service_id, name=names.service or "")
+        if service_id is not None
+        else None,
+        sla_clocks=_sla_clocks(values["sla_clocks"]) if staff else [],
+        idle_since=values["idle_since"] if staff else None,
+        actions=legal_actions(
+            state_of(ticket_id, number, values), principal.actor(), datetime.now(UTC)
+        ),
+    )
 
-    Names come from the caller or from rows the request already loaded (the
-    session's identity map) or from `known` (a read of the row before the
-    change); only a name the change itself chose (a routing rule's group, a new
-    assignee) costs a query. The SLA columns are what the projection computed
-    from the same state (`activities.projection`)."""
+
+def row_values(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in COLUMNS}
+
+
+def _public(found: Any, principal: Principal) -> TicketPublic:
+    ticket, requester, assignee, group, service = found
+    names = Names(requester, assignee, group, service)
+    return present(ticket.id, ticket.number, row_values(ticket), names, principal)
+
+
+Known = dict[tuple[type[Any], int | None], str | None]
+"""Names already at hand, by (model, id): a read of the row before a change."""
+
+
+async def present_state(
+    session: AsyncSession, principal: Principal, state: TicketState, known: Known | None = None
+) -> TicketPublic:
+    """The ticket as its workflow answered a change, shown as a read of its row would show
+    it (the row is written from this very state) without reading the row back.
+
+    Names come from the caller, from `known` or from rows the request already loaded
+    (the session's identity map); only a name the change itself chose (a routing rule's
+    group, a new assignee) costs a query."""
+    assert state.number is not None
     names = known or {}
 
     async def name(model: type[User] | type[Group] | type[Service], key: int | None) -> str | None:
@@ -264,22 +173,27 @@ async def _public_of_state(
             return principal.name
         if (model, key) in names:
             return names[(model, key)]
-        row = await session.get(model, key)
-        return row.name if row is not None else None
+        found = await session.get(model, key)
+        return found.name if found is not None else None
 
-    summary = sla_summary(state.sla)
-    shown = _Shown(
+    shown = Names(
         requester=await name(User, state.requester_id),
         assignee=await name(User, state.assignee_id),
         group=await name(Group, state.group_id),
         service=await name(Service, state.service_id),
-        sla_state=summary.state,
-        sla_due_at=summary.due_at,
-        sla_clocks=clock_report(state.sla, state.updated_at or datetime.now(UTC))
-        if state.sla is not None
-        else None,
     )
-    return _present(state, shown, principal)
+    return present(state.id, state.number, row(state), shown, principal)
+
+
+def known_names(found: Any) -> Known:
+    """The names a read of the row (`_WITH_NAMES`) found, for `present_state`."""
+    ticket, requester, assignee, group, service = found
+    return {
+        (User, ticket.requester_id): requester,
+        (User, ticket.assignee_id): assignee,
+        (Group, ticket.group_id): group,
+        (Service, ticket.service_id): service,
+    }
 
 
 async def get_row(session: AsyncSession, principal: Principal, number: int) -> Ticket:
@@ -291,20 +205,26 @@ async def get_row(session: AsyncSession, principal: Principal, number: int) -> T
     return ticket
 
 
-async def get_ticket(session: AsyncSession, principal: Principal, number: int) -> TicketPublic:
-    row = (
+async def with_names(session: AsyncSession, principal: Principal, number: int) -> Any:
+    """The row of ticket `number` with the names it shows (`known_names`); 404 when the
+    caller cannot see it."""
+    found = (
         await session.execute(_WITH_NAMES.where(Ticket.number == number, visible_to(principal)))
     ).one_or_none()
-    if row is None:
+    if found is None:
         raise not_found(f"ticket #{number}")
-    return _public(row, principal)
+    return found
 
 
-async def _by_workflow_id(session: AsyncSession, principal: Principal, wid: str) -> TicketPublic:
-    row = (await session.execute(_WITH_NAMES.where(Ticket.id == wid))).one_or_none()
-    if row is None:
+async def get_ticket(session: AsyncSession, principal: Principal, number: int) -> TicketPublic:
+    return _public(await with_names(session, principal, number), principal)
+
+
+async def by_workflow_id(session: AsyncSession, principal: Principal, wid: str) -> TicketPublic:
+    found = (await session.execute(_WITH_NAMES.where(Ticket.id == wid))).one_or_none()
+    if found is None:
         raise ApiError(503, "the ticket was not saved; try again", code="unavailable")
-    return _public(row, principal)
+    return _public(found, principal)
 
 
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -440,7 +360,7 @@ async def timeline(
 
 
 async def comments(session: AsyncSession, principal: Principal, number: int) -> list[CommentPublic]:
-    events = await timeline(session, principal, number, kinds=("replied", "note_added"))
+    events = await timeline(session, principal, number, kinds=COMMENT_KINDS)
     return [
         CommentPublic(
             seq=e.seq,
@@ -452,387 +372,3 @@ async def comments(session: AsyncSession, principal: Principal, number: int) -> 
         )
         for e in events
     ]
-
-
-# ---------------------------------------------------------------- writing
-
-
-async def _check_people(
-    session: AsyncSession, *, group_id: int | None, assignee_id: int | None
-) -> None:
-    if group_id is not None and await session.get(Group, group_id) is None:
-        raise ApiError(
-            422, f"group_id {group_id} is not a group", field="group_id", code="invalid_field"
-        )
-    if assignee_id is not None:
-        assignee = await session.get(User, assignee_id)
-        if assignee is None or not assignee.active or assignee.role == Role.CUSTOMER:
-            raise ApiError(
-                422,
-                f"assignee_id {assignee_id} is not an active agent",
-                field="assignee_id",
-                code="invalid_field",
-            )
-
-
-async def create_ticket(
-    session: AsyncSession,
-    client: Client,
-    principal: Principal,
-    body: TicketCreate,
-    idempotency_key: str | None,
-    *,
-    default_channel: Channel = Channel.API,
-) -> TicketPublic:
-    """Open a ticket. The same caller repeating the same Idempotency-Key gets the same ticket."""
-    key = check_idempotency_key(idempotency_key)
-    if principal.is_staff:
-        requester_id = body.requester_id if body.requester_id is not None else principal.id
-        if requester_id == principal.id:  # authenticated just now, so active
-            organisation_id = principal.organisation_id
-        else:
-            requester = await session.get(User, requester_id)
-            if requester is None or not requester.active:
-                raise ApiError(
-                    422,
-                    f"requester_id {requester_id} is not an active user",
-                    field="requester_id",
-                    code="invalid_field",
-                )
-            organisation_id = requester.organisation_id
-        await _check_people(session, group_id=body.group_id, assignee_id=body.assignee_id)
-        await check_service(session, body.service_id)
-        channel = body.channel or default_channel
-    else:
-        await check_service(session, body.service_id)
-        for name in ("requester_id", "group_id", "assignee_id", "channel"):
-            if getattr(body, name) is not None and not (
-                name == "requester_id" and body.requester_id == principal.id
-            ):
-                raise ApiError(
-                    403, f"customers cannot set {name}", field=name, code=ViolationKind.FORBIDDEN
-                )
-        requester_id = principal.id
-        organisation_id = principal.organisation_id
-        channel = Channel.PORTAL if default_channel == Channel.WEB else default_channel
-    msg = OpenTicket(
-        actor=principal.actor(),
-        type=body.type,
-        channel=channel,
-        subject=body.subject,
-        description=body.description,
-        requester_id=requester_id,
-        organisation_id=organisation_id,
-        impact=body.impact,
-        urgency=body.urgency,
-        group_id=body.group_id if principal.is_staff else None,
-        assignee_id=body.assignee_id if principal.is_staff else None,
-        service_id=body.service_id,
-    )
-    try:
-        check_open(msg)
-    except RuleViolation as exc:
-        raise from_violation(exc) from None
-    workflow_id = ids.ticket_workflow_id(f"user:{principal.id}", key)
-    operation = WithStartWorkflowOperation(
-        TicketWorkflow.run,
-        TicketInput.opening(msg),
-        id=workflow_id,
-        task_queue=ids.TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        # A closed ticket keeps its key: a late retry gets that ticket back. Only
-        # a run that failed outright may be replaced by a new attempt.
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-    )
-    try:
-        state: TicketState = await client.execute_update_with_start_workflow(
-            action_name(msg),
-            msg,
-            start_workflow_operation=operation,
-            id=ids.OPEN_UPDATE_ID,
-            result_type=TicketState,
-        )
-    except WorkflowAlreadyStartedError:
-        # The ticket of this key exists and has ended; answer with it.
-        return await _by_workflow_id(session, principal, workflow_id)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.ALREADY_EXISTS:
-            raise from_temporal(exc, "the ticket is closed") from exc
-        return await _by_workflow_id(session, principal, workflow_id)
-    except WorkflowUpdateFailedError as exc:
-        raise from_temporal(exc, "the ticket is closed") from exc
-    # The update answers once the row is written: the answer is that row, without
-    # reading it back (a round trip and an ORM load per ticket).
-    return await _public_of_state(session, principal, state)
-
-
-async def act(
-    session: AsyncSession,
-    client: Client,
-    principal: Principal,
-    number: int,
-    msg: Any,
-    idempotency_key: str | None = None,
-) -> TicketPublic:
-    """Send one action to the ticket's workflow and return the ticket as it is now.
-
-    A `Ticket` the session loaded before keeps the values it had then (the answer is
-    the workflow's, not a new read of the row)."""
-    key = check_idempotency_key(idempotency_key)
-    row = (
-        await session.execute(_WITH_NAMES.where(Ticket.number == number, visible_to(principal)))
-    ).one_or_none()
-    if row is None:
-        raise not_found(f"ticket #{number}")
-    ticket, requester, assignee, group, service = row
-    # The names the row has now: the answer shows them unless the change moved an id.
-    known: dict[tuple[type[Any], int | None], str | None] = {
-        (User, ticket.requester_id): requester,
-        (User, ticket.assignee_id): assignee,
-        (Group, ticket.group_id): group,
-        (Service, ticket.service_id): service,
-    }
-    closed = f"ticket #{number} is closed and can no longer change; open a new ticket"
-    if ticket.status == Status.CLOSED:
-        raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE)
-    handle = client.get_workflow_handle(ticket.id)
-    # One id for every attempt: a repeat of an update that did arrive is answered once.
-    update_id = _update_id(principal, key) or f"req-{uuid.uuid4().hex}"
-    try:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_not_ready),
-            wait=wait_exponential(multiplier=0.05, max=1),
-            stop=stop_after_attempt(6),
-            reraise=True,
-        ):
-            with attempt:
-                state = await send_action(handle, msg, update_id=update_id)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise from_temporal(exc, closed) from exc
-    # The update answers with the state the row was just written from: shown without
-    # reading the row back, with the names the row read above had.
-    return await _public_of_state(session, principal, state, known=known)
-
-
-def _not_ready(exc: BaseException) -> bool:
-    """The workflow's task failed or raced with its continue-as-new while the update was
-    on its way: it was not accepted, and the server says to try again."""
-    return (
-        isinstance(exc, RPCError)
-        and exc.status == RPCStatusCode.FAILED_PRECONDITION
-        and b"WorkflowNotReadyFailure" in exc.raw_grpc_status
-    )
-
-
-async def classify(
-    session: AsyncSession,
-    client: Client,
-    principal: Principal,
-    number: int,
-    body: ClassifyBody,
-    idempotency_key: str | None = None,
-) -> TicketPublic:
-    """Impact, urgency and service; an omitted service stays as it is."""
-    ticket = await get_row(session, principal, number)
-    service_id = None if body.clear_service else body.service_id or ticket.service_id
-    if body.service_id is not None:
-        await check_service(session, body.service_id)
-    msg = Classify(
-        actor=principal.actor(), impact=body.impact, urgency=body.urgency, service_id=service_id
-    )
-    return await act(session, client, principal, number, msg, idempotency_key)
-
-
-async def assign(
-    session: AsyncSession,
-    client: Client,
-    principal: Principal,
-    number: int,
-    msg: Assign,
-    idempotency_key: str | None = None,
-) -> TicketPublic:
-    await _check_people(session, group_id=msg.group_id, assignee_id=msg.assignee_id)
-    return await act(session, client, principal, number, msg, idempotency_key)
-
-
-# ---------------------------------------------------------------- attachments
-
-_MIME = re.compile(r"^[\w.+-]+/[\w.+-]+$")
-_CHUNK = 64 * 1024
-
-
-def _attachment_public(a: Attachment) -> AttachmentPublic:
-    return AttachmentPublic(
-        id=a.id,
-        filename=a.filename,
-        content_type=a.content_type,
-        size=a.size,
-        sha256=a.sha256,
-        public=a.public,
-        created_at=a.created_at,
-        uploaded_by=a.uploaded_by,
-    )
-
-
-def clean_filename(name: str | None) -> str:
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip().replace("\x00", "")
-    return base[:255] or "attachment"
-
-
-async def add_attachment(
-    session: AsyncSession,
-    client: Client,
-    principal: Principal,
-    number: int,
-    upload: UploadFile,
-    *,
-    public: bool,
-    max_bytes: int,
-) -> AttachmentPublic:
-    """Store the file, then have the workflow record it. A rejected file is deleted again."""
-    ticket = await get_row(session, principal, number)
-    hasher = hashlib.sha256()
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await upload.read(_CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(
-                413,
-                f"file is larger than the limit of {max_bytes // 1024} KiB",
-                field="file",
-                code="too_large",
-            )
-        hasher.update(chunk)
-        chunks.append(chunk)
-    if size == 0:
-        raise ApiError(422, "the file is empty", field="file", code="invalid_field")
-    content_type = (upload.content_type or "").split(";")[0].strip().lower()
-    if not _MIME.match(content_type):
-        content_type = "application/octet-stream"
-    attachment = Attachment(
-        id=uuid.uuid4(),
-        ticket_id=ticket.id,
-        filename=clean_filename(upload.filename),
-        content_type=content_type,
-        size=size,
-        sha256=hasher.hexdigest(),
-        public=public or not principal.is_staff,
-        data=b"".join(chunks),
-        uploaded_by=principal.id,
-    )
-    attachment_id = attachment.id
-    session.add(attachment)
-    await session.commit()
-    msg = Attach(
-        actor=principal.actor(),
-        attachment_id=str(attachment_id),
-        filename=attachment.filename,
-        content_type=content_type,
-        size=size,
-        public=attachment.public,
-    )
-    try:
-        await act(session, client, principal, number, msg)
-    except BaseException:
-        await session.rollback()
-        await session.execute(delete(Attachment).where(Attachment.id == attachment_id))
-        await session.commit()
-        raise
-    await session.refresh(attachment)
-    return _attachment_public(attachment)
-
-
-async def comment(
-    session: AsyncSession,
-    client: Client,
-    principal: Principal,
-    number: int,
-    body: CommentCreate,
-    idempotency_key: str | None = None,
-) -> TicketPublic:
-    """A public reply (with files of the ticket, mailed with an agent's reply) or a note.
-
-    422 on `attachment_ids` for a file that is not a public file of this ticket,
-    or for files on an internal note.
-    """
-    actor = principal.actor()
-    if not body.public:
-        if body.attachment_ids:
-            raise ApiError(
-                422,
-                "attachment_ids go with public replies only; upload internal files on their own",
-                field="attachment_ids",
-                code="invalid_field",
-            )
-        return await act(session, client, principal, number, AddNote(actor=actor, body=body.body))
-    if body.attachment_ids:
-        ticket = await get_row(session, principal, number)
-        public = set(
-            await session.scalars(
-                select(Attachment.id).where(
-                    Attachment.ticket_id == ticket.id,
-                    Attachment.id.in_(body.attachment_ids),
-                    Attachment.seq.is_not(None),
-                    Attachment.public.is_(True),
-                )
-            )
-        )
-        for attachment_id in body.attachment_ids:
-            if attachment_id not in public:
-                raise ApiError(
-                    422,
-                    f"attachment_ids: {attachment_id} is not a public file of ticket #{number}; "
-                    "upload it to the ticket as visible to the customer first",
-                    field="attachment_ids",
-                    code="invalid_field",
-                )
-    msg = Reply(actor=actor, body=body.body, attachment_ids=[str(i) for i in body.attachment_ids])
-    return await act(session, client, principal, number, msg, idempotency_key)
-
-
-def _attachment_visible(principal: Principal) -> Any:
-    if principal.is_staff:
-        return Attachment.seq.is_not(None)
-    return and_(Attachment.seq.is_not(None), Attachment.public.is_(True))
-
-
-async def list_attachments(
-    session: AsyncSession, principal: Principal, number: int
-) -> list[AttachmentPublic]:
-    ticket = await get_row(session, principal, number)
-    rows = await session.scalars(
-        select(Attachment)
-        .where(Attachment.ticket_id == ticket.id, _attachment_visible(principal))
-        .order_by(Attachment.created_at)
-    )
-    return [_attachment_public(a) for a in rows]
-
-
-async def get_attachment(
-    session: AsyncSession, principal: Principal, attachment_id: uuid.UUID
-) -> Attachment:
-    attachment = await session.scalar(
-        select(Attachment)
-        .join(Ticket, Ticket.id == Attachment.ticket_id)
-        .where(
-            Attachment.id == attachment_id, visible_to(principal), _attachment_visible(principal)
-        )
-    )
-    if attachment is None:
-        raise not_found("attachment")
-    return attachment
-
-
-def attachment_response(attachment: Attachment) -> Response:
-    """The file with its stored content type, always downloaded, never rendered by the browser."""
-    return Response(
-        content=attachment.data,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-            "Cache-Control": "private, max-age=0",
-        },
-    )

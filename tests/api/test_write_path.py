@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from tests.api.test_sla import org_policy, targets
 from tests.factories import Directory, Person
-from workflows.ticket import TicketWorkflow
+from workflows.ticket.workflow import TicketWorkflow
 
 
 def test_same_idempotency_key_twice_gives_one_ticket(directory: Directory, agent: Person) -> None:

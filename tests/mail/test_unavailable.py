@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from api.mail.process import MailProcessor, MailUnavailable
 from api.temporal import connect
+from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
 from tempodesk.settings import Settings
 from tests.mail.conftest import Intake, mail, unique
@@ -34,9 +35,13 @@ async def test_mail_waits_while_temporal_is_away_and_is_processed_on_redelivery(
     raw = message.as_bytes()
 
     with pytest.raises(MailUnavailable):
-        await MailProcessor(sessions, away, settings).receive(raw)  # type: ignore[arg-type]
+        await MailProcessor(sessions, TemporalTicketClient(away), settings).receive(raw)  # type: ignore[arg-type]
     assert intake.row(message["Message-ID"])["status"] == "received"
 
-    done = await MailProcessor(sessions, temporal_client, settings).receive(raw)  # type: ignore[arg-type]
+    done = await MailProcessor(
+        sessions,  # type: ignore[arg-type]
+        TemporalTicketClient(temporal_client),
+        settings,
+    ).receive(raw)
     assert done.status == "processed" and done.ticket_number is not None
     assert intake.row(message["Message-ID"])["number"] == done.ticket_number

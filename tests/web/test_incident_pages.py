@@ -158,7 +158,7 @@ def test_an_agent_declares_a_major_incident_and_links_a_child_from_the_page(
     with browser_session(base_url, agent.email) as session:
         page = session.get(f"/tickets/{child}").text
         refused = session.post(
-            f"/incidents/{child}/parent",
+            f"/tickets/{child}/parent",
             data={"csrf_token": csrf_of(page), "parent_number": str(major)},
         )
         assert refused.status_code == 422 and "not a major incident" in refused.text
@@ -166,13 +166,13 @@ def test_an_agent_declares_a_major_incident_and_links_a_child_from_the_page(
 
         page = session.get(f"/tickets/{major}").text
         declared = session.post(
-            f"/incidents/{major}/major", data={"csrf_token": csrf_of(page), "major": "true"}
+            f"/tickets/{major}/major", data={"csrf_token": csrf_of(page), "major": "true"}
         )
         assert declared.status_code == 303
         assert 'id="major-badge"' in session.get(f"/tickets/{major}").text
 
         linked = session.post(
-            f"/incidents/{child}/parent",
+            f"/tickets/{child}/parent",
             data={"csrf_token": csrf_of(page), "parent_number": f"#{major}"},
         )
         assert linked.status_code == 303

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 import web
 from api import errors
 from tests.factories import PASSWORD, Directory, Person, browser_session, csrf_of
-from workflows.lifecycle import BODY_MAX
+from workflows.ticket.fields import BODY_MAX
 
 
 def unique(word: str) -> str:

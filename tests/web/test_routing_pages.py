@@ -43,14 +43,14 @@ def test_an_agent_accepts_and_declines_offers_from_the_task_list(
         page = wait_for(listed, message="both offers in the task list")
         assert "Keyboard broken" in page and " min " in page
         accepted = session.post(
-            f"/tasks/offers/{numbers[0]}/accept", data={"csrf_token": csrf_of(page)}
+            f"/tickets/{numbers[0]}/offer/accept", data={"csrf_token": csrf_of(page)}
         )
         assert (
             accepted.status_code == 303 and accepted.headers["location"] == f"/tickets/{numbers[0]}"
         )
         assert agent.api.ok("GET", f"/tickets/{numbers[0]}")["assignee"]["id"] == agent.id
         declined = session.post(
-            f"/tasks/offers/{numbers[1]}/decline",
+            f"/tickets/{numbers[1]}/offer/decline",
             data={"csrf_token": csrf_of(page), "reason": "Not my area"},
         )
         assert declined.status_code == 303
@@ -135,7 +135,7 @@ def test_consult_from_the_ticket_page_and_answer_from_the_task_list(
     with browser_session(base_url, asking.email) as session:
         page = session.get(f"/tickets/{number}").text
         asked = session.post(
-            f"/tasks/tickets/{number}/consult",
+            f"/tickets/{number}/consults",
             data={
                 "csrf_token": csrf_of(page),
                 "colleague_id": str(expert.id),
@@ -144,12 +144,12 @@ def test_consult_from_the_ticket_page_and_answer_from_the_task_list(
         )
         assert asked.status_code == 303
         late = session.post(
-            f"/tasks/tickets/{number}/reminder",
+            f"/tickets/{number}/reminder",
             data={"csrf_token": csrf_of(page), "at": "2020-01-01T09:00+00:00"},
         )
         assert late.status_code == 422 and "in the future" in late.text
         naive = session.post(
-            f"/tasks/tickets/{number}/reminder",
+            f"/tickets/{number}/reminder",
             data={"csrf_token": csrf_of(page), "at": "2999-01-01T09:00"},
         )
         assert naive.status_code == 422 and "time zone" in naive.text
@@ -159,7 +159,7 @@ def test_consult_from_the_ticket_page_and_answer_from_the_task_list(
         assert "Seen this?" in tasks and tasks.count('id="consults"') == 1
         seq = tasks.split(f'data-consult="{number}-')[1].split('"')[0]
         answered = session.post(
-            f"/tasks/consults/{number}/{seq}/answer",
+            f"/tickets/{number}/consults/{seq}/answer",
             data={"csrf_token": csrf_of(tasks), "body": "Yes, restart the queue"},
         )
         assert answered.status_code == 303

@@ -7,17 +7,34 @@ from datetime import UTC, datetime, timedelta
 from tests.workflows.test_lifecycle import AGENT, CUSTOMER, opened
 from tests.workflows.test_sla import office, policy
 from workflows.choices import Status
-from workflows.followup import (
+from workflows.sla import start_sla
+from workflows.ticket.followup import (
     apply_customer_reminder,
     apply_idle,
     customer_reminder_due,
     idle_due,
 )
-from workflows.lifecycle import apply_add_note, apply_pend, apply_reply
-from workflows.sla import start_sla
-from workflows.ticket_model import AddNote, Pend, Reply, TicketState
+from workflows.ticket.lifecycle import apply_add_note, apply_pend, apply_reply
+from workflows.ticket.messages import (
+    AddNote,
+    NotifyRequest,
+    Pend,
+    Reply,
+    TicketEvent,
+    TicketState,
+)
 
 FRIDAY_4PM = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # 16:00 in Berlin
+
+
+def idle(state: TicketState, at: datetime) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+    change = apply_idle(state, at)
+    return change.state, change.event, change.notify
+
+
+def remind(state: TicketState, at: datetime) -> tuple[TicketState, TicketEvent, bool]:
+    change = apply_customer_reminder(state, at)
+    return change.state, change.event, change.mail
 
 
 def with_policy(state: TicketState, now: datetime, **fields: object) -> TicketState:
@@ -31,12 +48,12 @@ def test_idle_counts_business_time_and_tells_the_assignee_then_the_lead() -> Non
     # One business hour left on Friday, the second on Monday morning (09:00–10:00 Berlin).
     first = idle_due(state)
     assert first == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
-    state, event, notify = apply_idle(state, first)
+    state, event, notify = idle(state, first)
     assert event.kind == "idle" and event.data["told"] == "assignee" and not event.public
     assert [n.audience for n in notify] == ["assignee"] and state.idle_since == first
     second = idle_due(state)
     assert second == datetime(2026, 3, 9, 11, 0, tzinfo=UTC)  # as long again
-    state, event, notify = apply_idle(state, second)
+    state, event, notify = idle(state, second)
     assert [n.audience for n in notify] == ["group_lead"] and state.idle_since == first
     assert idle_due(state) is None, "nobody left to tell"
 
@@ -46,7 +63,7 @@ def test_a_person_acting_ends_the_idleness() -> None:
     state = with_policy(state, FRIDAY_4PM, idle_after=timedelta(hours=1))
     due = idle_due(state)
     assert due is not None
-    state, _, notify = apply_idle(state, due)
+    state, _, notify = idle(state, due)
     assert [n.audience for n in notify] == ["managers"], "no group, no assignee"
     later = due + timedelta(minutes=5)
     state, _ = apply_add_note(state, AddNote(actor=AGENT, body="Looking"), later)
@@ -72,13 +89,13 @@ def test_customer_reminders_count_from_the_wait_and_close_after_the_last() -> No
     )
     state, _ = apply_pend(state, Pend(actor=AGENT, reason="Which one?"), start)
     assert customer_reminder_due(state) == start + timedelta(days=2)  # calendar time
-    state, event, mail = apply_customer_reminder(state, start + timedelta(days=2))
+    state, event, mail = remind(state, start + timedelta(days=2))
     assert mail and event.kind == "customer_reminded" and event.public
     assert "after 1 more reminder." in event.data["body"]
     assert customer_reminder_due(state) == start + timedelta(days=4)
-    state, event, mail = apply_customer_reminder(state, start + timedelta(days=4))
+    state, event, mail = remind(state, start + timedelta(days=4))
     assert mail and "will be closed" in event.data["body"]
-    state, event, mail = apply_customer_reminder(state, start + timedelta(days=6))
+    state, event, mail = remind(state, start + timedelta(days=6))
     assert not mail and event.kind == "closed" and state.status == Status.CLOSED
     assert event.data == {
         "automatic": True,
@@ -92,7 +109,7 @@ def test_the_customer_answering_or_another_kind_of_wait_means_no_reminder() -> N
     state = opened(created_at=start, status=Status.OPEN, seq=1)
     state = with_policy(state, start, remind_customer_after=timedelta(days=1))
     waiting, _ = apply_pend(state, Pend(actor=AGENT, reason="Which one?"), start)
-    state, _, _ = apply_customer_reminder(waiting, start + timedelta(days=1))
+    state, _, _ = remind(waiting, start + timedelta(days=1))
     answered, _ = apply_reply(state, Reply(actor=CUSTOMER, body="That one"), start)
     assert answered.status == Status.OPEN and answered.customer_reminders == 0
     assert customer_reminder_due(answered) is None

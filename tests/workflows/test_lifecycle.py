@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workflows.choices import Status
-from workflows.lifecycle import (
-    RuleViolation,
-    ViolationKind,
+from workflows.priority import DEFAULT_MATRIX, matrix_problems, priority_for
+from workflows.ticket.actions import authorise, check_open, legal_actions, validate
+from workflows.ticket.assignment import apply_assign
+from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.lifecycle import (
     apply_add_note,
-    apply_assign,
     apply_classify,
     apply_close,
     apply_open,
@@ -22,14 +23,8 @@ from workflows.lifecycle import (
     apply_reply,
     apply_resolve,
     apply_resume,
-    authorise,
-    check_classify,
-    check_open,
-    check_resolve,
-    legal_actions,
 )
-from workflows.priority import DEFAULT_MATRIX, matrix_problems, priority_for
-from workflows.ticket_model import (
+from workflows.ticket.messages import (
     Actor,
     AddNote,
     Assign,
@@ -135,13 +130,13 @@ def test_open_rejects_bad_fields(msg: OpenTicket, field: str) -> None:
 
 def test_resolve_needs_a_known_code() -> None:
     with pytest.raises(RuleViolation) as caught:
-        check_resolve(opened(), Resolve(actor=AGENT, resolution_code="fixed-it"), NOW)
+        validate("resolve", opened(), Resolve(actor=AGENT, resolution_code="fixed-it"), NOW)
     assert caught.value.field == "resolution_code" and "solved" in caught.value.message
 
 
 def test_classify_recomputes_priority_from_the_matrix() -> None:
     state = opened()
-    check_classify(state, Classify(actor=AGENT, impact=1, urgency=1), NOW)
+    validate("classify", state, Classify(actor=AGENT, impact=1, urgency=1), NOW)
     new, event = apply_classify(state, Classify(actor=AGENT, impact=1, urgency=1), CONFIG, NOW)
     assert new.priority == 1 and event.data["priority"] == {"from": 5, "to": 1}
 

@@ -20,7 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.temporal import send_action
+from tests.workflows.updates import send
 from workflows import ids
 from workflows.business_time import (
     BusinessCalendar,
@@ -28,7 +28,6 @@ from workflows.business_time import (
     business_time_between,
     is_working,
 )
-from workflows.lifecycle import apply_open
 from workflows.sla import (
     EscalationAction,
     EscalationKind,
@@ -36,8 +35,8 @@ from workflows.sla import (
     SlaPolicy,
     Targets,
 )
-from workflows.ticket import TicketWorkflow
-from workflows.ticket_model import (
+from workflows.ticket.lifecycle import apply_open
+from workflows.ticket.messages import (
     Actor,
     DeskConfig,
     OpenTicket,
@@ -50,6 +49,7 @@ from workflows.ticket_model import (
     TicketEvent,
     TicketInput,
 )
+from workflows.ticket.workflow import TicketWorkflow
 
 AGENT = Actor(user_id=1, role="agent")
 HOUR = timedelta(hours=1)
@@ -130,7 +130,7 @@ async def test_days_long_targets_fire_on_business_time_over_days_off(
             id=f"ticket-long-{uuid.uuid4().hex}",
             task_queue=task_queue,
         )
-        state = await send_action(handle, opening, update_id=ids.OPEN_UPDATE_ID)
+        state = await send(handle, opening, update_id=ids.OPEN_UPDATE_ID)
         assert state.sla is not None
         opened = state.created_at
         assert opened is not None
@@ -186,16 +186,16 @@ async def test_a_pause_over_days_off_moves_the_deadline_by_the_paused_business_t
             id=f"ticket-long-{uuid.uuid4().hex}",
             task_queue=task_queue,
         )
-        state = await send_action(handle, opening, update_id=ids.OPEN_UPDATE_ID)
+        state = await send(handle, opening, update_id=ids.OPEN_UPDATE_ID)
         assert state.sla is not None
         calendar = state.sla.policy.calendar
         due_before = state.sla.clocks["resolution"].due_at  # type: ignore[index]
         assert due_before is not None
 
         await env.sleep(HOUR)
-        pended = await send_action(handle, Pend(actor=AGENT, reason="Waiting for a part"))
+        pended = await send(handle, Pend(actor=AGENT, reason="Waiting for a part"))
         await env.sleep(timedelta(days=3))
-        resumed = await send_action(handle, Resume(actor=AGENT))
+        resumed = await send(handle, Resume(actor=AGENT))
 
         assert pended.updated_at is not None and resumed.updated_at is not None
         assert resumed.sla is not None

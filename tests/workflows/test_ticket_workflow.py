@@ -19,16 +19,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 from temporalio.workflow import _Definition
 
-from api.temporal import send_action
 from tempodesk.settings import Settings
 from tempodesk.worker import STRICT_RUNNERS, workflow_runner
+from tests.workflows.updates import send
 from tests.workflows.where_am_i import WhereAmI
 from workflows import ids
 from workflows.choices import Status
-from workflows.lifecycle import apply_open
-from workflows.ticket import TicketWorkflow
-from workflows.ticket_model import (
-    ACTIONS,
+from workflows.ticket.actions import ACTIONS
+from workflows.ticket.lifecycle import apply_open
+from workflows.ticket.messages import (
     Actor,
     AddNote,
     DeskConfig,
@@ -42,6 +41,7 @@ from workflows.ticket_model import (
     TicketInput,
     TicketMail,
 )
+from workflows.ticket.workflow import TicketWorkflow
 
 AGENT = Actor(user_id=1, role="agent")
 
@@ -93,7 +93,7 @@ class Harness:
             TicketWorkflow.run, TicketInput.opening(msg), id=workflow_id, task_queue=self.task_queue
         )
         # No `open` update was sent: the workflow opens the ticket by itself.
-        state = await send_action(handle, msg, update_id=ids.OPEN_UPDATE_ID)
+        state = await send(handle, msg, update_id=ids.OPEN_UPDATE_ID)
         assert state.number == 4711
         return workflow_id
 
@@ -125,7 +125,7 @@ async def harness(
 async def test_start_without_the_update_still_opens_the_ticket_once(harness: Harness) -> None:
     workflow_id = await harness.start()
     handle = harness.client.get_workflow_handle(workflow_id)
-    again = await send_action(handle, OpenTicket(actor=AGENT, subject="Other", requester_id=1))
+    again = await send(handle, OpenTicket(actor=AGENT, subject="Other", requester_id=1))
     assert again.subject == "Disk full" and again.seq == 1
     assert [w.event.kind for w in harness.stand_ins.written] == ["opened"]
 
@@ -135,7 +135,7 @@ async def test_rejected_update_leaves_no_trace_in_history(harness: Harness) -> N
     before = [e.event_type for e in (await handle.fetch_history()).events]
 
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await send_action(handle, Resume(actor=AGENT))
+        await send(handle, Resume(actor=AGENT))
 
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "illegal_state"
@@ -168,7 +168,7 @@ async def test_an_unknown_action_or_a_malformed_message_is_refused_cleanly(
     assert says in caught.value.cause.message
     assert len((await handle.fetch_history()).events) == before
     # The ticket goes on taking changes.
-    state = await send_action(handle, Reply(actor=AGENT, body="still here"))
+    state = await send(handle, Reply(actor=AGENT, body="still here"))
     assert state.seq == 2
 
 
@@ -183,8 +183,7 @@ def _patch_markers(events: list[Any]) -> list[str]:
 
 async def test_a_new_ticket_opens_without_a_patch_marker(harness: Harness) -> None:
     """A patch marker makes the server update the TemporalChangeVersion search attribute:
-    a write per new ticket for nothing, since a new run always takes the current path.
-    Current starters say so in the input; a run started without it still asks."""
+    a write per new ticket for nothing, since a new run always takes the current path."""
     events = (
         await harness.client.get_workflow_handle(await harness.start()).fetch_history()
     ).events
@@ -192,31 +191,20 @@ async def test_a_new_ticket_opens_without_a_patch_marker(harness: Harness) -> No
     assert EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES not in kinds
     assert _patch_markers(list(events)) == []
 
-    msg = OpenTicket(actor=AGENT, subject="Started by older code", requester_id=1)
-    older = await harness.client.start_workflow(
-        TicketWorkflow.run,
-        TicketInput(open=msg),
-        id=f"ticket-test-{uuid.uuid4().hex}",
-        task_queue=harness.task_queue,
-    )
-    state = await send_action(older, msg, update_id=ids.OPEN_UPDATE_ID)
-    assert state.number == 4711
-    assert _patch_markers(list((await older.fetch_history()).events)) == ["core_patch"]
-
 
 async def test_failed_projection_write_changes_nothing(harness: Harness) -> None:
     handle = harness.client.get_workflow_handle(await harness.start())
     harness.stand_ins.fail_next = True
 
     with pytest.raises(WorkflowUpdateFailedError) as caught:
-        await send_action(handle, Reply(actor=AGENT, body="lost"))
+        await send(handle, Reply(actor=AGENT, body="lost"))
 
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == "unavailable"
     state = await handle.query(TicketWorkflow.current)
     assert state.seq == 1 and state.status == Status.NEW
     # The next change takes the sequence number the failed one would have had.
-    state = await send_action(handle, Reply(actor=AGENT, body="kept"))
+    state = await send(handle, Reply(actor=AGENT, body="kept"))
     assert state.seq == 2 and state.status == Status.OPEN
     assert [(w.event.seq, w.event.kind) for w in harness.stand_ins.written] == [
         (1, "opened"),
@@ -238,27 +226,31 @@ async def test_a_reply_is_mailed_only_by_a_worker_that_can_mail(harness: Harness
     sent: the projection says so and the workflow starts none (a round trip per reply)."""
     harness.stand_ins.can_mail = False
     quiet = harness.client.get_workflow_handle(await harness.start())
-    await send_action(quiet, Reply(actor=AGENT, body="no SMTP"))
+    await send(quiet, Reply(actor=AGENT, body="no SMTP"))
     assert await _scheduled_mail(quiet) == 0
 
     harness.stand_ins.can_mail = True
     mailing = harness.client.get_workflow_handle(await harness.start())
-    await send_action(mailing, Reply(actor=AGENT, body="with SMTP"))
+    await send(mailing, Reply(actor=AGENT, body="with SMTP"))
     assert await _scheduled_mail(mailing) == 1
-    await send_action(mailing, AddNote(actor=AGENT, body="internal"))
+    await send(mailing, AddNote(actor=AGENT, body="internal"))
     assert await _scheduled_mail(mailing) == 1, "an internal note is never mailed"
     assert [(m.ticket_id, m.seq, m.kind) for m in harness.stand_ins.mailed] == [
         (mailing.id, 2, "reply")
     ]
 
 
-def test_every_action_a_client_can_name_is_one_the_workflow_handles() -> None:
-    """`ACTIONS` is what clients send (`api.temporal.send_action`); an action missing
-    from the workflow's table would be refused as unknown on every ticket."""
-    from workflows import ticket_run
-
-    assert set(ticket_run._ACTIONS) == set(ACTIONS)
-    assert all(ticket_run._ACTIONS[name].message is ACTIONS[name] for name in ACTIONS)
+async def test_every_action_of_the_registry_reaches_its_message_decoder(
+    harness: Harness,
+) -> None:
+    """The workflow dispatches every update named in the registry (the ticket client sends
+    exactly those names): each one decodes its own message type, nothing is unknown."""
+    handle = harness.client.get_workflow_handle(await harness.start())
+    for name, action in ACTIONS.items():
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await handle.execute_update(name, "not a message")
+        assert isinstance(caught.value.cause, ApplicationError)
+        assert f"not a valid {action.message.__name__}" in caught.value.cause.message
 
 
 @pytest.mark.parametrize(("runners", "sandboxed"), [("strict", True), ("deployed", False)])

@@ -18,17 +18,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows.business_time import CalendarError, add_business_time
-from workflows.choices import Status
-from workflows.lifecycle import advance, apply_close, event_for
-from workflows.ticket_model import SYSTEM, NotifyRequest, TicketEvent, TicketState
+from workflows.choices import Audience, EventKind, NotificationKind, Status
+from workflows.ticket.lifecycle import apply_close
+from workflows.ticket.messages import SYSTEM, NotifyRequest, TicketState
+from workflows.ticket.rules import Change, advance, event
 
 IDLE_STATUSES = frozenset({Status.NEW, Status.OPEN})
 
 
-def _idle_audiences(state: TicketState) -> list[str]:
+def _idle_audiences(state: TicketState) -> list[Audience]:
     if state.assignee_id is not None:
-        return ["assignee", "group_lead"] if state.group_id is not None else ["assignee"]
-    return ["group_lead"] if state.group_id is not None else ["managers"]
+        if state.group_id is not None:
+            return [Audience.ASSIGNEE, Audience.GROUP_LEAD]
+        return [Audience.ASSIGNEE]
+    return [Audience.GROUP_LEAD] if state.group_id is not None else [Audience.MANAGERS]
 
 
 def last_activity(state: TicketState) -> datetime | None:
@@ -49,32 +52,30 @@ def idle_due(state: TicketState) -> datetime | None:
         return None  # a calendar with no working time left: never idle
 
 
-def apply_idle(
-    state: TicketState, now: datetime
-) -> tuple[TicketState, TicketEvent, list[NotifyRequest]]:
+def apply_idle(state: TicketState, now: datetime) -> Change:
     """The ticket has been idle long enough for the next person to be told."""
     audience = _idle_audiences(state)[state.idle_level]
     level = state.idle_level + 1
     since = last_activity(state) or now
-    event = event_for(
+    idle = event(
         state,
-        "idle",
+        EventKind.IDLE,
         SYSTEM,
         now,
-        {"level": level, "since": since.isoformat(), "told": audience},
+        {"level": level, "since": since.isoformat(), "told": audience.value},
         public=False,
     )
     notify = [
         NotifyRequest(
             audience=audience,
-            kind="idle",
-            key=f"{state.id}:idle:{event.seq}",
+            kind=NotificationKind.IDLE,
+            key=f"{state.id}:idle:{idle.seq}",
             title=f"Idle: #{state.number} {state.subject}",
             body=f"Nobody has acted on it since {since:%Y-%m-%d %H:%M} UTC",
         )
     ]
-    new, event = advance(state, now, event, idle_level=level, idle_since=state.idle_since or now)
-    return new, event, notify
+    new, idle = advance(state, now, idle, idle_level=level, idle_since=state.idle_since or now)
+    return Change(new, idle, notify)
 
 
 def customer_reminder_due(state: TicketState) -> datetime | None:
@@ -102,32 +103,29 @@ def reminder_text(state: TicketState, left: int | None) -> str:
     return text
 
 
-def apply_customer_reminder(
-    state: TicketState, now: datetime
-) -> tuple[TicketState, TicketEvent, bool]:
-    """Remind the customer, or close the ticket when the reminders are used up.
-
-    Returns the new state, its event and whether the event is a reminder to mail.
-    """
+def apply_customer_reminder(state: TicketState, now: datetime) -> Change:
+    """Remind the customer (mailed to them), or close the ticket when the reminders are
+    used up."""
     assert state.sla is not None
     limit = state.sla.policy.close_after_reminders
     if limit is not None and state.customer_reminders >= limit:
-        new, event = apply_close(
-            state,
-            SYSTEM,
-            now,
-            automatic=True,
-            reason=f"no answer from the customer after {state.customer_reminders} reminders",
+        return Change(
+            *apply_close(
+                state,
+                SYSTEM,
+                now,
+                automatic=True,
+                reason=f"no answer from the customer after {state.customer_reminders} reminders",
+            )
         )
-        return new, event, False
     count = state.customer_reminders + 1
     left = None if limit is None else limit - count
-    event = event_for(
+    reminded = event(
         state,
-        "customer_reminded",
+        EventKind.CUSTOMER_REMINDED,
         SYSTEM,
         now,
         {"body": reminder_text(state, left), "reminder": count},
     )
-    new, event = advance(state, now, event, customer_reminders=count)
-    return new, event, True
+    new, reminded = advance(state, now, reminded, customer_reminders=count)
+    return Change(new, reminded, mail=True)

@@ -1,24 +1,67 @@
-"""Messages of the ticket workflow: its state and one model per update.
+"""Messages of the ticket workflow: its state, one model per action, and what its
+activities take and give.
 
 These models are a wire format between the API and running workflows, some of
 which live for months: add fields only with defaults, never rename or remove.
-They deliberately carry no constraints beyond their types. Field rules live in
-the validators (`workflows.lifecycle`), so a bad value is rejected as a clear
-update failure instead of failing a workflow task on decode.
+They carry no constraints pydantic would enforce when decoding; each field's rule
+is declared on it as metadata (`workflows.ticket.fields`), which the update's
+validator checks and the API turns into its request schema.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.business_time import BusinessCalendar
-from workflows.choices import Channel, Status, TicketType
+from workflows.choices import (
+    Audience,
+    Channel,
+    EventKind,
+    MailKind,
+    NotificationKind,
+    ResolutionCode,
+    Status,
+    TicketType,
+)
 from workflows.priority import DEFAULT_MATRIX, matrix_problems
 from workflows.routing import RoutingState
 from workflows.sla import SlaPolicy, SlaState
+from workflows.ticket.fields import (
+    BODY_MAX,
+    FILENAME_MAX,
+    REASON_MAX,
+    SUBJECT_MAX,
+    Aware,
+    Items,
+    Level,
+    OneOf,
+    Ref,
+    RefKind,
+    Text,
+)
+
+
+class ActionMessage(BaseModel):
+    """Base of the actions' messages: attribute docstrings become field descriptions, which
+    the API's request schemas show."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+Subject = Annotated[str, Text(SUBJECT_MAX, required=True)]
+Description = Annotated[str, Text(BODY_MAX)]
+Body = Annotated[str, Text(BODY_MAX, required=True)]
+"""A reply, note, question or answer: not blank."""
+Note = Annotated[str, Text(REASON_MAX)]
+"""A short optional remark that goes with a change."""
+Reason = Annotated[str, Text(REASON_MAX, required=True)]
+LevelValue = Annotated[int, Level()]
+GroupId = Annotated[int | None, Ref(RefKind.GROUP)]
+AgentId = Annotated[int | None, Ref(RefKind.AGENT)]
+ServiceId = Annotated[int | None, Ref(RefKind.SERVICE)]
 
 
 class Actor(BaseModel):
@@ -57,7 +100,7 @@ class TicketEvent(BaseModel):
     """One entry of a ticket's append-only timeline."""
 
     seq: int
-    kind: str
+    kind: EventKind
     at: datetime
     actor_id: int | None = None
     actor_role: str = "system"
@@ -139,129 +182,149 @@ class TicketInput(BaseModel):
     """Ids of the last updates the previous runs applied. Temporal recognises a repeated
     update id only within one run; a retry arriving after continue-as-new is answered
     from these instead of being applied again."""
-    one_write: bool = False
-    """Set by every current starter (`TicketInput.opening`): the ticket opens in one
-    local activity without asking `workflow.patched`, whose marker made the server
-    update a search attribute (TemporalChangeVersion) for every new ticket. A run
-    started without it (recorded before) asks, and replays as it was recorded."""
 
     @classmethod
     def opening(cls, msg: OpenTicket) -> TicketInput:
         """The start argument of a new ticket."""
-        return cls(open=msg, one_write=True)
+        return cls(open=msg)
 
 
-class OpenTicket(BaseModel):
+class OpenTicket(ActionMessage):
+    """Open a ticket (the creating update, sent with the workflow's start)."""
+
     actor: Actor
     type: TicketType = TicketType.INCIDENT
     channel: Channel = Channel.WEB
-    subject: str = ""
-    description: str = ""
+    subject: Subject = ""
+    description: Description = ""
     requester_id: int | None = None
     organisation_id: int | None = None
-    impact: int = 3
-    urgency: int = 3
-    group_id: int | None = None
-    assignee_id: int | None = None
-    service_id: int | None = None
+    impact: LevelValue = 3
+    urgency: LevelValue = 3
+    group_id: GroupId = None
+    assignee_id: AgentId = None
+    service_id: ServiceId = None
 
 
-class Reply(BaseModel):
+class Reply(ActionMessage):
     """A public message on the ticket, visible to the requester."""
 
     actor: Actor
-    body: str
-    attachment_ids: list[str] = Field(default_factory=list)
+    body: Body
+    attachment_ids: Annotated[list[str], Items(20, "files"), Ref(RefKind.PUBLIC_FILE)] = Field(
+        default_factory=list
+    )
     """Files already on the ticket that go with the reply (an agent's is mailed with them)."""
 
 
-class AddNote(BaseModel):
+class AddNote(ActionMessage):
     """An internal note, visible to staff only."""
 
     actor: Actor
-    body: str
+    body: Body
 
 
-class Classify(BaseModel):
+class Classify(ActionMessage):
     """Change impact, urgency and the affected service; priority follows from the matrix."""
 
     actor: Actor
-    impact: int
-    urgency: int
-    service_id: int | None = None
+    impact: LevelValue
+    urgency: LevelValue
+    service_id: ServiceId = None
 
 
-class Assign(BaseModel):
+class ClassifyRequest(ActionMessage):
+    """How a person asks for `Classify`: a service left out stays as it is."""
+
+    impact: LevelValue
+    urgency: LevelValue
+    service_id: ServiceId = None
+    """The affected service; left out: unchanged."""
+    clear_service: bool = False
+    """True: the ticket concerns no service."""
+
+
+class Assign(ActionMessage):
     """Set the group and/or the agent working on the ticket (None clears it)."""
 
     actor: Actor
-    group_id: int | None = None
-    assignee_id: int | None = None
-    note: str = ""
+    group_id: GroupId = None
+    assignee_id: AgentId = None
+    note: Note = ""
 
 
-class Pend(BaseModel):
+class Pend(ActionMessage):
+    """Wait for someone else, with a reason."""
+
     actor: Actor
-    reason: str
+    reason: Reason
     awaiting_customer: bool = True
     """Waiting for the customer's answer (their policy may remind them); False for a
     wait on someone else (a supplier, a change window)."""
 
 
-class Resume(BaseModel):
+class Resume(ActionMessage):
+    """Back to work after pending."""
+
     actor: Actor
 
 
-class Resolve(BaseModel):
+class Resolve(ActionMessage):
+    """Resolve with an ITIL closure code; the reopen window starts."""
+
     actor: Actor
-    resolution_code: str
-    note: str = ""
+    resolution_code: Annotated[str, OneOf(ResolutionCode)]
+    note: Annotated[str, Text(BODY_MAX)] = ""
 
 
-class Reopen(BaseModel):
+class Reopen(ActionMessage):
+    """Reopen a resolved ticket within its reopen window."""
+
     actor: Actor
-    reason: str = ""
+    reason: Note = ""
 
 
-class Close(BaseModel):
+class Close(ActionMessage):
+    """Close a resolved ticket now instead of at the end of its reopen window."""
+
     actor: Actor
 
 
-class Consult(BaseModel):
+class Consult(ActionMessage):
     """Ask a colleague about the ticket (internal)."""
 
     actor: Actor
-    colleague_id: int
-    message: str
+    colleague_id: Annotated[int, Ref(RefKind.AGENT)]
+    message: Body
 
 
-class AnswerConsult(BaseModel):
+class AnswerConsult(ActionMessage):
     """The consulted colleague answers, as an internal note."""
 
     actor: Actor
     consult_seq: int
-    body: str
+    body: Body
 
 
-class SetReminder(BaseModel):
+class SetReminder(ActionMessage):
     """Remind the assignee of the ticket at `at` (None: cancel the reminder)."""
 
     actor: Actor
-    at: datetime | None
-    note: str = ""
+    at: Annotated[datetime | None, Aware()]
+    note: Note = ""
 
 
-class AcceptOffer(BaseModel):
+class AcceptOffer(ActionMessage):
     """The agent a ticket is offered to takes it."""
 
     actor: Actor
 
 
-class DeclineOffer(BaseModel):
+class DeclineOffer(ActionMessage):
     """The agent a ticket is offered to passes; it is never offered to them again."""
 
     actor: Actor
-    reason: str = ""
+    reason: Note = ""
 
 
 class RouteRequest(BaseModel):
@@ -279,45 +342,45 @@ class RouteDecision(BaseModel):
     timeout_seconds: int = 300
 
 
-class SetMajor(BaseModel):
+class SetMajor(ActionMessage):
     """Declare an incident major, or no longer major."""
 
     actor: Actor
     major: bool
-    note: str = ""
+    note: Note = ""
 
 
-class LinkParent(BaseModel):
+class LinkParent(ActionMessage):
     """Make this incident a child of a major incident (None: no longer a child).
 
     The API checks that the parent is a major incident the actor can see.
     """
 
     actor: Actor
-    parent_number: int | None
-    note: str = ""
+    parent_number: Annotated[int | None, Ref(RefKind.MAJOR_INCIDENT)]
+    note: Note = ""
 
 
-class Acknowledge(BaseModel):
+class Acknowledge(ActionMessage):
     """Someone took the incident up at its source (a monitoring tool's acknowledge)."""
 
     actor: Actor
-    source: str = ""
-    note: str = ""
+    source: Note = ""
+    note: Description = ""
 
 
-class Attach(BaseModel):
+class Attach(ActionMessage):
     """Record an attachment the API has already stored."""
 
     actor: Actor
     attachment_id: str
-    filename: str
+    filename: Annotated[str, Text(FILENAME_MAX, required=True)]
     content_type: str
     size: int
     public: bool = True
 
 
-class ApplySlaPolicy(BaseModel):
+class ApplySlaPolicy(ActionMessage):
     """Put the ticket under this policy (a changed policy applied to open tickets).
 
     The clocks keep the business time already elapsed and paused.
@@ -330,10 +393,9 @@ class ApplySlaPolicy(BaseModel):
 class NotifyRequest(BaseModel):
     """Who should hear about an event; the projection resolves the audience to people."""
 
-    audience: str
-    """assignee, group_lead, managers or user."""
+    audience: Audience
     user_id: int | None = None
-    kind: str
+    kind: NotificationKind
     key: str
     """What caused it; with the recipient it makes the notification unique."""
     title: str
@@ -378,19 +440,17 @@ class TicketMail(BaseModel):
 
     ticket_id: str
     seq: int
-    kind: str = "reply"
+    kind: MailKind = MailKind.REPLY
 
 
 class ProjectionResult(BaseModel):
     number: int
-    deliver: bool = True
+    deliver: bool = False
     """Someone the event notified takes mail (and an SMTP server is configured) or
-    pushes: the workflow starts the delivery activity only then. True in results
-    recorded before it existed, so their histories replay as they ran."""
-    mail: bool = True
+    pushes: the workflow starts the delivery activity only then."""
+    mail: bool = False
     """The worker that saved the change can send mail (an SMTP server is configured): the
-    workflow starts a reply's mail activity only then. True in results recorded before
-    it existed, so their histories replay as they ran."""
+    workflow starts a reply's mail activity only then."""
 
 
 class ProjectOpening(BaseModel):
@@ -409,36 +469,3 @@ class ProjectedOpening(BaseModel):
 
 
 TicketInput.model_rebuild()
-
-
-ACTIONS: dict[str, type[BaseModel]] = {
-    "open": OpenTicket,
-    "reply": Reply,
-    "add_note": AddNote,
-    "classify": Classify,
-    "assign": Assign,
-    "pend": Pend,
-    "resume": Resume,
-    "resolve": Resolve,
-    "reopen": Reopen,
-    "close": Close,
-    "apply_sla_policy": ApplySlaPolicy,
-    "attach": Attach,
-    "acknowledge": Acknowledge,
-    "set_major": SetMajor,
-    "link_parent": LinkParent,
-    "consult": Consult,
-    "answer_consult": AnswerConsult,
-    "set_reminder": SetReminder,
-    "accept_offer": AcceptOffer,
-    "decline_offer": DeclineOffer,
-}
-"""Every change a ticket takes: the Temporal update's name and its message. The names
-are part of every recorded history; never rename one."""
-
-_ACTION_NAMES = {message: name for name, message in ACTIONS.items()}
-
-
-def action_name(msg: BaseModel) -> str:
-    """The update that carries this message to the ticket's workflow."""
-    return _ACTION_NAMES[type(msg)]

@@ -1,0 +1,1 @@
+"""The ticket: its workflow, messages, action registry, rules and projection."""

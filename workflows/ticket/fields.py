@@ -1,0 +1,169 @@
+"""Field rules of the ticket's messages, declared once, on the message's own fields.
+
+A rule is metadata in a field's `Annotated` type. Pydantic ignores it when a message
+is decoded, on purpose: messages are a wire format that workflow histories keep for
+months, and a rule tightened later must never make a recorded message undecodable.
+The rule binds where a message is read:
+
+- the update's validator checks every rule of the message (`check_fields`), with a
+  message naming the field, before anything is written;
+- the API derives each action's request body from the message and turns every rule
+  into that body's JSON-schema constraint, so a bad field is refused at the door with a
+  422 and the OpenAPI schema says what is allowed (`api.tickets.actions`);
+- a `Ref` names what an id must point at; the API looks it up before the update is sent.
+
+Plain data and functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from workflows.choices import LEVELS
+from workflows.ticket.errors import RuleViolation, ViolationKind
+
+SUBJECT_MAX = 200
+BODY_MAX = 65_536
+REASON_MAX = 1_000
+FILENAME_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text of at most `maximum` characters without NUL; `required`: not blank."""
+
+    maximum: int
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """Impact or urgency: 1 (high) to 3 (low)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """One of the values of a choice set (the message carries the plain value)."""
+
+    choices: type[StrEnum]
+
+
+@dataclass(frozen=True, slots=True)
+class Items:
+    """A list of at most `maximum` distinct entries, each `what`."""
+
+    maximum: int
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class Aware:
+    """An instant with its time zone (a local time means nothing to the desk)."""
+
+
+class RefKind(StrEnum):
+    """What an id in a request must point at; the API checks it exists and may be used."""
+
+    GROUP = "group"
+    AGENT = "agent"
+    """An active member of staff."""
+    SERVICE = "service"
+    """An active service."""
+    MAJOR_INCIDENT = "major_incident"
+    """A major incident the caller can see (by number)."""
+    PUBLIC_FILE = "public_file"
+    """A file of this ticket that its customer can see."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    kind: RefKind
+
+
+def rules_of(model: type[BaseModel], name: str) -> list[object]:
+    """The rules declared on one field of a message."""
+    return [m for m in model.model_fields[name].metadata if isinstance(m, _RULES)]
+
+
+_RULES = (Text, Level, OneOf, Items, Aware, Ref)
+
+
+def text(value: str, field: str, *, maximum: int, required: bool = True) -> str:
+    """The trimmed text, or `RuleViolation` naming `field`."""
+    stripped = value.strip()
+    if required and not stripped:
+        raise RuleViolation(ViolationKind.INVALID_FIELD, f"{field} must not be empty", field)
+    if len(value) > maximum:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD, f"{field} is longer than {maximum} characters", field
+        )
+    if "\x00" in value:
+        # The projection (PostgreSQL text/JSONB) cannot store NUL characters.
+        raise RuleViolation(ViolationKind.INVALID_FIELD, f"{field} contains a NUL character", field)
+    return stripped
+
+
+def level(value: int, field: str) -> None:
+    if value not in LEVELS:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD,
+            f"{field} must be one of {', '.join(map(str, LEVELS))} (1 = high)",
+            field,
+        )
+
+
+def _check(rule: object, value: Any, field: str) -> None:
+    if isinstance(rule, Text):
+        text(value, field, maximum=rule.maximum, required=rule.required)
+    elif isinstance(rule, Level):
+        level(value, field)
+    elif isinstance(rule, OneOf):
+        if value not in {c.value for c in rule.choices}:
+            raise RuleViolation(
+                ViolationKind.INVALID_FIELD,
+                f"{field} must be one of " + ", ".join(c.value for c in rule.choices),
+                field,
+            )
+    elif isinstance(rule, Items):
+        if len(value) > rule.maximum:
+            raise RuleViolation(
+                ViolationKind.INVALID_FIELD,
+                f"{field} takes at most {rule.maximum} {rule.what}",
+                field,
+            )
+        if len(set(value)) != len(value):
+            raise RuleViolation(
+                ViolationKind.INVALID_FIELD, f"{field} names one of its {rule.what} twice", field
+            )
+    elif isinstance(rule, Aware) and isinstance(value, datetime) and value.utcoffset() is None:
+        raise RuleViolation(
+            ViolationKind.INVALID_FIELD, f"{field} needs a time zone, e.g. +01:00", field
+        )
+
+
+def check_fields(msg: BaseModel) -> None:
+    """Every rule declared on the message's fields, in field order (the first fault wins)."""
+    model = type(msg)
+    for name in _ruled(model):
+        value = getattr(msg, name)
+        if value is None:
+            continue  # an optional field left out
+        for rule in rules_of(model, name):
+            _check(rule, value, name)
+
+
+_RULED: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def _ruled(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` that carry rules (worked out once per message type)."""
+    names = _RULED.get(model)
+    if names is None:
+        names = tuple(n for n in model.model_fields if rules_of(model, n))
+        _RULED[model] = names
+    return names
