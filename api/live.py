@@ -18,10 +18,10 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TypeAlias
 
 import psycopg
 from psycopg import sql
@@ -61,6 +61,9 @@ class Delivery:
 
 
 Item = Delivery | Signal
+
+# What signal.signal accepts and returns (typeshed's private _HANDLER).
+_SignalHandler: TypeAlias = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
 
 class Inbox:
@@ -243,7 +246,7 @@ def streams_end_on_exit_signal(hub: NotificationHub) -> Iterator[None]:
         yield
         return
     loop = asyncio.get_running_loop()
-    previous: dict[int, Any] = {}
+    previous: dict[int, _SignalHandler] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is already closed
@@ -261,5 +264,5 @@ def streams_end_on_exit_signal(hub: NotificationHub) -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, before in previous.items():
-            signal.signal(signum, before if before is not None else signal.SIG_DFL)
+        for number, before in previous.items():
+            signal.signal(number, before if before is not None else signal.SIG_DFL)

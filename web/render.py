@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -45,7 +46,7 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
     rest = abs(round(seconds))
-    parts = []
+    parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
         if rest >= size and len(parts) < 2:
             parts.append(f"{rest // size} {unit}")
@@ -93,5 +94,8 @@ env.globals.update(
 )
 
 
-def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Any:
+def page(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render template `name` with `context` as an HTML response."""
     return templates.TemplateResponse(request, name, context, status_code=status_code)

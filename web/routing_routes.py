@@ -190,32 +190,31 @@ def _words(text: str) -> list[str]:
 @router.post("/admin/routing-rules")
 async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> Response:
     form = await request.form()
-    values = {
-        "name": str(form.get("name", "")).strip(),
-        "group_id": str(form.get("group_id", "")),
-        "keywords": str(form.get("keywords", "")),
-        "skills": str(form.get("skills", "")),
-        "types": [str(v) for v in form.getlist("types")],
-        "channels": [str(v) for v in form.getlist("channels")],
-        "priorities": [str(v) for v in form.getlist("priorities")],
-        "organisation_ids": [str(v) for v in form.getlist("organisation_ids")],
+    texts = {
+        field: str(form.get(field, "")) for field in ("name", "group_id", "keywords", "skills")
     }
+    texts["name"] = texts["name"].strip()
+    lists = {
+        field: [str(v) for v in form.getlist(field)]
+        for field in ("types", "channels", "priorities", "organisation_ids")
+    }
+    # Both, as the form shows them again when the rule is refused.
+    values: dict[str, str | list[str]] = {**texts, **lists}
     try:
-        for name in ("group_id",):
-            if not values[name].isdigit():
-                raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
+        if not texts["group_id"].isdigit():
+            raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
         body = _validated(
             RoutingRuleBody,
             {
-                "name": values["name"],
-                "group_id": int(values["group_id"]),
-                "skills": _words(values["skills"]),
+                "name": texts["name"],
+                "group_id": int(texts["group_id"]),
+                "skills": _words(texts["skills"]),
                 "conditions": {
-                    "types": values["types"],
-                    "channels": values["channels"],
-                    "priorities": [int(p) for p in values["priorities"] if p.isdigit()],
-                    "organisation_ids": [int(o) for o in values["organisation_ids"] if o.isdigit()],
-                    "keywords": _words(values["keywords"]),
+                    "types": lists["types"],
+                    "channels": lists["channels"],
+                    "priorities": [int(p) for p in lists["priorities"] if p.isdigit()],
+                    "organisation_ids": [int(o) for o in lists["organisation_ids"] if o.isdigit()],
+                    "keywords": _words(texts["keywords"]),
                 },
             },
         )

@@ -3,7 +3,7 @@ and the templates outgoing mail is written from."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
@@ -97,7 +97,8 @@ def _raw(message_id: int, raw: bytes) -> Response:
     )
 
 
-_RAW = {200: {"content": {"message/rfc822": {}}}}
+# Typed as APIRouter's `responses` parameter, whose OpenAPI fragments are free-form.
+_RAW: dict[int | str, dict[str, Any]] = {200: {"content": {"message/rfc822": {}}}}
 
 
 @quarantine_router.get("/{message_id}/raw", response_class=Response, responses=_RAW)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -89,6 +89,15 @@ stops; reconnect then.
 """
 
 
+if TYPE_CHECKING:
+    # What the stream really yields: every event is wrapped, naming its type and id.
+    StreamEvents: TypeAlias = AsyncIterator[ServerSentEvent]
+else:
+    # FastAPI reads a stream's return annotation as the schema of the events' `data`
+    # (OpenAPI itemSchema) and leaves yielded ServerSentEvents as they are.
+    StreamEvents = AsyncIterator[NotificationStreamEvent | ResyncStreamEvent]
+
+
 def _notification_event(unread: int, notification: LiveNotification) -> ServerSentEvent:
     return ServerSentEvent(
         event="notification",
@@ -115,9 +124,7 @@ async def stream_notifications(
         EventId | None,
         Header(description="Sent by a reconnecting EventSource; wins over `after`"),
     ] = None,
-    # The annotation documents the events' data in OpenAPI; each is sent wrapped in a
-    # ServerSentEvent that names its type and id.
-) -> AsyncIterator[NotificationStreamEvent | ResyncStreamEvent]:
+) -> StreamEvents:
     """My notifications as they are written, as Server-Sent Events."""
     # Subscribe before reading anything: a row committed from here on is announced to the
     # inbox, and one committed before is found by the catch-up; `replayed` drops doubles.

@@ -173,7 +173,7 @@ async def list_templates(
             result.append(
                 MailTemplateSet(
                     language=language,
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     variables=list(TEMPLATE_VARIABLES[kind]),
                     parts=parts,
                 )

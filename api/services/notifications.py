@@ -143,4 +143,5 @@ async def mark_read(session: AsyncSession, principal: Principal, ids: list[int] 
         query = query.where(Notification.id.in_(ids))
     result = await session.execute(query.values(read_at=datetime.now(UTC)))
     await session.commit()
+    # SQLAlchemy types execute() as Result, but an UPDATE gives a CursorResult, with rowcount.
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

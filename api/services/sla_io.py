@@ -13,10 +13,10 @@ real import would change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -58,6 +58,9 @@ class Weekday(StrEnum):
 
 
 WEEKDAYS = list(Weekday)
+
+# The models the file refers to by name: each has an integer `id` and a unique `name`.
+_NamedModel: TypeAlias = type[Service] | type[Organisation] | type[Group]
 
 
 class _Doc(BaseModel):
@@ -236,27 +239,33 @@ async def export_document(session: AsyncSession) -> SlaDocument:
     ]
     calendars = []
     calendar_names: dict[int, str] = {}
-    for row in await session.scalars(select(Calendar).order_by(Calendar.name)):
-        spec = await sla_service.calendar_spec_of(session, row)
-        calendar_names[row.id] = row.name
+    for calendar in await session.scalars(select(Calendar).order_by(Calendar.name)):
+        calendar_spec = await sla_service.calendar_spec_of(session, calendar)
+        calendar_names[calendar.id] = calendar.name
         calendars.append(
             DocCalendar(
-                name=spec.name,
-                timezone=spec.timezone,
-                week={WEEKDAYS[i]: format_hours(day) for i, day in enumerate(spec.week) if day},
+                name=calendar_spec.name,
+                timezone=calendar_spec.timezone,
+                week={
+                    WEEKDAYS[i]: format_hours(day)
+                    for i, day in enumerate(calendar_spec.week)
+                    if day
+                },
                 holidays=DocHolidays(
-                    country=spec.holiday_country, subdivision=spec.holiday_subdivision
+                    country=calendar_spec.holiday_country,
+                    subdivision=calendar_spec.holiday_subdivision,
                 )
-                if spec.holiday_country
+                if calendar_spec.holiday_country
                 else None,
                 days=[
-                    DocDay(day=d.day, hours=format_hours(d.hours), label=d.label) for d in spec.days
+                    DocDay(day=d.day, hours=format_hours(d.hours), label=d.label)
+                    for d in calendar_spec.days
                 ],
             )
         )
     policies = []
-    for row in await session.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.position)):
-        spec = PolicySpec.model_validate(row, from_attributes=True)
+    for policy in await session.scalars(select(SlaPolicyRow).order_by(SlaPolicyRow.position)):
+        spec = PolicySpec.model_validate(policy, from_attributes=True)
         policies.append(
             DocPolicy(
                 name=spec.name,
@@ -289,11 +298,13 @@ async def export_document(session: AsyncSession) -> SlaDocument:
             )
         )
     integrations = []
-    for row in await session.scalars(select(Integration).order_by(Integration.name)):
-        [group] = await names.of(Group, [row.group_id]) if row.group_id else [None]
-        [service] = await names.of(Service, [row.service_id]) if row.service_id else [None]
+    for integration in await session.scalars(select(Integration).order_by(Integration.name)):
+        [group] = await names.of(Group, [integration.group_id]) if integration.group_id else [None]
+        [service] = (
+            await names.of(Service, [integration.service_id]) if integration.service_id else [None]
+        )
         rules = []
-        for raw in row.rules:
+        for raw in integration.rules:
             rule = IntegrationRule.model_validate(raw)
             [rule_group] = await names.of(Group, [rule.group_id]) if rule.group_id else [None]
             [rule_service] = (
@@ -311,16 +322,20 @@ async def export_document(session: AsyncSession) -> SlaDocument:
             )
         integrations.append(
             DocIntegration(
-                name=row.name,
-                kind=row.kind,
-                active=row.active,
+                name=integration.name,
+                kind=integration.kind,
+                active=integration.active,
                 group=group,
                 service=service,
-                resolve_mode=row.resolve_mode,
-                flap_window=timedelta(seconds=row.flap_window_seconds),
-                link_by=row.link_by,
+                resolve_mode=integration.resolve_mode,
+                flap_window=timedelta(seconds=integration.flap_window_seconds),
+                link_by=integration.link_by,
                 rules=rules,
-                mapping=WebhookMapping.model_validate(row.mapping) if row.mapping else None,
+                mapping=(
+                    WebhookMapping.model_validate(integration.mapping)
+                    if integration.mapping
+                    else None
+                ),
             )
         )
     return SlaDocument(
@@ -333,7 +348,8 @@ async def export_document(session: AsyncSession) -> SlaDocument:
     )
 
 
-class _Dumper(yaml.SafeDumper):
+# PyYAML has no stubs here so SafeDumper is Any; unused-ignore: for when types-PyYAML is added.
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc, unused-ignore]
     """Writes every string so that reading the file back gives the same string."""
 
 
@@ -355,7 +371,8 @@ def to_yaml(document: SlaDocument) -> str:
     for policy in data["policies"]:
         # JSON turns the priorities into strings; people write them as numbers.
         policy["targets"] = {int(p): t for p, t in policy["targets"].items()}
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 async def export_yaml(session: AsyncSession) -> str:
@@ -369,10 +386,12 @@ class _Names:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def of(self, model: Any, ids: list[int]) -> list[str]:
+    async def of(self, model: _NamedModel, ids: list[int]) -> list[str]:
         if not ids:
             return []
-        rows = dict((await self._session.execute(select(model.id, model.name))).tuples().all())
+        rows: dict[int, str] = dict(
+            (await self._session.execute(select(model.id, model.name))).tuples().all()
+        )
         return [rows.get(i, f"#{i}") for i in ids]
 
     async def action(self, action: EscalationAction) -> DocAction:
@@ -446,8 +465,8 @@ class _Resolver:
         self.session = session
         self.problems: list[tuple[tuple[Any, ...], str]] = []
 
-    async def ids(self, model: Any, names: list[str], path: tuple[Any, ...]) -> list[int]:
-        found = dict(
+    async def ids(self, model: _NamedModel, names: list[str], path: tuple[Any, ...]) -> list[int]:
+        found: dict[str, int] = dict(
             (await self.session.execute(select(model.name, model.id).where(model.name.in_(names))))
             .tuples()
             .all()
@@ -535,7 +554,7 @@ async def _import_integrations(
     resolver = _Resolver(session)
     existing = {i.name: i for i in await session.scalars(select(Integration))}
 
-    async def one_id(model: Any, name: str | None, path: tuple[Any, ...]) -> int | None:
+    async def one_id(model: _NamedModel, name: str | None, path: tuple[Any, ...]) -> int | None:
         if name is None:
             return None
         found = await session.scalar(select(model.id).where(model.name == name))
@@ -619,12 +638,13 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
     def reject(path: tuple[Any, ...], message: str) -> None:
         problems.append((_where(root, path), message))
 
-    for name, items in (
+    named: list[tuple[str, Sequence[DocService | DocCalendar | DocPolicy | DocIntegration]]] = [
         ("services", document.services),
         ("calendars", document.calendars),
         ("policies", document.policies),
         ("integrations", document.integrations),
-    ):
+    ]
+    for name, items in named:
         seen: set[str] = set()
         for index, item in enumerate(items):
             if item.name in seen:
@@ -641,51 +661,55 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
     try:
         # Services first: policies may name a service the same file adds.
         for doc_service in document.services:
-            row = await session.scalar(select(Service).where(Service.name == doc_service.name))
-            if row is None:
+            service = await session.scalar(select(Service).where(Service.name == doc_service.name))
+            if service is None:
                 session.add(Service(**doc_service.model_dump()))
                 changes.append(f"service {doc_service.name!r}: added")
-            elif (row.description, row.active) != (doc_service.description, doc_service.active):
-                row.description, row.active = doc_service.description, doc_service.active
+            elif (service.description, service.active) != (
+                doc_service.description,
+                doc_service.active,
+            ):
+                service.description = doc_service.description
+                service.active = doc_service.active
                 changes.append(f"service {doc_service.name!r}: changed")
         await session.flush()
 
         calendar_ids: dict[str, int] = {}
         existing = {c.name: c for c in await session.scalars(select(Calendar))}
         for index, doc_calendar in enumerate(document.calendars):
-            spec = _calendar_spec(doc_calendar)
-            row = existing.get(spec.name)
+            calendar_spec = _calendar_spec(doc_calendar)
+            calendar = existing.get(calendar_spec.name)
             for field, message in await sla_service.calendar_problems(
-                session, spec, row.id if row else None
+                session, calendar_spec, calendar.id if calendar else None
             ):
                 reject(("calendars", index, *_spec_path(field)), message)
             if problems:
                 continue
-            if row is None:
-                stored = await sla_service.store_calendar(session, spec, None)
-                changes.append(f"calendar {spec.name!r}: added")
+            if calendar is None:
+                stored = await sla_service.store_calendar(session, calendar_spec, None)
+                changes.append(f"calendar {calendar_spec.name!r}: added")
             else:
-                stored = row
-                if await sla_service.calendar_spec_of(session, row) != spec:
-                    await sla_service.store_calendar(session, spec, row.id)
-                    changes.append(f"calendar {spec.name!r}: changed")
-            calendar_ids[spec.name] = stored.id
+                stored = calendar
+                if await sla_service.calendar_spec_of(session, calendar) != calendar_spec:
+                    await sla_service.store_calendar(session, calendar_spec, calendar.id)
+                    changes.append(f"calendar {calendar_spec.name!r}: changed")
+            calendar_ids[calendar_spec.name] = stored.id
 
         resolver = _Resolver(session)
         existing_policies = {p.name: p for p in await session.scalars(select(SlaPolicyRow))}
         wanted: list[tuple[PolicySpec, SlaPolicyRow | None]] = []
         for index, doc_policy in enumerate(document.policies):
-            path = ("policies", index)
+            path: tuple[Any, ...] = ("policies", index)
             if doc_policy.calendar not in calendar_ids:
                 reject((*path, "calendar"), f"no calendar {doc_policy.calendar!r} in this file")
                 continue
             spec = await _policy_spec(resolver, doc_policy, calendar_ids[doc_policy.calendar], path)
-            row = existing_policies.get(spec.name)
+            policy = existing_policies.get(spec.name)
             for field, message in await sla_service.policy_problems(
-                session, spec, row.id if row else None
+                session, spec, policy.id if policy else None
             ):
                 reject((*path, *_spec_path(field)), message)
-            wanted.append((spec, row))
+            wanted.append((spec, policy))
         for path, message in resolver.problems:
             reject(path, message)
         if problems:
@@ -693,23 +717,23 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
 
         # Policies not in the file go; positions follow the file (checked at commit).
         keep = {spec.name for spec, _ in wanted}
-        for name, row in existing_policies.items():
+        for name, gone in existing_policies.items():
             if name not in keep:
-                await session.delete(row)
+                await session.delete(gone)
                 changes.append(f"policy {name!r}: removed")
         await session.flush()
-        for position, (spec, row) in enumerate(wanted, start=1):
-            before = row.version if row is not None else None
+        for position, (spec, policy) in enumerate(wanted, start=1):
+            before = policy.version if policy is not None else None
             stored_policy = await sla_service.store_policy(
-                session, spec, row.id if row else None, position
+                session, spec, policy.id if policy else None, position
             )
             if before is None:
                 changes.append(f"policy {spec.name!r}: added")
             elif stored_policy.version != before:
                 changes.append(f"policy {spec.name!r}: changed (version {stored_policy.version})")
-        for name, row in existing.items():
+        for name, calendar in existing.items():
             if name not in calendar_ids:
-                await session.execute(delete(Calendar).where(Calendar.id == row.id))
+                await session.execute(delete(Calendar).where(Calendar.id == calendar.id))
                 changes.append(f"calendar {name!r}: removed")
 
         await _import_integrations(session, document, reject, changes)
