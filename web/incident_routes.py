@@ -1,6 +1,7 @@
 """HTML pages for incidents from monitoring: the alerts list and integration administration.
 
-They call the same service functions as the JSON API (api/services/incidents.py).
+They call the same service functions as the JSON API (api/services/incidents.py and
+api/services/integrations.py) and send test events through the same intake.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from api.errors import ApiError
 from api.schemas import MAX_INT, IntegrationBody, IntegrationPublic, MajorBody, ParentBody
 from api.services import directory
 from api.services import incidents as service
+from api.services import integrations as integration_service
 from api.services.sla import list_services
 from models import Integration
 from web.render import page
@@ -45,7 +47,7 @@ async def incidents_page(
     """Alerts from monitoring, most recently seen first, each with the incident it feeds."""
     state = status if status in ALERT_STATES else None
     alerts = await service.list_alerts(session, status=state)
-    integrations = {i.id: i.name for i in await service.list_integrations(session)}
+    integrations = {i.id: i.name for i in await integration_service.list_integrations(session)}
     return page(
         request,
         "incidents/list.html",
@@ -114,7 +116,7 @@ async def _admin_page(
 ) -> Response:
     context = {
         "user": user,
-        "integrations": await service.list_integrations(session),
+        "integrations": await integration_service.list_integrations(session),
         "groups": await directory.list_groups(session),
         "base": str(request.base_url).rstrip("/"),
         "created": created,
@@ -158,7 +160,7 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
         if flap_minutes < 0:
             raise ApiError(422, "the flap window is a number of minutes, 0 or more", field="flap")
         body = _parse(IntegrationBody, data)
-        created = await service.create_integration(session, body)
+        created = await integration_service.create_integration(session, body)
     except ApiError as exc:
         return await _admin_page(request, user, session, error=exc, values=values)
     return await _admin_page(request, user, session, created=created)
@@ -168,7 +170,7 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
 async def new_token(
     request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    created = await service.rotate_token(session, integration_id)
+    created = await integration_service.rotate_token(session, integration_id)
     return await _admin_page(request, user, session, created=created)
 
 
@@ -176,7 +178,7 @@ async def new_token(
 async def revoke_token(
     integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    await service.revoke_token(session, integration_id)
+    await integration_service.revoke_token(session, integration_id)
     return _see_other("/admin/integrations")
 
 
@@ -330,7 +332,7 @@ async def _edit_page(
 async def edit_integration_page(
     request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    integration = await service.get_integration(session, integration_id)
+    integration = await integration_service.get_integration(session, integration_id)
     return await _edit_page(request, user, session, integration, _form_of(integration))
 
 
@@ -338,7 +340,7 @@ async def edit_integration_page(
 async def save_integration(
     request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    integration = await service.get_integration(session, integration_id)
+    integration = await integration_service.get_integration(session, integration_id)
     raw = await request.form()
     text = {k: str(v).strip() for k, v in raw.items() if isinstance(v, str)}
     count = sum(1 for k in text if k.startswith("rule_") and k.endswith("_severities"))
@@ -361,7 +363,7 @@ async def save_integration(
     }
     try:
         body = _body_of(integration.kind, form)
-        saved = await service.update_integration(session, integration_id, body)
+        saved = await integration_service.update_integration(session, integration_id, body)
     except ApiError as exc:
         form["rules"] = [r for r in form["rules"] if any(r.values())]
         return await _edit_page(request, user, session, integration, form, error=exc)

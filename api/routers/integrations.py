@@ -22,6 +22,7 @@ from api.schemas import (
     TicketPublic,
 )
 from api.services import incidents as service
+from api.services import integrations as integration_service
 from api.services import tickets as ticket_service
 
 router = APIRouter(tags=["integrations"])
@@ -159,7 +160,7 @@ def _bearer(request: Request) -> str:
 @router.get("/integrations")
 async def list_integrations(user: AdminUser, session: SessionDep) -> list[IntegrationPublic]:
     """Every monitoring integration (admin only)."""
-    return await service.list_integrations(session)
+    return await integration_service.list_integrations(session)
 
 
 @router.post("/integrations", status_code=status.HTTP_201_CREATED)
@@ -167,14 +168,14 @@ async def create_integration(
     body: IntegrationBody, user: AdminUser, session: SessionDep
 ) -> IntegrationCreated:
     """A new integration; its token is in the answer, once (admin only)."""
-    return await service.create_integration(session, body)
+    return await integration_service.create_integration(session, body)
 
 
 @router.get("/integrations/{integration_id}")
 async def get_integration(
     integration_id: Id, user: AdminUser, session: SessionDep
 ) -> IntegrationPublic:
-    return await service.get_integration(session, integration_id)
+    return await integration_service.get_integration(session, integration_id)
 
 
 @router.put("/integrations/{integration_id}")
@@ -182,7 +183,7 @@ async def update_integration(
     integration_id: Id, body: IntegrationBody, user: AdminUser, session: SessionDep
 ) -> IntegrationPublic:
     """Change defaults, rules, flap window, resolve mode or switch it off (admin only)."""
-    return await service.update_integration(session, integration_id, body)
+    return await integration_service.update_integration(session, integration_id, body)
 
 
 @router.post("/integrations/{integration_id}/token", status_code=status.HTTP_201_CREATED)
@@ -190,7 +191,7 @@ async def rotate_token(
     integration_id: Id, user: AdminUser, session: SessionDep
 ) -> IntegrationCreated:
     """A new token, shown once; the previous one stops working (admin only)."""
-    return await service.rotate_token(session, integration_id)
+    return await integration_service.rotate_token(session, integration_id)
 
 
 @router.delete("/integrations/{integration_id}/token")
@@ -198,7 +199,7 @@ async def revoke_token(
     integration_id: Id, user: AdminUser, session: SessionDep
 ) -> IntegrationPublic:
     """Revoke the token: its events get 403 until a new one is made (admin only)."""
-    return await service.revoke_token(session, integration_id)
+    return await integration_service.revoke_token(session, integration_id)
 
 
 @router.get("/alerts", tags=["tickets"])
