@@ -1,7 +1,7 @@
 """HTML pages for incidents from monitoring: the alerts list and integration administration.
 
 They call the same service functions as the JSON API (api/services/incidents.py and
-api/services/integrations.py) and send test events through the same intake.
+api/services/integrations.py) and send test events through the same intake (api/intake/).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
+from api.intake.accept import Incoming, accept
 from api.schemas import MAX_INT, IntegrationBody, IntegrationPublic, MajorBody, ParentBody
 from api.services import directory
 from api.services import incidents as service
@@ -195,7 +196,7 @@ async def test_event(
     if row is None:
         raise ApiError(404, f"no integration {integration_id}", code="not_found")
     key = f"test-{uuid.uuid4().hex[:12]}"
-    event = service.Incoming(
+    event = Incoming(
         action=AlertAction.TRIGGER,
         key=key,
         summary=f"Test event from {row.name}",
@@ -204,7 +205,7 @@ async def test_event(
         payload={"test": True, "sent_by": user.email, "dedup_key": key},
         details=f"A test event sent by {user.name} from the integration page.",
     )
-    await service.accept(session, client, row, [event])
+    await accept(session, client, row, [event])
     flash = f"Test event sent (key {key}); its incident appears under Incidents."
     return await _admin_page(request, user, session, flash=flash)
 
