@@ -39,6 +39,9 @@ SEVERITY_LEVELS: dict[str, tuple[int, int]] = {
     "info": (3, 3),
 }
 """Default (impact, urgency) per severity; with the default matrix P1, P2, P3 and P5."""
+SEVERITY_MAX = 20
+SOURCE_MAX = 255
+"""What an alert keeps of its severity and source (the columns of the alerts table)."""
 
 
 async def integration_for(session: AsyncSession, token: str | None, kind: str) -> Integration:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from api.intake.accept import Incoming
+from api.intake.accept import SEVERITY_MAX, SOURCE_MAX, Incoming
 from api.intake.body import (
     Recorded,
     SourceModel,
@@ -121,8 +121,10 @@ def parse_alertmanager(raw: bytes) -> list[Incoming]:
                 action=AlertAction.TRIGGER if alert.status == "firing" else AlertAction.RESOLVE,
                 key=alert.key(),
                 summary=summary,
-                severity=labels.get("severity", ""),
-                source=source,
+                # Labels have no length limit; an alert row does (a longer value
+                # would fail its write and stall the alert's workflow).
+                severity=labels.get("severity", "")[:SEVERITY_MAX],
+                source=source[:SOURCE_MAX],
                 payload={"alert": sent, "group": group},
                 details="\n".join(lines),
                 labels=labels,

@@ -755,3 +755,25 @@ def test_what_the_formats_allow_is_accepted(
 ) -> None:
     answer = post_intake(base_url, tokens, kind, body)
     assert answer.status_code == 202, answer.text
+
+
+def test_an_alert_with_labels_longer_than_an_alert_keeps_still_opens_its_incident(
+    admin: Person, agent: Person, base_url: str
+) -> None:
+    created = integration(admin, kind="alertmanager")
+    # A blackbox probe's instance is the URL it probes, of any length.
+    instance = "https://shop.example/" + "p" * 300
+    alert = am_alert(
+        labels={"alertname": "ProbeFailed", "instance": instance, "severity": "s" * 30}
+    )
+    answer = httpx.post(
+        f"{base_url}/api/v1{ALERTMANAGER}",
+        json=am_body(alert),
+        headers={"Authorization": f"Bearer {created['token']}"},
+    )
+    assert answer.status_code == 202, answer.text
+
+    found = incident_of(agent, created["id"], alert["fingerprint"])
+    assert found["source"] == instance[:255] and found["severity"] == "s" * 20
+    events = agent.api.ok("GET", f"/tickets/{found['ticket_number']}/alerts")["events"]
+    assert events[0]["payload"]["alert"]["labels"]["instance"] == instance, "stored as sent"
