@@ -13,6 +13,7 @@ from api.live import NotificationHub, streams_end_on_exit_signal
 from api.routers import (
     desk,
     directory,
+    intake,
     integrations,
     mail,
     notifications,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         desk.router,
         sla.router,
         notifications.router,
+        intake.router,
         integrations.router,
         mail.mailboxes_router,
         mail.quarantine_router,

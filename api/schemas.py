@@ -8,7 +8,6 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -17,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from workflows.choices import Channel, ResolutionCode, Role, Status, TicketType
+from workflows.choices import Channel, Role, Status, TicketType
 from workflows.sla_config import CalendarSpec, PolicySpec
 from workflows.ticket.fields import BODY_MAX, REASON_MAX, SUBJECT_MAX
 
@@ -370,41 +369,6 @@ class CommentPublic(BaseModel):
     body_html: str = Field(description="The body sanitised for display as HTML")
 
 
-class ClassifyBody(Strict):
-    impact: Level
-    urgency: Level
-    service_id: DbId | None = Field(None, description="Omitted: unchanged")
-    clear_service: Flag = Field(False, description="True: the ticket concerns no service")
-
-
-class AssignBody(Strict):
-    group_id: DbId | None = None
-    assignee_id: DbId | None = None
-    note: Reason = ""
-
-
-class PendBody(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX)]
-    awaiting_customer: Flag = Field(
-        True,
-        description="Waiting for the customer's answer, so the SLA policy's customer "
-        "reminders apply; false for a wait on someone else",
-    )
-
-
-class ResolveBody(Strict):
-    resolution_code: ResolutionCode
-    note: Annotated[str, StringConstraints(max_length=BODY_MAX)] = ""
-
-
-class ReopenBody(Strict):
-    reason: Reason = ""
-
-
-class Empty(Strict):
-    pass
-
-
 class AttachmentPublic(BaseModel):
     id: uuid.UUID
     filename: str
@@ -665,22 +629,6 @@ class AlertLink(Strict):
     key: Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
-class MajorBody(Strict):
-    major: Flag
-    note: Reason = ""
-
-
-class ParentBody(Strict):
-    parent_number: Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)] | None = Field(
-        description="A major incident's number; null to unlink"
-    )
-    note: Reason = ""
-
-
-class OfferDecline(Strict):
-    reason: Reason = ""
-
-
 class AvailabilityBody(Strict):
     availability: Literal["online", "away", "offline"]
     max_open_tickets: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = Field(
@@ -716,20 +664,6 @@ class BulkReassign(Strict):
     from_group_id: DbId | None = Field(None, description="All open tickets of this group")
     group_id: DbId | None = Field(None, description="Where they go")
     assignee_id: DbId | None = Field(None, description="Who gets them (none: the group queue)")
-    note: Reason = ""
-
-
-class ConsultBody(Strict):
-    colleague_id: DbId
-    message: Body
-
-
-class ConsultAnswer(Strict):
-    body: Body
-
-
-class ReminderBody(Strict):
-    at: AwareDatetime | None = Field(description="When to be reminded; null cancels")
     note: Reason = ""
 
 

@@ -1,6 +1,7 @@
 """HTML pages for incidents from monitoring: the alerts list and integration administration.
 
-They call the same service functions as the JSON API (api/services/incidents.py).
+They call the same service functions as the JSON API (api/services/incidents.py and
+api/services/integrations.py) and send test events through the same intake (api/intake/).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
+from api.intake.accept import Incoming, accept
 from api.schemas import MAX_INT, IntegrationBody, IntegrationPublic
 from api.services import directory
 from api.services import incidents as service
+from api.services import integrations as integration_service
 from api.services.sla import list_services
 from models import Integration
 from web.render import page
@@ -43,7 +46,7 @@ async def incidents_page(
     """Alerts from monitoring, most recently seen first, each with the incident it feeds."""
     state = status if status in ALERT_STATES else None
     alerts = await service.list_alerts(session, status=state)
-    integrations = {i.id: i.name for i in await service.list_integrations(session)}
+    integrations = {i.id: i.name for i in await integration_service.list_integrations(session)}
     return page(
         request,
         "incidents/list.html",
@@ -66,7 +69,7 @@ async def _admin_page(
 ) -> Response:
     context = {
         "user": user,
-        "integrations": await service.list_integrations(session),
+        "integrations": await integration_service.list_integrations(session),
         "groups": await directory.list_groups(session),
         "base": str(request.base_url).rstrip("/"),
         "created": created,
@@ -110,7 +113,7 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
         if flap_minutes < 0:
             raise ApiError(422, "the flap window is a number of minutes, 0 or more", field="flap")
         body = _parse(IntegrationBody, data)
-        created = await service.create_integration(session, body)
+        created = await integration_service.create_integration(session, body)
     except ApiError as exc:
         return await _admin_page(request, user, session, error=exc, values=values)
     return await _admin_page(request, user, session, created=created)
@@ -120,7 +123,7 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
 async def new_token(
     request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    created = await service.rotate_token(session, integration_id)
+    created = await integration_service.rotate_token(session, integration_id)
     return await _admin_page(request, user, session, created=created)
 
 
@@ -128,7 +131,7 @@ async def new_token(
 async def revoke_token(
     integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    await service.revoke_token(session, integration_id)
+    await integration_service.revoke_token(session, integration_id)
     return _see_other("/admin/integrations")
 
 
@@ -145,7 +148,7 @@ async def test_event(
     if row is None:
         raise ApiError(404, f"no integration {integration_id}", code="not_found")
     key = f"test-{uuid.uuid4().hex[:12]}"
-    event = service.Incoming(
+    event = Incoming(
         action=AlertAction.TRIGGER,
         key=key,
         summary=f"Test event from {row.name}",
@@ -154,7 +157,7 @@ async def test_event(
         payload={"test": True, "sent_by": user.email, "dedup_key": key},
         details=f"A test event sent by {user.name} from the integration page.",
     )
-    await service.accept(session, client, row, [event])
+    await accept(session, client, row, [event])
     flash = f"Test event sent (key {key}); its incident appears under Incidents."
     return await _admin_page(request, user, session, flash=flash)
 
@@ -282,7 +285,7 @@ async def _edit_page(
 async def edit_integration_page(
     request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    integration = await service.get_integration(session, integration_id)
+    integration = await integration_service.get_integration(session, integration_id)
     return await _edit_page(request, user, session, integration, _form_of(integration))
 
 
@@ -290,7 +293,7 @@ async def edit_integration_page(
 async def save_integration(
     request: Request, integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
-    integration = await service.get_integration(session, integration_id)
+    integration = await integration_service.get_integration(session, integration_id)
     raw = await request.form()
     text = {k: str(v).strip() for k, v in raw.items() if isinstance(v, str)}
     count = sum(1 for k in text if k.startswith("rule_") and k.endswith("_severities"))
@@ -313,7 +316,7 @@ async def save_integration(
     }
     try:
         body = _body_of(integration.kind, form)
-        saved = await service.update_integration(session, integration_id, body)
+        saved = await integration_service.update_integration(session, integration_id, body)
     except ApiError as exc:
         form["rules"] = [r for r in form["rules"] if any(r.values())]
         return await _edit_page(request, user, session, integration, form, error=exc)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas import IntegrationBody, IntegrationRule, WebhookMapping
 from api.services import desk as desk_service
-from api.services import incidents as incidents_service
+from api.services import integrations as integration_service
 from api.services import sla as sla_service
 from models import Calendar, Group, Integration, Organisation, Service, SlaPolicyRow, User
 from models.desk import PRIORITY_MATRIX, read_desk_settings
@@ -599,7 +599,7 @@ async def _import_integrations(
                     loc = ("flap_window", *loc[1:])
                 reject((*path, *loc), error["msg"])
             continue
-        for problem in incidents_service.mapping_problems(body):
+        for problem in integration_service.mapping_problems(body):
             reject((*path, *problem["field"].split(".")), problem["message"])
         row = existing.get(doc.name)
         if row is not None and row.kind != body.kind:
@@ -608,9 +608,9 @@ async def _import_integrations(
             )
             continue
         if row is None:
-            await incidents_service.add_integration_row(session, body)
+            await integration_service.add_integration_row(session, body)
             changes.append(f"integration {doc.name!r}: added (make its token on its page)")
-        elif incidents_service.apply_body(row, body):
+        elif integration_service.apply_body(row, body):
             changes.append(f"integration {doc.name!r}: changed")
     await session.flush()
 

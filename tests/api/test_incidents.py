@@ -5,6 +5,7 @@ Real HTTP to the real API, the real worker and Temporal dev server, real Postgre
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -513,3 +514,266 @@ def test_a_major_incident_with_child_incidents(agent: Person, directory: Directo
     agent.api.ok("POST", f"/tickets/{child}/parent", json={"parent_number": None})
     assert agent.api.ok("GET", f"/tickets/{major}/children") == []
     assert agent.api.ok("GET", f"/tickets/{child}")["parent_number"] is None
+
+
+# ---------------------------------------------------------------- refusals, field by field
+
+WEBHOOK = "/integrations/webhook"
+OMIT = object()
+"""A field left out of the body."""
+TOKEN = "<events token>"
+"""Where the events integration's token goes in a body."""
+
+
+@pytest.fixture(scope="module")
+def tokens(directory: Directory) -> dict[str, str]:
+    """One integration token per kind, shared by the table-driven tests below."""
+    admin = directory.person("admin")
+    mapping = {"items": "alerts", "dedup_key": "id", "summary": "subject"}
+    return {
+        kind: integration(admin, kind, **({"mapping": mapping} if kind == "webhook" else {}))[
+            "token"
+        ]
+        for kind in ("events", "alertmanager", "webhook")
+    }
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    """A valid trigger with `fields` replaced; `payload__name` replaces a payload field."""
+    payload: dict[str, Any] = {"summary": "Disk full", "source": "db-1", "severity": "error"}
+    body: dict[str, Any] = {
+        "routing_key": TOKEN,
+        "event_action": "trigger",
+        "dedup_key": uuid.uuid4().hex,
+        "payload": payload,
+    }
+    for name, value in fields.items():
+        target, key = (payload, name[9:]) if name.startswith("payload__") else (body, name)
+        if value is OMIT:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return body
+
+
+def am_alert(**fields: Any) -> dict[str, Any]:
+    """A valid Alertmanager alert with `fields` replaced."""
+    alert: dict[str, Any] = {
+        "status": "firing",
+        "labels": {"alertname": "DiskFull", "instance": "db-1:9100"},
+        "annotations": {"summary": "Disk full"},
+        "startsAt": "2026-11-30T10:00:00.123456789Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "fingerprint": f"f{uuid.uuid4().hex[:12]}",
+    }
+    for name, value in fields.items():
+        if value is OMIT:
+            alert.pop(name, None)
+        else:
+            alert[name] = value
+    return alert
+
+
+def am_body(*alerts: Any, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"version": "4", "status": "firing", "alerts": list(alerts)}
+    for name, value in fields.items():
+        if value is OMIT:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return body
+
+
+def post_intake(base_url: str, tokens: dict[str, str], kind: str, body: Any) -> httpx.Response:
+    """`body` (JSON, or bytes sent as they are) to the intake of `kind`, with its token."""
+    headers = {"Content-Type": "application/json"}
+    if kind != "events":
+        headers["Authorization"] = f"Bearer {tokens[kind]}"
+    path = {"events": EVENTS, "alertmanager": ALERTMANAGER, "webhook": WEBHOOK}[kind]
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    content = content.replace(json.dumps(TOKEN).encode(), json.dumps(tokens["events"]).encode())
+    return httpx.post(f"{base_url}/api/v1{path}", content=content, headers=headers, timeout=30)
+
+
+Case = tuple[Any, int, str | None]
+"""(body, the status answered, the field named)."""
+
+EVENT_REFUSALS: dict[str, Case] = {
+    # Who is asking comes first: without a routing key, nothing else is looked at.
+    "routing_key missing": (event(routing_key=OMIT, event_action="explode"), 401, "routing_key"),
+    "routing_key empty": (event(routing_key=""), 401, "routing_key"),
+    "routing_key null": (event(routing_key=None), 401, "routing_key"),
+    "routing_key a number": (event(routing_key=7), 400, "routing_key"),
+    "routing_key too long": (event(routing_key="k" * 201), 400, "routing_key"),
+    "body a list": ([event()], 400, "body"),
+    "event_action missing": (event(event_action=OMIT), 400, "event_action"),
+    "event_action unknown": (event(event_action="TRIGGER"), 400, "event_action"),
+    "dedup_key blank": (event(dedup_key="   "), 400, "dedup_key"),
+    "dedup_key too long": (event(dedup_key="k" * 256), 400, "dedup_key"),
+    "dedup_key a list": (event(dedup_key=["k"]), 400, "dedup_key"),
+    "acknowledge without dedup_key": (
+        event(event_action="acknowledge", dedup_key=OMIT),
+        400,
+        "dedup_key",
+    ),
+    "trigger without payload": (event(payload=OMIT), 400, "payload"),
+    "payload a text": (event(payload="Disk full"), 400, "payload"),
+    "summary blank": (event(payload__summary="  "), 400, "payload.summary"),
+    "summary too long": (event(payload__summary="s" * 1025), 400, "payload.summary"),
+    "source missing": (event(payload__source=OMIT), 400, "payload.source"),
+    "source too long": (event(payload__source="h" * 256), 400, "payload.source"),
+    "severity missing": (event(payload__severity=OMIT), 400, "payload.severity"),
+    "severity unknown": (event(payload__severity="Critical"), 400, "payload.severity"),
+    "timestamp a number": (event(payload__timestamp=1700000000), 400, "payload.timestamp"),
+    "timestamp not ISO 8601": (event(payload__timestamp="1700000000"), 400, "payload.timestamp"),
+    "component too long": (event(payload__component="c" * 1025), 400, "payload.component"),
+    "group an object": (event(payload__group={"name": "g"}), 400, "payload.group"),
+    "class a number": (event(payload__class=5), 400, "payload.class"),
+    "links an object": (event(links={"href": "https://x"}), 400, "links"),
+    "images a text": (event(images="https://x/i.png"), 400, "images"),
+    "not JSON": (b'{"event_action": "trigger",', 400, None),
+    # Let through by the hand-written checks, then failing later (a 500): JSONB holds
+    # no NUL and no NaN; Python's parser refuses integers of over 4300 digits.
+    "NUL in custom_details": (
+        event(payload__custom_details={"note": "a\x00b"}),
+        400,
+        "payload.custom_details.note",
+    ),
+    "NUL in a field beyond the documented ones": (event(client="tool\x00"), 400, "client"),
+    "NaN in custom_details": (
+        json.dumps(event(payload__custom_details={"load": float("nan")})).encode(),
+        400,
+        "payload.custom_details.load",
+    ),
+    "a number beyond Python's digit limit": (b'{"dedup_key": ' + b"9" * 5000 + b"}", 400, None),
+}
+
+ALERTMANAGER_REFUSALS: dict[str, Case] = {
+    "version 3": (am_body(am_alert(), version="3"), 400, "version"),
+    "version a number": (am_body(am_alert(), version=4), 400, "version"),
+    "alerts missing": (am_body(alerts=OMIT), 400, "alerts"),
+    "alerts empty": (am_body(), 400, "alerts"),
+    "alerts an object": (am_body(alerts={"0": am_alert()}), 400, "alerts"),
+    "an alert a text": (am_body(am_alert(), "firing"), 400, "alerts.1"),
+    "status unknown": (am_body(am_alert(status="pending")), 400, "alerts.0.status"),
+    "status missing": (am_body(am_alert(status=OMIT)), 400, "alerts.0.status"),
+    "a label a number": (am_body(am_alert(labels={"severity": 1})), 400, "alerts.0.labels"),
+    "annotations a list": (am_body(am_alert(annotations=["x"])), 400, "alerts.0.annotations"),
+    "fingerprint empty": (am_body(am_alert(fingerprint="")), 400, "alerts.0.fingerprint"),
+    "fingerprint too long": (am_body(am_alert(fingerprint="f" * 256)), 400, "alerts.0.fingerprint"),
+    "no fingerprint, no labels": (
+        am_body(am_alert(fingerprint=OMIT, labels={})),
+        400,
+        "alerts.0.fingerprint",
+    ),
+    "startsAt not a date": (am_body(am_alert(startsAt="soon")), 400, "alerts.0.startsAt"),
+    "endsAt a list": (am_body(am_alert(endsAt=[])), 400, "alerts.0.endsAt"),
+    # Let through by the hand-written checks, then refused by the database (a 500).
+    "NUL in a label": (am_body(am_alert(labels={"team": "db\x00"})), 400, "alerts.0.labels.team"),
+    "NUL in a group field": (am_body(am_alert(), groupLabels={"x": "\x00"}), 400, "groupLabels.x"),
+}
+
+WEBHOOK_REFUSALS: dict[str, Case] = {
+    "body a text": ("an alert", 400, "body"),
+    "no items": ({"alerts": []}, 400, "items"),
+    "dedup_key not found": ({"alerts": [{"subject": "s"}]}, 400, "items.0.dedup_key"),
+    "summary not found": ({"alerts": [{"id": "1"}]}, 400, "items.0.summary"),
+    # Let through by the hand-written checks, then refused by the database (a 500).
+    "NUL": ({"alerts": [{"id": "1", "subject": "s", "host": "\x00"}]}, 400, "items.0.host"),
+}
+
+REFUSALS = [
+    pytest.param(kind, *case, id=f"{kind}: {name}")
+    for kind, table in (
+        ("events", EVENT_REFUSALS),
+        ("alertmanager", ALERTMANAGER_REFUSALS),
+        ("webhook", WEBHOOK_REFUSALS),
+    )
+    for name, case in table.items()
+]
+
+
+@pytest.mark.parametrize(("kind", "body", "status", "field"), REFUSALS)
+def test_a_bad_body_is_refused_naming_the_field_to_fix(
+    base_url: str, tokens: dict[str, str], kind: str, body: Any, status: int, field: str | None
+) -> None:
+    answer = post_intake(base_url, tokens, kind, body)
+    assert answer.status_code == status, answer.text
+    error = answer.json()
+    assert error["field"] == field, error
+    assert error["code"] == ("unauthenticated" if status == 401 else "invalid_event")
+    assert (field or "JSON") in error["detail"], "the message names what to fix"
+
+
+ACCEPTED: dict[str, tuple[str, Any]] = {
+    "fields beyond the documented ones": (
+        "events",
+        event(client="Nagios", client_url="https://nagios.example", extra={"a": [1]}),
+    ),
+    "dedup_key null: one is made": ("events", event(dedup_key=None)),
+    "timestamp as PagerDuty documents it": (
+        "events",
+        event(payload__timestamp="2015-07-17T08:42:58.315+0000"),
+    ),
+    "links and images of any shape": (
+        "events",
+        event(links=[{"href": 5}, "https://x", {"href": "https://y"}], images=[{"alt": "a"}]),
+    ),
+    "a resolve's payload is not read": (
+        "events",
+        event(event_action="resolve", payload="anything", links=7),
+    ),
+    "fingerprint made from the labels": ("alertmanager", am_body(am_alert(fingerprint=OMIT))),
+    "recorded fields of any type": (
+        "alertmanager",
+        am_body(
+            am_alert(labels=None, generatorURL=7),
+            groupKey=5,
+            status="unknown",
+            truncatedAlerts="none",
+            groupLabels=[1],
+        ),
+    ),
+    "no version": ("alertmanager", am_body(am_alert(), version=OMIT)),
+    "NUL where nothing is stored": (
+        "alertmanager",
+        am_body(am_alert(), commonAnnotations={"x": "\x00"}),
+    ),
+    "any JSON the mapping reads": (
+        "webhook",
+        {"alerts": [{"id": uuid.uuid4().hex, "subject": "s", "n": 1.5}]},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [pytest.param(*case, id=f"{case[0]}: {name}") for name, case in ACCEPTED.items()],
+)
+def test_what_the_formats_allow_is_accepted(
+    base_url: str, tokens: dict[str, str], kind: str, body: Any
+) -> None:
+    answer = post_intake(base_url, tokens, kind, body)
+    assert answer.status_code == 202, answer.text
+
+
+def test_an_alert_with_labels_longer_than_an_alert_keeps_still_opens_its_incident(
+    admin: Person, agent: Person, base_url: str
+) -> None:
+    created = integration(admin, kind="alertmanager")
+    # A blackbox probe's instance is the URL it probes, of any length.
+    instance = "https://shop.example/" + "p" * 300
+    alert = am_alert(
+        labels={"alertname": "ProbeFailed", "instance": instance, "severity": "s" * 30}
+    )
+    answer = httpx.post(
+        f"{base_url}/api/v1{ALERTMANAGER}",
+        json=am_body(alert),
+        headers={"Authorization": f"Bearer {created['token']}"},
+    )
+    assert answer.status_code == 202, answer.text
+
+    found = incident_of(agent, created["id"], alert["fingerprint"])
+    assert found["source"] == instance[:255] and found["severity"] == "s" * 20
+    events = agent.api.ok("GET", f"/tickets/{found['ticket_number']}/alerts")["events"]
+    assert events[0]["payload"]["alert"]["labels"]["instance"] == instance, "stored as sent"

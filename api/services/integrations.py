@@ -1,0 +1,214 @@
+"""Monitoring integrations: their settings, rules, webhook mappings and tokens (admins).
+
+Shared by the JSON API, the web UI and the configuration file import. A token is
+shown once, when it is made; only its digest is stored (api/security.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError
+from api.schemas import (
+    IntegrationBody,
+    IntegrationCreated,
+    IntegrationPublic,
+    IntegrationRule,
+    WebhookMapping,
+)
+from api.security import digest, new_secret
+from api.services.sla import check_service
+from models import Group, Integration, User
+from workflows.choices import Role
+
+INTEGRATION_TOKEN_PREFIX = "tdi_"
+
+
+def _public(row: Integration) -> IntegrationPublic:
+    return IntegrationPublic(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        active=row.active,
+        token_prefix=row.token_prefix,
+        token_active=row.token_digest is not None and row.token_revoked_at is None,
+        token_revoked_at=row.token_revoked_at,
+        service_id=row.service_id,
+        group_id=row.group_id,
+        resolve_mode=row.resolve_mode,
+        flap_window_seconds=row.flap_window_seconds,
+        link_by=row.link_by,
+        rules=[IntegrationRule.model_validate(r) for r in row.rules],
+        mapping=WebhookMapping.model_validate(row.mapping) if row.mapping else None,
+        requester_id=row.requester_id,
+        created_at=row.created_at,
+        last_event_at=row.last_event_at,
+    )
+
+
+async def _row(session: AsyncSession, integration_id: int) -> Integration:
+    row = await session.get(Integration, integration_id)
+    if row is None:
+        raise ApiError(404, f"no integration {integration_id}", code="not_found")
+    return row
+
+
+def mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
+    if body.kind != "webhook":
+        if body.mapping is not None:
+            return [{"field": "mapping", "message": "only webhook integrations have a mapping"}]
+        return []
+    if body.mapping is None:
+        return [{"field": "mapping", "message": "a webhook integration needs a mapping"}]
+    problems = []
+    for name in ("items", "dedup_key", "summary", "severity", "source", "status"):
+        expression = getattr(body.mapping, name)
+        if expression is None:
+            continue
+        try:
+            jmespath.compile(expression)
+        except JMESPathError as exc:
+            message = f"{expression!r} is not a JMESPath expression: {exc}"
+            problems.append({"field": f"mapping.{name}", "message": message})
+    return problems
+
+
+async def _check_references(session: AsyncSession, body: IntegrationBody) -> None:
+    problems: list[dict[str, str]] = mapping_problems(body)
+    groups = [("group_id", body.group_id)] + [
+        (f"rules.{i}.group_id", r.group_id) for i, r in enumerate(body.rules)
+    ]
+    for where, group_id in groups:
+        if group_id is not None and await session.get(Group, group_id) is None:
+            problems.append({"field": where, "message": f"group {group_id} does not exist"})
+    services = [("service_id", body.service_id)] + [
+        (f"rules.{i}.service_id", r.service_id) for i, r in enumerate(body.rules)
+    ]
+    for where, service_id in services:
+        try:
+            await check_service(session, service_id)
+        except ApiError as exc:
+            problems.append({"field": where, "message": exc.detail})
+    if problems:
+        raise ApiError(
+            422,
+            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            field=problems[0]["field"],
+            code="invalid_field",
+            errors=problems,
+        )
+
+
+async def list_integrations(session: AsyncSession) -> list[IntegrationPublic]:
+    rows = await session.scalars(select(Integration).order_by(Integration.name))
+    return [_public(r) for r in rows]
+
+
+async def get_integration(session: AsyncSession, integration_id: int) -> IntegrationPublic:
+    return _public(await _row(session, integration_id))
+
+
+def _new_token(row: Integration) -> str:
+    secret = new_secret(INTEGRATION_TOKEN_PREFIX)
+    row.token_digest = digest(secret)
+    row.token_prefix = secret[:10]
+    row.token_revoked_at = None
+    return secret
+
+
+async def add_integration_row(session: AsyncSession, body: IntegrationBody) -> Integration:
+    """A new integration row with its own contact (the requester of its incidents), no token."""
+    contact = User(
+        email=f"integration-{uuid.uuid4().hex[:16]}@monitoring.tempodesk.invalid",
+        name=f"{body.name[:180]} (monitoring)",
+        role=Role.CUSTOMER.value,
+    )
+    session.add(contact)
+    await session.flush()
+    row = Integration(name=body.name, kind=body.kind, requester_id=contact.id, mapping={}, rules=[])
+    apply_body(row, body)
+    session.add(row)
+    return row
+
+
+def apply_body(row: Integration, body: IntegrationBody) -> bool:
+    """Set the row's settings from the body; whether anything changed."""
+    values = {
+        "name": body.name,
+        "service_id": body.service_id,
+        "group_id": body.group_id,
+        "resolve_mode": body.resolve_mode,
+        "flap_window_seconds": body.flap_window_seconds,
+        "link_by": body.link_by,
+        "rules": [r.model_dump(mode="json", exclude_none=True) for r in body.rules],
+        "mapping": body.mapping.model_dump(mode="json") if body.mapping else {},
+        "active": body.active,
+    }
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name, None) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+async def create_integration(session: AsyncSession, body: IntegrationBody) -> IntegrationCreated:
+    """A new integration with its own contact and a token (in the answer, once)."""
+    await _check_references(session, body)
+    row = await add_integration_row(session, body)
+    secret = _new_token(row)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise ApiError(
+            409, f"an integration named {body.name!r} exists", field="name", code="conflict"
+        ) from exc
+    await session.refresh(row)
+    return IntegrationCreated(**_public(row).model_dump(), token=secret)
+
+
+async def update_integration(
+    session: AsyncSession, integration_id: int, body: IntegrationBody
+) -> IntegrationPublic:
+    row = await _row(session, integration_id)
+    if body.kind != row.kind:
+        raise ApiError(
+            422, "the kind of an integration cannot change", field="kind", code="invalid_field"
+        )
+    await _check_references(session, body)
+    apply_body(row, body)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise ApiError(
+            409, f"an integration named {body.name!r} exists", field="name", code="conflict"
+        ) from exc
+    await session.refresh(row)
+    return _public(row)
+
+
+async def rotate_token(session: AsyncSession, integration_id: int) -> IntegrationCreated:
+    """A new token; the old one stops working at once."""
+    row = await _row(session, integration_id)
+    secret = _new_token(row)
+    await session.commit()
+    await session.refresh(row)
+    return IntegrationCreated(**_public(row).model_dump(), token=secret)
+
+
+async def revoke_token(session: AsyncSession, integration_id: int) -> IntegrationPublic:
+    row = await _row(session, integration_id)
+    if row.token_revoked_at is None:
+        row.token_revoked_at = datetime.now(UTC)
+        await session.commit()
+        await session.refresh(row)
+    return _public(row)
