@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Tempodesk",
-        version="0.1.0",
+        version=version("tempodesk"),
         summary="A service desk in which every ticket is a durable Temporal workflow.",
         lifespan=lifespan,
     )

@@ -1,12 +1,13 @@
-"""Record ticket workflow histories for the replay test.
+"""Record workflow histories of a release for the replay test.
 
     python -m tests.histories.record [SCENARIO ...]
 
-Starts its own PostgreSQL, Temporal dev server, worker and API, works a few
-tickets through the API the way people do, and writes each workflow run's
-history to tests/histories/<scenario>.json. Re-record only when an old history
-no longer matters (new histories are added; old ones stay to guard replay of
-tickets that are still open in the field).
+Starts its own PostgreSQL, Temporal dev server, worker and API, works tickets,
+alerts, a bulk job and a mailbox through the API the way people do, and writes
+each workflow run's history to tests/histories/<release>/<scenario>-run<N>.json,
+<release> being the project's version. Record once per release, from the commit
+that is tagged with it; a stored release's histories are never re-recorded (they
+guard the workflows still running from that release, see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from tests.factories import Directory, Person
 from tests.stack import AppConfig, postgres, start_process, temporal, wait_healthy
 
 HERE = Path(__file__).parent
+RELEASE = tomllib.loads((HERE.parents[1] / "pyproject.toml").read_text())["project"]["version"]
 
 
 def lifecycle(agent: Person, customer: Person, group: int) -> dict[str, Any]:
@@ -83,7 +86,8 @@ def retried(agent: Person) -> dict[str, Any]:
     n = ticket["number"]
     key = {"Idempotency-Key": "replay-retried"}
     agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "once"}, headers=key)
-    for i in range(12):
+    # Enough changes that the workflow continues as new before the retry arrives.
+    for i in range(30):
         agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": f"filler {i}"})
     agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "once"}, headers=key)
     agent.api.ok("POST", f"/tickets/{n}/comments", json={"body": "after the retry"})
@@ -268,6 +272,68 @@ def alert(admin: Person, base_url: str) -> dict[str, Any]:
     return {"workflow_id": workflow_id, "wait_closed": True}
 
 
+def alert_flap(admin: Person, agent: Person, base_url: str) -> dict[str, Any]:
+    """An alert resolved at its source, then firing again within the flap window: its
+    incident reopens instead of a new one opening; then it resolves for good."""
+    from workflows import ids
+
+    integration = admin.api.ok(
+        "POST",
+        "/integrations",
+        201,
+        json={
+            "name": f"Replay flap {time.monotonic_ns()}",
+            "kind": "events",
+            "flap_window_seconds": 2,
+        },
+    )
+    url = f"{base_url}/api/v1/integrations/events"
+    key = "replay-uplink"
+    trigger = {
+        "routing_key": integration["token"],
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {"summary": "Replay: uplink down", "source": "sw-1", "severity": "critical"},
+    }
+    resolve = {**trigger, "event_action": "resolve"}
+
+    def incident_status() -> str | None:
+        alerts = agent.api.ok("GET", "/alerts", params={"integration_id": integration["id"]})
+        if not alerts or alerts[0]["ticket_number"] is None:
+            return None
+        return str(agent.api.ok("GET", f"/tickets/{alerts[0]['ticket_number']}")["status"])
+
+    def wait(status: str) -> None:
+        deadline = time.monotonic() + 20
+        while incident_status() != status:
+            assert time.monotonic() < deadline, f"the incident never became {status}"
+            time.sleep(0.2)
+
+    assert httpx.post(url, json=trigger).status_code == 202
+    wait("new")
+    assert httpx.post(url, json=resolve).status_code == 202
+    wait("resolved")
+    assert httpx.post(url, json=trigger).status_code == 202  # within the window: flapping
+    wait("open")
+    assert httpx.post(url, json=resolve).status_code == 202
+    workflow_id = ids.alert_workflow_id(integration["id"], key)
+    return {"workflow_id": workflow_id, "wait_closed": True}
+
+
+def bulk(manager: Person, agent: Person, customer: Person, group: int) -> dict[str, Any]:
+    """A bulk reassignment of three tickets, one of them closed (refused)."""
+    numbers = [customer.api.open_ticket(f"Replay: bulk {i}")["number"] for i in range(3)]
+    agent.api.ok("POST", f"/tickets/{numbers[0]}/resolve", json={"resolution_code": "solved"})
+    agent.api.ok("POST", f"/tickets/{numbers[0]}/close", json={})
+    job = manager.api.ok(
+        "POST",
+        "/bulk/reassign",
+        202,
+        json={"numbers": numbers, "group_id": group, "assignee_id": agent.id, "note": "Replay"},
+    )
+    return {"workflow_id": job["id"], "wait_closed": True}
+
+
 def mailbox(admin: Person) -> dict[str, Any]:
     """A mailbox polled a few rounds (its server is down: the error is recorded), then
     removed, which ends its workflow."""
@@ -308,7 +374,9 @@ async def save(temporal_address: str, scenarios: dict[str, dict[str, Any]]) -> N
         for index, run in enumerate(sorted(runs, key=lambda r: r.start_time)):
             handle = client.get_workflow_handle(run.id, run_id=run.run_id)
             history = await handle.fetch_history()
-            target = HERE / f"{name}-run{index + 1}.json"
+            folder = HERE / RELEASE
+            folder.mkdir(exist_ok=True)
+            target = folder / f"{name}-run{index + 1}.json"
             target.write_text(history.to_json())
             print(f"wrote {target.name} ({len(history.events)} events)")
 
@@ -326,17 +394,17 @@ def main(only: list[str]) -> None:
                 wait_healthy(api, config.base_url)
                 directory = Directory(database_url, config.base_url)
                 admin, agent = directory.person("admin"), directory.person("agent")
+                manager = directory.person("manager")
                 customer = directory.person("customer", directory.organisation())
                 group = directory.group(members=[agent])
                 makers = {
                     "lifecycle": lambda: lifecycle(agent, customer, group),
-                    # The same, opened without a patch marker (TicketInput.one_write)
-                    # and every change through the dynamic update handler.
-                    "one-write-lifecycle": lambda: lifecycle(agent, customer, group),
                     "auto-close": lambda: auto_close(admin, agent, customer),
                     "continued": lambda: continued(agent, customer),
                     "sla": lambda: sla(admin, agent, customer, group),
                     "alert": lambda: alert(admin, config.base_url),
+                    "alert-flap": lambda: alert_flap(admin, agent, config.base_url),
+                    "bulk": lambda: bulk(manager, agent, customer, group),
                     "mailed-reply": lambda: mailed_reply(agent, customer),
                     "mailbox": lambda: mailbox(admin),
                     "routing": lambda: routing(admin, directory, customer),
