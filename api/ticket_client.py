@@ -131,6 +131,15 @@ class TemporalTicketClient:
             raise refusal(exc) from exc
         return state
 
+    async def applied(self, workflow_id: str, update_id: str) -> bool:
+        # Read from the history, which outlives the run: the only way to know of an update
+        # once its workflow has ended. Asked only then (a retry after a close), so rarely.
+        async for event in self._client.get_workflow_handle(workflow_id).fetch_history_events():
+            completed = event.workflow_execution_update_completed_event_attributes
+            if completed.meta.update_id == update_id and completed.outcome.HasField("success"):
+                return True
+        return False
+
     async def current(self, workflow_id: str) -> TicketState | None:
         handle = self._client.get_workflow_handle(workflow_id)
         try:

@@ -86,7 +86,7 @@ async def _check_reference(
             raise _invalid(field, f"{field} {value} is not a ticket")
         if not parent.major:
             raise _invalid(
-                field, f"#{parent.number} is not a major incident; declare it major first"
+                field, f"{field}: #{parent.number} is not a major incident; declare it major first"
             )
     elif kind == RefKind.PUBLIC_FILE and ticket is not None:
         public = set(
@@ -251,19 +251,36 @@ async def _send(
     key: str | None,
 ) -> TicketPublic:
     ticket = found[0]
-    closed = f"ticket #{ticket.number} is closed and can no longer change; open a new ticket"
+    # One id for every attempt: a repeat of an update that did arrive is answered once.
+    request = update_id(principal, key)
     if ticket.status == Status.CLOSED:
-        raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE)
+        return await _closed(session, tickets, principal, found, request if key else None)
     try:
-        # One id for every attempt: a repeat of an update that did arrive is answered once.
-        state = await tickets.act(ticket.id, msg, update_id=update_id(principal, key))
+        state = await tickets.act(ticket.id, msg, update_id=request)
     except TicketClosed:
-        raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE) from None
+        return await _closed(session, tickets, principal, found, request if key else None)
     except RuleViolation as exc:
         raise from_violation(exc) from None
     # The update answers with the state the row was just written from: shown without
     # reading the row back, with the names the row read above had.
     return await views.present_state(session, principal, state, views.known_names(found))
+
+
+async def _closed(
+    session: AsyncSession,
+    tickets: TicketClient,
+    principal: Principal,
+    found: Any,
+    request: str | None,
+) -> TicketPublic:
+    """A closed ticket takes no change (409), unless this very request is a repeat of the
+    one the ticket applied before it closed (its close, say): that one is answered again."""
+    ticket = found[0]
+    if request is not None and await tickets.applied(ticket.id, request):
+        await session.refresh(ticket)
+        return views.present_found(found, principal)
+    closed = f"ticket #{ticket.number} is closed and can no longer change; open a new ticket"
+    raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE)
 
 
 async def comment(

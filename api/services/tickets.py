@@ -144,7 +144,8 @@ def row_values(ticket: Ticket) -> dict[str, Any]:
     return {name: getattr(ticket, name) for name in COLUMNS}
 
 
-def _public(found: Any, principal: Principal) -> TicketPublic:
+def present_found(found: Any, principal: Principal) -> TicketPublic:
+    """A ticket read with its names (`with_names`), as `principal` sees it."""
     ticket, requester, assignee, group, service = found
     names = Names(requester, assignee, group, service)
     return present(ticket.id, ticket.number, row_values(ticket), names, principal)
@@ -217,14 +218,14 @@ async def with_names(session: AsyncSession, principal: Principal, number: int) -
 
 
 async def get_ticket(session: AsyncSession, principal: Principal, number: int) -> TicketPublic:
-    return _public(await with_names(session, principal, number), principal)
+    return present_found(await with_names(session, principal, number), principal)
 
 
 async def by_workflow_id(session: AsyncSession, principal: Principal, wid: str) -> TicketPublic:
     found = (await session.execute(_WITH_NAMES.where(Ticket.id == wid))).one_or_none()
     if found is None:
         raise ApiError(503, "the ticket was not saved; try again", code="unavailable")
-    return _public(found, principal)
+    return present_found(found, principal)
 
 
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -312,7 +313,7 @@ async def list_tickets(
     else:
         query = query.order_by(column.asc(), Ticket.number.asc())
     rows = (await session.execute(query.limit(filters.limit + 1))).all()
-    items = [_public(row, principal) for row in rows[: filters.limit]]
+    items = [present_found(row, principal) for row in rows[: filters.limit]]
     next_cursor = None
     if len(rows) > filters.limit:
         last: Ticket = rows[filters.limit - 1][0]

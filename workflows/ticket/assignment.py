@@ -273,7 +273,7 @@ def apply_answer_consult(state: TicketState, msg: AnswerConsult, now: datetime) 
 
 def check_set_reminder(state: TicketState, msg: SetReminder, now: datetime) -> None:
     if msg.at is not None and msg.at <= now:
-        raise RuleViolation(ViolationKind.INVALID_FIELD, "a reminder must be in the future", "at")
+        raise RuleViolation(ViolationKind.INVALID_FIELD, "at must be in the future", "at")
     if msg.at is None and state.remind_at is None:
         raise RuleViolation(ViolationKind.ILLEGAL_STATE, f"{label(state)} has no reminder")
 

@@ -44,6 +44,10 @@ class TicketClient(Protocol):
         left it. The same `update_id` is applied once, however often it is sent."""
         ...
 
+    async def applied(self, workflow_id: str, update_id: str) -> bool:
+        """Whether the ticket applied the update of this id (also after it has ended)."""
+        ...
+
     async def current(self, workflow_id: str) -> TicketState | None:
         """The ticket's live state, or None when its workflow does not answer in time."""
         ...
