@@ -1,7 +1,7 @@
 # Production image of the `tempodesk` command (api, worker, migrate, ...).
 # The embedded stack (`tempodesk up`) is for one machine; in this image the
 # database and Temporal are external and come from TEMPODESK_* variables
-# (see docker-compose.yml and tempodesk/settings.py).
+# (see docker-compose.yml and api/settings.py).
 
 # Pinned to a patch release so that a rebuild gives the same interpreter;
 # bump deliberately (and with it the digest, if you pin one).

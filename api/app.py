@@ -25,10 +25,10 @@ from api.routers import (
     tokens,
 )
 from api.schemas import ERROR_RESPONSES
+from api.settings import Settings, get_settings
 from api.temporal import connect
 from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
-from tempodesk.settings import Settings, get_settings
 
 # Multipart framing and form fields around the file itself.
 _UPLOAD_OVERHEAD = 64 * 1024

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from api.auth import Principal, authenticate, check_csrf
 from api.errors import ApiError
 from api.live import NotificationHub
-from tempodesk.settings import Settings
+from api.settings import Settings
 from workflows.ticket.client import TicketClient
 
 

@@ -22,8 +22,8 @@ from temporalio.worker import Worker
 
 
 async def main() -> None:
+    from api.settings import get_settings
     from api.temporal import connect
-    from tempodesk.settings import get_settings
     from tempodesk.worker import workflow_runner
 
     settings = get_settings()

@@ -34,7 +34,7 @@ from temporalio.client import WorkflowHistory  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Replayer  # noqa: E402
 
-from tempodesk.settings import get_settings  # noqa: E402
+from api.settings import get_settings  # noqa: E402
 from tempodesk.worker import (  # noqa: E402
     STRICT_RUNNERS,
     WORKFLOWS,

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from api.app import create_app
 from api.deps import CurrentUser, SessionDep
-from tempodesk.settings import get_settings
+from api.settings import get_settings
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_insert (

@@ -24,7 +24,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import tempodesk.worker as product
-from tempodesk.settings import Settings
+from api.settings import Settings
 
 PURE_MODULES = (
     "workflows.choices",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.app import create_app
-from tempodesk.settings import Settings, get_settings
+from api.settings import Settings, get_settings
 from web import install as install_web
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from tempodesk.settings import Settings, get_settings
+from api.settings import Settings, get_settings
 
 app = typer.Typer(
     help="Tempodesk service desk.",

@@ -22,10 +22,10 @@ from activities.projection import ProjectionActivities
 from activities.routing import RoutingActivities
 from api.mail.poll import MailboxActivities
 from api.mail.process import MailProcessor
+from api.settings import Settings
 from api.temporal import connect
 from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
-from tempodesk.settings import Settings
 from workflows import ids
 from workflows.alerts import AlertWorkflow
 from workflows.bulk import BulkWorkflow

@@ -20,7 +20,7 @@ import pytest
 import typer
 import yaml
 
-from tempodesk.settings import Settings
+from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -208,7 +208,7 @@ def test_tempodesk_variables_are_settings(name: str) -> None:
     unknown = sorted(field for field in values if field not in Settings.model_fields)
     assert not unknown, (
         f"service {name!r} sets {[ENV_PREFIX + f.upper() for f in unknown]}, "
-        "which are no fields of tempodesk.settings.Settings"
+        "which are no fields of api.settings.Settings"
     )
     # The values must parse too (a port is an int, a flag a bool, ...).
     Settings.model_validate(values)

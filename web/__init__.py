@@ -13,22 +13,27 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     from web import (
         actions,
+        common,
         directory_routes,
         incident_routes,
+        login,
         mail,
         mail_templates,
-        routes,
         routing_routes,
+        settings_routes,
         sla_routes,
+        tickets,
     )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(routes.router)
+    app.include_router(login.router)
+    app.include_router(tickets.router)
     app.include_router(actions.router)
+    app.include_router(settings_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(sla_routes.router)
     app.include_router(routing_routes.router)
     app.include_router(mail.router)
     app.include_router(mail_templates.router)
     app.include_router(directory_routes.router)
-    routes.install_handlers(app)
+    common.install_handlers(app)

@@ -21,16 +21,16 @@ from api.deps import SessionDep, TicketsDep
 from api.errors import ApiError
 from api.services import ticket_actions
 from api.ticket_requests import path_params, request_model
-from web.routes import (
+from web.common import (
     TicketNumber,
     WebUser,
-    _parse,
-    _safe_next,
-    _see_other,
-    _ticket_page,
-    _validated,
+    parse,
+    safe_next,
+    see_other,
+    validated,
 )
 from web.routing_routes import _tasks_page
+from web.tickets import ticket_page
 from workflows.ticket.actions import ACTIONS, Action
 from workflows.ticket.fields import Ref, RefKind, rules_of
 
@@ -72,10 +72,10 @@ def parse_form(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:
     Text is read as a query string is ("3" is the number 3); a list (ticked files) is read
     as values, which reading from text does not take."""
     lists = {k: v for k, v in values.items() if isinstance(v, list)}
-    parsed: BaseModel = _parse(model, {k: v for k, v in values.items() if k not in lists})
+    parsed: BaseModel = parse(model, {k: v for k, v in values.items() if k not in lists})
     if not lists:
         return parsed
-    return _validated(model, {**parsed.model_dump(exclude_unset=True), **lists})
+    return validated(model, {**parsed.model_dump(exclude_unset=True), **lists})
 
 
 def _is_ticket_number(model: type[BaseModel], name: str) -> bool:
@@ -98,7 +98,7 @@ def _handler(action: Action[Any]) -> Any:
         tickets: TicketsDep,
     ) -> Response:
         form = await request.form()
-        next_path = _safe_next(str(form.get("next") or f"/tickets/{number}"))
+        next_path = safe_next(str(form.get("next") or f"/tickets/{number}"))
         values = form_values(body, form)
         try:
             path = {name: _path_int(request, name) for name in names}
@@ -111,10 +111,10 @@ def _handler(action: Action[Any]) -> Any:
             if next_path.startswith(TASKS) and user.is_staff:
                 return await _tasks_page(request, user, session, error=exc)
             kept = {k: v for k, v in values.items() if isinstance(v, str)}
-            return await _ticket_page(
+            return await ticket_page(
                 request, user, session, number, error=exc, values=kept, failed=action.name
             )
-        return _see_other(next_path)
+        return see_other(next_path)
 
     take.__name__ = f"web_{action.name}"
     take.__doc__ = route.summary

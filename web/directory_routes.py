@@ -17,8 +17,8 @@ from api.errors import ApiError
 from api.mail.languages import mail_languages
 from api.schemas import MAX_INT, OrganisationCreate, UserUpdate
 from api.services import directory
+from web.common import WebAdmin, WebUser, see_other, validated
 from web.render import page
-from web.routes import WebAdmin, WebUser, _see_other, _validated
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,7 +28,7 @@ RowId = Annotated[int, Path(ge=1, le=MAX_INT)]
 def _organisation(form: dict[str, str]) -> OrganisationCreate:
     """The form's fields as the API's body; domains one per line, or separated by commas."""
     domains = [d for d in re.split(r"[\s,;]+", form.get("domains", "")) if d]
-    return _validated(
+    return validated(
         OrganisationCreate,
         {
             "name": form.get("name", ""),
@@ -84,7 +84,7 @@ async def add_organisation(request: Request, user: WebAdmin, session: SessionDep
             error=exc.detail,
             error_field=exc.field,
         )
-    return _see_other(f"/admin/organisations?done=added+{created.name}")
+    return see_other(f"/admin/organisations?done=added+{created.name}")
 
 
 @router.get("/admin/organisations/{organisation_id}")
@@ -119,12 +119,12 @@ async def save_organisation(
             "error_field": exc.field,
         }
         return page(request, "admin/organisation.html", context, exc.status)
-    return _see_other(f"/admin/organisations?done=saved+{saved.name}")
+    return see_other(f"/admin/organisations?done=saved+{saved.name}")
 
 
 def _language(form: dict[str, str]) -> UserUpdate:
     # The empty choice is "the desk's default", which the API spells null.
-    return _validated(UserUpdate, {"language": form.get("language") or None})
+    return validated(UserUpdate, {"language": form.get("language") or None})
 
 
 async def _language_choices(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
@@ -192,7 +192,7 @@ async def set_language(
             error=exc.detail,
             error_field=exc.field,
         )
-    return _see_other(f"/admin/people?done=saved+{changed.email}")
+    return see_other(f"/admin/people?done=saved+{changed.email}")
 
 
 async def _own_page(

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, TemporalDep
@@ -22,15 +21,14 @@ from api.services import directory
 from api.services import incidents as service
 from api.services import integrations as integration_service
 from api.services.sla import list_services
-from models import Integration
-from web.render import page
-from web.routes import (
+from web.common import (
     WebAdmin,
     WebStaff,
-    _parse,
-    _see_other,
-    _validated,
+    parse,
+    see_other,
+    validated,
 )
+from web.render import page
 from workflows.alerts import AlertAction
 
 router = APIRouter(include_in_schema=False)
@@ -112,7 +110,7 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
     try:
         if flap_minutes < 0:
             raise ApiError(422, "the flap window is a number of minutes, 0 or more", field="flap")
-        body = _parse(IntegrationBody, data)
+        body = parse(IntegrationBody, data)
         created = await integration_service.create_integration(session, body)
     except ApiError as exc:
         return await _admin_page(request, user, session, error=exc, values=values)
@@ -132,7 +130,7 @@ async def revoke_token(
     integration_id: IntegrationId, user: WebAdmin, session: SessionDep
 ) -> Response:
     await integration_service.revoke_token(session, integration_id)
-    return _see_other("/admin/integrations")
+    return see_other("/admin/integrations")
 
 
 @router.post("/admin/integrations/{integration_id}/test")
@@ -144,9 +142,7 @@ async def test_event(
     client: TemporalDep,
 ) -> Response:
     """Send a test trigger through the same intake as the tool's own events."""
-    row = await session.scalar(select(Integration).where(Integration.id == integration_id))
-    if row is None:
-        raise ApiError(404, f"no integration {integration_id}", code="not_found")
+    row = await integration_service.integration_row(session, integration_id)
     key = f"test-{uuid.uuid4().hex[:12]}"
     event = Incoming(
         action=AlertAction.TRIGGER,
@@ -241,7 +237,7 @@ def _body_of(kind: str, form: dict[str, Any]) -> IntegrationBody:
             data[name] = _number(form[name], name)
     if kind == "webhook":
         data["mapping"] = {n: form[f"map_{n}"] for n in MAPPING_FIELDS if form.get(f"map_{n}")}
-    return _validated(IntegrationBody, data)
+    return validated(IntegrationBody, data)
 
 
 def _number(text: str, field: str) -> int:

@@ -18,8 +18,8 @@ from api.mail.process import MailProcessor
 from api.mail.schemas import MailboxCreate
 from api.schemas import MAX_BIGINT, MAX_INT
 from api.services import mail as service
+from web.common import WebAdmin
 from web.render import page
-from web.routes import WebAdmin
 
 router = APIRouter(include_in_schema=False)
 

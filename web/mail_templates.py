@@ -17,8 +17,8 @@ from api.errors import ApiError
 from api.mail.schemas import TemplateKind, TemplatePart
 from api.services import mail_templates as service
 from models.mail_templates import TEMPLATE_KINDS, TEMPLATE_MAX_CHARS, TEMPLATE_PARTS
+from web.common import WebAdmin
 from web.render import page
-from web.routes import WebAdmin
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
@@ -25,17 +24,17 @@ from api.schemas import (
 from api.services import bulk, directory
 from api.services import routing as service
 from api.services import routing_rules as rules
-from models import Calendar, Ticket, User
-from web.render import page
-from web.routes import (
+from api.services.sla import list_calendars
+from web.common import (
     WebAdmin,
     WebStaff,
     WebUser,
-    _parse,
-    _see_other,
-    _validated,
+    parse,
+    see_other,
+    validated,
 )
-from workflows.choices import OPEN_STATUSES, Channel, Role, TicketType
+from web.render import page
+from workflows.choices import Channel, Role, TicketType
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,9 +54,7 @@ async def _tasks_page(
         "reminders": await service.my_reminders(session, user),
         "attention": await service.needing_attention(session, user),
         "availability": await service.get_availability(session, user),
-        "calendars": (
-            await session.execute(select(Calendar.id, Calendar.name).order_by(Calendar.name))
-        ).all(),
+        "calendars": await list_calendars(session),
         "now": datetime.now(UTC),
         "error": error.detail if error else None,
         "error_field": error.field if error else None,
@@ -80,10 +77,10 @@ async def availability(request: Request, user: WebStaff, session: SessionDep) ->
         if value:
             data[key] = value
     try:
-        await service.set_availability(session, user, _parse(AvailabilityBody, data))
+        await service.set_availability(session, user, parse(AvailabilityBody, data))
     except ApiError as exc:
         return await _tasks_page(request, user, session, error=exc)
-    return _see_other("/tasks")
+    return see_other("/tasks")
 
 
 @router.get("/teams")
@@ -96,29 +93,8 @@ async def teams(
     request: Request, user: Any, session: SessionDep, error: ApiError | None = None
 ) -> Response:
     groups = await directory.list_groups(session)
-    people = {u.id: u for u in await session.scalars(select(User).where(User.role != "customer"))}
-    open_counts = dict(
-        (
-            await session.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(Ticket.status.in_([s.value for s in OPEN_STATUSES]))
-                .group_by(Ticket.assignee_id)
-            )
-        )
-        .tuples()
-        .all()
-    )
-    offered = dict(
-        (
-            await session.execute(
-                select(Ticket.offer_agent_id, func.count())
-                .where(Ticket.offer_agent_id.is_not(None))
-                .group_by(Ticket.offer_agent_id)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    load = await service.team_load(session)
+    people, open_counts, offered = load.people, load.open_tickets, load.offered
     context = {
         "user": user,
         "groups": groups,
@@ -144,13 +120,13 @@ async def reassign(
         for k in ("from_assignee_id", "group_id", "assignee_id", "note")
     }
     try:
-        body = _parse(BulkReassign, {k: v for k, v in data.items() if v})
+        body = parse(BulkReassign, {k: v for k, v in data.items() if v})
         job = await bulk.reassign(session, client, user, body)
     except ApiError as exc:
         if exc.status == 403:
             raise
         return await teams(request, user, session, error=exc)
-    return _see_other(f"/admin/jobs/{job.id}")
+    return see_other(f"/admin/jobs/{job.id}")
 
 
 # ---------------------------------------------------------------- routing rules (admin)
@@ -203,7 +179,7 @@ async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> 
     try:
         if not texts["group_id"].isdigit():
             raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
-        body = _validated(
+        body = validated(
             RoutingRuleBody,
             {
                 "name": texts["name"],
@@ -221,7 +197,7 @@ async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> 
         await rules.create_rule(session, body)
     except ApiError as exc:
         return await _rules_page(request, user, session, error=exc, values=values)
-    return _see_other("/admin/routing-rules")
+    return see_other("/admin/routing-rules")
 
 
 @router.post("/admin/routing-rules/{rule_id}/delete")
@@ -229,7 +205,7 @@ async def delete_rule(
     rule_id: Annotated[int, Path(ge=1, le=MAX_INT)], user: WebAdmin, session: SessionDep
 ) -> Response:
     await rules.delete_rule(session, rule_id)
-    return _see_other("/admin/routing-rules")
+    return see_other("/admin/routing-rules")
 
 
 @router.post("/admin/routing-rules/{rule_id}/move")
@@ -248,7 +224,7 @@ async def move_rule(
     if 0 <= j < len(ids):
         ids[i], ids[j] = ids[j], ids[i]
         await rules.reorder(session, ids)
-    return _see_other("/admin/routing-rules")
+    return see_other("/admin/routing-rules")
 
 
 # ---------------------------------------------------------------- notification preferences
@@ -277,7 +253,7 @@ async def save_prefs(
         "apprise_url": url or None,
     }
     try:
-        body = _validated(NotificationPrefsBody, data)
+        body = validated(NotificationPrefsBody, data)
         prefs = await service.set_prefs(session, user, body, settings.secret_key)
     except ApiError as exc:
         return await _prefs_error(request, user, session, exc)

@@ -22,11 +22,9 @@ from api.schemas import MAX_INT, CalendarPublic
 from api.services import directory, sla_clocks, sla_io, tickets
 from api.services import notifications as notices
 from api.services import sla as service
-from api.services.directory import user_public
-from models import User
 from web import sla_forms as forms
+from web.common import TicketNumber, WebAdmin, WebStaff, WebUser
 from web.render import page
-from web.routes import TicketNumber, WebAdmin, WebStaff, WebUser
 from workflows.choices import Role, Status, TicketType
 from workflows.sla import ReopenRule
 from workflows.sla_config import PAUSABLE
@@ -47,7 +45,7 @@ def _time_zones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
-def _see_other(url: str) -> RedirectResponse:
+def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
@@ -148,7 +146,7 @@ async def _save_calendar(
     try:
         if not unreadable:
             saved = await service.save_calendar(session, spec, calendar_id)
-            return _see_other(f"/admin/calendars/{saved.id}?saved=1")
+            return see_other(f"/admin/calendars/{saved.id}?saved=1")
         # Also what the service says of the rest, so one round fixes everything.
         problems = await service.calendar_problems(session, spec, calendar_id)
     except ApiError as exc:
@@ -210,7 +208,7 @@ async def save_calendar(
 async def delete_calendar(calendar_id: Id, user: WebAdmin, session: SessionDep) -> Response:
     # A calendar a policy uses is refused (409) with the policies named: the error page says so.
     await service.delete_calendar(session, calendar_id)
-    return _see_other("/admin/calendars")
+    return see_other("/admin/calendars")
 
 
 # ---------------------------------------------------------------- policies
@@ -234,11 +232,7 @@ async def _staff_with(session: AsyncSession, policy: Any) -> list[Any]:
         for a in level.actions
         if a.user_id is not None
     } - {u.id for u in staff}
-    for user_id in sorted(named):
-        found = await session.get(User, user_id)
-        if found is not None:
-            staff.append(user_public(found))
-    return staff
+    return [*staff, *await directory.users_by_id(session, sorted(named))]
 
 
 async def _policy_page(
@@ -305,7 +299,7 @@ async def _save_policy(
     try:
         if not unreadable:
             saved = await service.save_policy(session, spec, policy_id)
-            return _see_other(f"/admin/sla-policies/{saved.id}?saved=1")
+            return see_other(f"/admin/sla-policies/{saved.id}?saved=1")
         problems = await service.policy_problems(session, spec, policy_id)
     except ApiError as exc:
         if exc.status == 404:
@@ -352,13 +346,13 @@ async def move_policy(
     if 0 <= other < len(order):
         order[index], order[other] = order[other], order[index]
         await service.reorder_policies(session, order)
-    return _see_other(f"/admin/sla-policies#policy-{policy_id}")
+    return see_other(f"/admin/sla-policies#policy-{policy_id}")
 
 
 @router.post("/admin/sla-policies/{policy_id}/delete")
 async def delete_policy(policy_id: Id, user: WebAdmin, session: SessionDep) -> Response:
     await service.delete_policy(session, policy_id)
-    return _see_other("/admin/sla-policies")
+    return see_other("/admin/sla-policies")
 
 
 @router.post("/admin/sla-policies/{policy_id}/apply")
@@ -366,7 +360,7 @@ async def apply_policy(
     policy_id: Id, user: WebAdmin, session: SessionDep, client: TemporalDep
 ) -> Response:
     job = await service.apply_policy(session, client, user, policy_id)
-    return _see_other(f"/admin/jobs/{job.id}")
+    return see_other(f"/admin/jobs/{job.id}")
 
 
 @router.get("/admin/jobs/{job_id}")
@@ -456,4 +450,4 @@ async def notifications(request: Request, user: WebUser, session: SessionDep) ->
 @router.post("/notifications/read")
 async def mark_all_read(user: WebUser, session: SessionDep) -> Response:
     await notices.mark_read(session, user, None)
-    return _see_other("/notifications")
+    return see_other("/notifications")

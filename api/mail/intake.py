@@ -17,10 +17,10 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from api.mail.process import MailProcessor, MailUnavailable
+from api.settings import Settings
 from api.temporal import connect
 from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
-from tempodesk.settings import Settings
 
 log = logging.getLogger("tempodesk.mail.intake")
 

@@ -31,6 +31,7 @@ from api.mail.parse import ParsedMail, ParseError, message_id_of, parse
 from api.schemas import TicketCreate, UserCreate
 from api.services import directory, ticket_actions
 from api.services.attachments import clean_filename
+from api.settings import Settings
 from models import (
     Attachment,
     GroupMember,
@@ -41,7 +42,6 @@ from models import (
     TicketEventRow,
     User,
 )
-from tempodesk.settings import Settings
 from workflows.choices import Channel, Role, Status, TicketType
 from workflows.ticket.client import TicketClient
 from workflows.ticket.errors import RuleViolation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,6 +100,16 @@ async def create_user(
             409, f"a user with email {email} already exists", field="email", code="conflict"
         ) from exc
     return user_public(user)
+
+
+async def users_by_id(session: AsyncSession, ids: Iterable[int]) -> list[UserPublic]:
+    """The people of these ids that exist, in the order asked (unknown ids left out)."""
+    found = []
+    for user_id in ids:
+        user = await session.get(User, user_id)
+        if user is not None:
+            found.append(user_public(user))
+    return found
 
 
 async def get_user(session: AsyncSession, user_id: int) -> UserPublic:

@@ -53,7 +53,7 @@ def _public(row: Integration) -> IntegrationPublic:
     )
 
 
-async def _row(session: AsyncSession, integration_id: int) -> Integration:
+async def integration_row(session: AsyncSession, integration_id: int) -> Integration:
     row = await session.get(Integration, integration_id)
     if row is None:
         raise ApiError(404, f"no integration {integration_id}", code="not_found")
@@ -112,7 +112,7 @@ async def list_integrations(session: AsyncSession) -> list[IntegrationPublic]:
 
 
 async def get_integration(session: AsyncSession, integration_id: int) -> IntegrationPublic:
-    return _public(await _row(session, integration_id))
+    return _public(await integration_row(session, integration_id))
 
 
 def _new_token(row: Integration) -> str:
@@ -178,7 +178,7 @@ async def create_integration(session: AsyncSession, body: IntegrationBody) -> In
 async def update_integration(
     session: AsyncSession, integration_id: int, body: IntegrationBody
 ) -> IntegrationPublic:
-    row = await _row(session, integration_id)
+    row = await integration_row(session, integration_id)
     if body.kind != row.kind:
         raise ApiError(
             422, "the kind of an integration cannot change", field="kind", code="invalid_field"
@@ -198,7 +198,7 @@ async def update_integration(
 
 async def rotate_token(session: AsyncSession, integration_id: int) -> IntegrationCreated:
     """A new token; the old one stops working at once."""
-    row = await _row(session, integration_id)
+    row = await integration_row(session, integration_id)
     secret = _new_token(row)
     await session.commit()
     await session.refresh(row)
@@ -206,7 +206,7 @@ async def rotate_token(session: AsyncSession, integration_id: int) -> Integratio
 
 
 async def revoke_token(session: AsyncSession, integration_id: int) -> IntegrationPublic:
-    row = await _row(session, integration_id)
+    row = await integration_row(session, integration_id)
     if row.token_revoked_at is None:
         row.token_revoked_at = datetime.now(UTC)
         await session.commit()

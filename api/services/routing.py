@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -195,3 +197,33 @@ def apprise_problem(url: str) -> str | None:
     if apprise.Apprise().add(url):
         return None
     return "apprise_url is not a URL Apprise understands (see its list of services)"
+
+
+@dataclass(frozen=True)
+class TeamLoad:
+    """What each member of staff has on their plate now."""
+
+    people: dict[int, User]
+    open_tickets: dict[int, int]
+    """Open tickets assigned, per agent."""
+    offered: dict[int, int]
+    """Tickets offered and not yet taken, per agent."""
+
+
+async def team_load(session: AsyncSession) -> TeamLoad:
+    people = {u.id: u for u in await session.scalars(select(User).where(User.role != "customer"))}
+    open_counts = await session.execute(
+        select(Ticket.assignee_id, func.count())
+        .where(Ticket.status.in_([s.value for s in OPEN_STATUSES]), Ticket.assignee_id.is_not(None))
+        .group_by(Ticket.assignee_id)
+    )
+    offered = await session.execute(
+        select(Ticket.offer_agent_id, func.count())
+        .where(Ticket.offer_agent_id.is_not(None))
+        .group_by(Ticket.offer_agent_id)
+    )
+    return TeamLoad(
+        people,
+        {int(k): int(v) for k, v in open_counts.tuples() if k is not None},
+        {int(k): int(v) for k, v in offered.tuples() if k is not None},
+    )

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.config import SchemathesisConfig
 
+from api.settings import Settings
 from tempodesk.asgi import build_app
-from tempodesk.settings import Settings
 from tests.factories import Directory
 
 # Schema-violating requests must be refused with one of these. Beside schemathesis's

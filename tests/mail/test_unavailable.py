@@ -8,10 +8,10 @@ import pytest
 from temporalio.client import Client
 
 from api.mail.process import MailProcessor, MailUnavailable
+from api.settings import Settings
 from api.temporal import connect
 from api.ticket_client import TemporalTicketClient
 from models.db import make_engine, make_session_factory
-from tempodesk.settings import Settings
 from tests.mail.conftest import Intake, mail, unique
 from tests.stack import temporal
 

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 from temporalio.workflow import _Definition
 
-from tempodesk.settings import Settings
+from api.settings import Settings
 from tempodesk.worker import STRICT_RUNNERS, workflow_runner
 from tests.workflows.updates import send
 from tests.workflows.where_am_i import WhereAmI
