@@ -91,7 +91,7 @@ def request_model(action: Action[Any]) -> type[BaseModel]:
         annotation = _annotation(info, rules_of(source, name))
         default: Any = ... if info.is_required() else info.get_default(call_default_factory=True)
         fields[name] = (annotation, Field(default, description=info.description))
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         _model_name(action), __base__=Strict, __doc__=source.__doc__, **fields
     )
     return model
@@ -114,7 +114,8 @@ def message_of(
     if route.to_message is not None:
         return route.to_message(request, actor, state)
     values = {name: _plain(getattr(request, name)) for name in type(request).model_fields}
-    return action.message.model_validate({**values, **(path or {}), "actor": actor})
+    message: BaseModel = action.message.model_validate({**values, **(path or {}), "actor": actor})
+    return message
 
 
 def _plain(value: Any) -> Any:

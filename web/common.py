@@ -1,10 +1,10 @@
 """What every HTML route shares: who is logged in (and may see the page), reading forms,
 redirects, and the error pages."""
 
-
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Path, Request
@@ -149,6 +149,9 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return response
 
 
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -173,7 +176,8 @@ def install_handlers(app: FastAPI) -> None:
         response.headers.update(getattr(exc, "headers", None) or {})
         return response
 
-    api_validation_error = app.exception_handlers[RequestValidationError]
+    # The API's own handlers (api/errors.py), for the paths under /api/.
+    api_validation_error = cast(Handler, app.exception_handlers[RequestValidationError])
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -190,7 +194,7 @@ def install_handlers(app: FastAPI) -> None:
             message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return error_page(request, status, message)
 
-    api_server_error = app.exception_handlers.get(Exception)
+    api_server_error = cast(Handler | None, app.exception_handlers.get(Exception))
 
     @app.exception_handler(Exception)
     async def _server_error(request: Request, exc: Exception) -> Response:
@@ -200,4 +204,3 @@ def install_handlers(app: FastAPI) -> None:
                 return await api_server_error(request, exc)
             return PlainTextResponse("Internal Server Error", status_code=500)
         return error_page(request, 500, "something went wrong on our side; try again in a moment")
-

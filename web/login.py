@@ -1,6 +1,5 @@
 """Logging in and out, and the start page each person lands on."""
 
-
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -79,4 +78,3 @@ async def logout(request: Request, user: WebUser, session: SessionDep) -> Respon
 @router.get("/")
 async def home(user: WebUser) -> Response:
     return see_other("/queue" if user.is_staff else "/portal")
-

@@ -1,7 +1,6 @@
 """A person's API tokens, and the desk settings admins change (priority matrix, reopen
 window)."""
 
-
 from __future__ import annotations
 
 import math
@@ -76,7 +75,7 @@ def _desk_form(settings: DeskSettings) -> dict[str, Any]:
 
 def _max_reopen_hours() -> float:
     limits = DeskSettings.model_fields["reopen_window_seconds"].metadata
-    return next(float(m.le) for m in limits if isinstance(m, Le)) / 3600
+    return next(float(str(m.le)) for m in limits if isinstance(m, Le)) / 3600
 
 
 def _desk_settings(matrix: list[list[str]], hours_text: str) -> DeskSettings:

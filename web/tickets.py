@@ -1,7 +1,6 @@
 """The agent workspace and the customer portal: the queue, new tickets, the ticket page,
 uploads. Each action's form is handled by `web.actions`."""
 
-
 from __future__ import annotations
 
 import uuid
@@ -10,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from api.auth import (
     CSRF_FIELD,
@@ -247,7 +247,7 @@ async def upload(
     form = await request.form()
     file = form.get("file")
     try:
-        if file is None or isinstance(file, str) or not file.filename:
+        if not isinstance(file, UploadFile) or not file.filename:
             raise ApiError(422, "choose a file to upload", field="file", code="invalid_field")
         await attachments.add_attachment(
             session,
@@ -275,4 +275,3 @@ async def portal(
     filters = service.TicketFilters(queue="all", sort="-updated_at")
     result = await service.list_tickets(session, user, filters, cursor)
     return page(request, "portal/index.html", {"user": user, "page": result})
-

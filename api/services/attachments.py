@@ -9,9 +9,10 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Response, UploadFile
+from fastapi import Response
 from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from api.auth import Principal
 from api.errors import ApiError, not_found

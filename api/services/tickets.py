@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -72,7 +72,7 @@ def visible_to(principal: Principal) -> Any:
     return own
 
 
-_WITH_NAMES: Select[Any] = (
+_WITH_NAMES: Select[Ticket, str, str, str, str] = (
     select(Ticket, Requester.name, Assignee.name, Group.name, Service.name)
     .outerjoin(Requester, Requester.id == Ticket.requester_id)
     .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
@@ -174,7 +174,7 @@ async def present_state(
             return principal.name
         if (model, key) in names:
             return names[(model, key)]
-        found = await session.get(model, key)
+        found: User | Group | Service | None = await session.get(model, key)
         return found.name if found is not None else None
 
     shown = Names(
@@ -262,7 +262,7 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
     return value, number
 
 
-def _filtered(principal: Principal, filters: TicketFilters) -> Select[Any]:
+def _filtered(principal: Principal, filters: TicketFilters) -> Select[Ticket, str, str, str, str]:
     query = _WITH_NAMES.where(visible_to(principal))
     if filters.queue == "mine":
         query = query.where(Ticket.assignee_id == principal.id)
@@ -288,7 +288,9 @@ def _filtered(principal: Principal, filters: TicketFilters) -> Select[Any]:
         query = query.where(Ticket.requester_id == filters.requester_id)
     if filters.q:
         text = filters.q.strip()
-        conditions = [Ticket.search.op("@@")(func.websearch_to_tsquery("simple", text))]
+        conditions: list[ColumnElement[bool]] = [
+            Ticket.search.op("@@")(func.websearch_to_tsquery("simple", text))
+        ]
         number = text.lstrip("#")
         if number.isdigit() and len(number) < 18:
             conditions.append(Ticket.number == int(number))
