@@ -13,15 +13,18 @@ from markupsafe import Markup
 
 from api.text import sanitise
 from workflows.choices import (
+    COMMENT_KINDS,
     LEVEL_CHOICES,
     PRIORITY_CHOICES,
     RESOLUTION_CHOICES,
     STATUS_CHOICES,
     TYPE_CHOICES,
+    EventKind,
     ResolutionCode,
     Status,
     TicketType,
 )
+from workflows.ticket.rules import DONE, WORKING
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 env = templates.env
@@ -91,6 +94,11 @@ env.globals.update(
     STATUSES=[s.value for s in Status],
     TYPES=[t.value for t in TicketType],
     RESOLUTIONS=[r.value for r in ResolutionCode],
+    EventKind=EventKind,
+    COMMENT_KINDS=COMMENT_KINDS,
+    Status=Status,
+    WORKING=WORKING,
+    ANY_TIME=WORKING | DONE,
 )
 
 
