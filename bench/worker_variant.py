@@ -31,7 +31,8 @@ PURE_MODULES = (
     "workflows.ids",
     "workflows.priority",
     "workflows.ticket.messages",
-    "workflows.lifecycle",
+    "workflows.ticket.rules",
+    "workflows.ticket.actions",
 )
 
 
