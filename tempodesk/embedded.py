@@ -15,6 +15,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 PG_SYSTEM_USER = "tempodesk"
 """Unprivileged account PostgreSQL runs as when we are root (initdb refuses root)."""
@@ -98,13 +100,18 @@ _CHILDREN_FILE = "children.json"
 
 
 def record_child(home: Path, name: str, proc: subprocess.Popen[bytes] | None) -> None:
-    """Remember a child of `tempodesk up`, so the next run can stop it if we die first."""
+    """Remember a child of `tempodesk up` (a restart replaces its entry), so the next
+    run can stop it if we die first. Not safe for concurrent callers."""
     if proc is None:
         return
     path = home / _CHILDREN_FILE
     known: dict[str, dict[str, float]] = json.loads(path.read_text()) if path.exists() else {}
     known[name] = {"pid": proc.pid, "started": psutil.Process(proc.pid).create_time()}
-    path.write_text(json.dumps(known))
+    # Replaced whole, never rewritten in place: a reader, or the next run after a
+    # kill, finds the old content or the new, not half of one.
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(known))
+    partial.replace(path)
 
 
 def forget_children(home: Path) -> None:
@@ -115,13 +122,14 @@ def stop_leftovers(home: Path, timeout: float = 15) -> list[str]:
     """Stop children a killed `tempodesk up` left running; returns their names.
 
     A pid is only trusted together with its start time, so a recycled pid that
-    now belongs to another program is never touched.
+    now belongs to another program is never touched. The last started is stopped
+    first, so PostgreSQL goes after the processes connected to it.
     """
     path = home / _CHILDREN_FILE
     if not path.exists():
         return []
     stopped: list[str] = []
-    for name, entry in json.loads(path.read_text()).items():
+    for name, entry in reversed(json.loads(path.read_text()).items()):
         with contextlib.suppress(psutil.NoSuchProcess):
             proc = psutil.Process(int(entry["pid"]))
             if abs(proc.create_time() - float(entry["started"])) > 0.01:
@@ -194,6 +202,8 @@ class PostgresServer:
     host: str = "127.0.0.1"
     synchronous_commit: str = "on"
     run_as: str | None = field(default=None)
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    """The server, once `start` started it."""
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.absolute()
@@ -282,7 +292,7 @@ class PostgresServer:
             pwfile.unlink(missing_ok=True)
 
     def running(self) -> bool:
-        result = subprocess.run(  # type: ignore[call-overload]
+        result: subprocess.CompletedProcess[bytes] = subprocess.run(  # type: ignore[call-overload]
             [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
             capture_output=True,
             check=False,
@@ -290,10 +300,22 @@ class PostgresServer:
         )
         return result.returncode == 0
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """Start the server as our child process and return once it accepts connections.
+
+        Run directly rather than through `pg_ctl start` (which hands it to init),
+        so that its exit, and its exit code, reach us. Raises EmbeddedError, leaving
+        nothing running, if it exits or does not answer within `timeout` seconds,
+        or if a server we did not start already runs on the data folder.
+        """
         self.init()
+        if self.proc is not None and self.proc.poll() is None:
+            return self.proc
         if self.running():
-            return
+            raise EmbeddedError(
+                f"a PostgreSQL started elsewhere runs on {self.data_dir}: "
+                f"stop it (pg_ctl -D {self.data_dir} stop)"
+            )
         if not port_is_free(self.host, self.port):
             raise EmbeddedError(
                 f"port {self.port} for PostgreSQL is busy: "
@@ -305,36 +327,58 @@ class PostgresServer:
 
             entry = pwd.getpwnam(self.run_as)
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
-        options = " ".join(
-            [
-                f"-c listen_addresses={self.host}",
-                f"-c port={self.port}",
-                "-c unix_socket_directories=''",
-                "-c max_connections=200",
-                f"-c synchronous_commit={self.synchronous_commit}",
-            ]
-        )
-        try:
-            self._run(
-                [
-                    str(self.bin_dir / "pg_ctl"),
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.log_file),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ],
+        settings = [
+            f"listen_addresses={self.host}",
+            f"port={self.port}",
+            "unix_socket_directories=",
+            "max_connections=200",
+            f"synchronous_commit={self.synchronous_commit}",
+        ]
+        command = [str(self.bin_dir / "postgres"), "-D", str(self.data_dir)]
+        for setting in settings:
+            command += ["-c", setting]
+        with open(self.log_file, "ab") as log:
+            self.proc = subprocess.Popen(  # type: ignore[call-overload]
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **self._as_server_user(),
             )
-        except subprocess.CalledProcessError as exc:
-            tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
-            raise EmbeddedError(f"PostgreSQL did not start: {' | '.join(tail)}") from exc
-        self.ensure_database("tempodesk")
+        try:
+            self._wait_ready(timeout)
+            self.ensure_database("tempodesk")
+        except BaseException:
+            self.stop()
+            raise
+        return self.proc
+
+    def _wait_ready(self, timeout: float) -> None:
+        import psycopg
+
+        assert self.proc is not None
+        proc = self.proc
+        url = self.url("postgres", driver="postgresql")
+        # The port opens before the server takes sessions (crash recovery after a
+        # kill runs first): only a session that connects says it is ready.
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type(psycopg.OperationalError),
+                wait=wait_fixed(0.1),
+                stop=stop_after_delay(timeout),
+                reraise=True,
+            ):
+                with attempt:
+                    if proc.poll() is not None:
+                        tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+                        raise EmbeddedError(
+                            f"PostgreSQL exited with code {proc.returncode}: {' | '.join(tail)}"
+                        )
+                    psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            raise EmbeddedError(
+                f"PostgreSQL did not accept connections within {timeout:.0f} s: {exc}"
+            ) from exc
 
     def ensure_database(self, name: str) -> None:
         import psycopg
@@ -346,7 +390,19 @@ class PostgresServer:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 60) -> None:
+        """Stop the server (a fast shutdown): the one we started, else any on the data folder."""
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            if proc.poll() is None:
+                # SIGINT is PostgreSQL's fast shutdown: roll back, checkpoint, exit.
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            return
         if not self.initialised() or not self.running():
             return
         subprocess.run(  # type: ignore[call-overload]
@@ -422,7 +478,12 @@ class TemporalDevServer:
             cmd += ["--dynamic-config-value", f"{key}={value}"]
         return cmd
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """Start the server and return once its port answers.
+
+        Raises EmbeddedError, leaving nothing running, if a port is busy or the
+        server exits or does not answer within `timeout` seconds.
+        """
         cmd = self.command()
         for port, name, env in (
             (self.port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
@@ -442,7 +503,12 @@ class TemporalDevServer:
         finally:
             if self.log_file:
                 out.close()  # type: ignore[union-attr]
-        wait_for_port(self.host, self.port, timeout, self.proc)
+        try:
+            wait_for_port(self.host, self.port, timeout, self.proc)
+        except BaseException:
+            self.stop()
+            raise
+        return self.proc
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:
