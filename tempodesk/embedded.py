@@ -12,6 +12,7 @@ import contextlib
 import glob
 import json
 import os
+import queue
 import random
 import secrets
 import shutil
@@ -20,13 +21,23 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_fixed,
+)
 
 PG_SYSTEM_USER = "tempodesk"
 """Unprivileged account PostgreSQL runs as when we are root (initdb refuses root)."""
@@ -142,6 +153,165 @@ def stop_leftovers(home: Path, timeout: float = 15) -> list[str]:
             stopped.append(name)
     forget_children(home)
     return stopped
+
+
+RESTARTS = 5
+"""Restarts in a row, each dying within `STABLE_AFTER`, after which `up` gives up on a child."""
+
+STABLE_AFTER = 60.0
+"""Seconds a restarted child must stay up to have recovered: its next death counts from 1."""
+
+BACKOFF_FIRST = 0.5
+"""Seconds before the second restart in a row; each further one waits twice as long..."""
+
+BACKOFF_MAX = 15.0
+"""...up to this many seconds."""
+
+
+def exit_reason(code: int) -> str:
+    """How a child's exit code reads in a log line: 'exited with code -9 (SIGKILL)'."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"exited with code {code} ({signal.Signals(-code).name})"
+    return f"exited with code {code}"
+
+
+class ChildDied(Exception):
+    """A child of `up` exited, or could not be started again."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class Child:
+    """One process `tempodesk up` keeps running."""
+
+    name: str
+    start: Callable[[], subprocess.Popen[bytes]]
+    """Starts it; returns once it serves, or raises EmbeddedError leaving nothing running."""
+    stop: Callable[[subprocess.Popen[bytes]], None]
+    """Stops it gracefully; a no-op when it has exited."""
+    proc: subprocess.Popen[bytes] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while it is (re)started or stopped, so a stop never misses a restart."""
+
+
+class Supervisor:
+    """Keeps the children of `tempodesk up` running until `stop`.
+
+    A watched child that exits is started again at once. While its restarts die
+    within `STABLE_AFTER` seconds each, the next waits 0.5, 1, 2, 4 ... s (at most
+    `BACKOFF_MAX`; tenacity's exponential wait); after `RESTARTS` such restarts
+    in a row the supervisor gives up on it and `wait` returns its last death.
+    Every death is reported through `say` as one line with the child's name and
+    exit code. Every start is recorded in the data folder (`record_child`), so a
+    later `up` can stop what a killed one left running.
+    """
+
+    def __init__(self, home: Path, say: Callable[[str], None]) -> None:
+        self._home = home
+        self._say = say
+        self._children: list[Child] = []
+        self._stopping = threading.Event()
+        self._gave_up: queue.Queue[ChildDied] = queue.Queue()
+        self._record_lock = threading.Lock()
+
+    def start(self, child: Child) -> subprocess.Popen[bytes]:
+        """Start a child for the first time; raises EmbeddedError if it does not come up.
+
+        It is not restarted until `watch`.
+        """
+        with child.lock:
+            child.proc = child.start()
+            self._children.append(child)
+            self._record(child)
+            return child.proc
+
+    def watch(self) -> None:
+        """From now on, restart each child started so far whenever it exits."""
+        for child in self._children:
+            threading.Thread(
+                target=self._watch, args=(child,), name=f"watch {child.name}", daemon=True
+            ).start()
+
+    def wait(self) -> ChildDied:
+        """Block until the supervisor gives up on a child; returns that child's last death."""
+        return self._gave_up.get()
+
+    def stop(self) -> None:
+        """Stop every child, the last started first; nothing is restarted any more."""
+        self._stopping.set()
+        for child in reversed(self._children):
+            with child.lock:
+                if child.proc is not None:
+                    child.stop(child.proc)
+
+    def _record(self, child: Child) -> None:
+        with self._record_lock:
+            record_child(self._home, child.name, child.proc)
+
+    def _watch(self, child: Child) -> None:
+        try:
+            while child.proc is not None:
+                code = child.proc.wait()
+                if self._stopping.is_set():
+                    return
+                self._say(f"{child.name} {exit_reason(code)}; restarting it")
+                self._restart(child)
+        except ChildDied as death:
+            if not self._stopping.is_set():
+                self._gave_up.put(death)
+        except Exception as exc:  # a child nobody watches must not go unnoticed
+            self._gave_up.put(ChildDied(child.name, f"could not be watched: {exc!r}"))
+
+    def _restart(self, child: Child) -> None:
+        """Start `child` again until a run lasts `STABLE_AFTER` seconds (or we stop);
+        raises the last ChildDied after `RESTARTS` attempts."""
+        for attempt in Retrying(
+            retry=retry_if_exception_type(ChildDied),
+            stop=stop_after_attempt(RESTARTS),
+            wait=wait_exponential(multiplier=BACKOFF_FIRST, max=BACKOFF_MAX),
+            sleep=self._backoff,
+            before_sleep=self._report,
+            reraise=True,
+        ):
+            with attempt:
+                proc = self._start_again(child)
+                if proc is None:
+                    return
+                try:
+                    code = proc.wait(STABLE_AFTER)
+                except subprocess.TimeoutExpired:
+                    return  # recovered; `_watch` waits for its exit
+                if self._stopping.is_set():
+                    return
+                raise ChildDied(child.name, exit_reason(code))
+
+    def _start_again(self, child: Child) -> subprocess.Popen[bytes] | None:
+        with child.lock:
+            if self._stopping.is_set():
+                return None
+            try:
+                child.proc = child.start()
+            except EmbeddedError as exc:
+                raise ChildDied(child.name, f"did not start again: {exc}") from exc
+            self._record(child)
+            return child.proc
+
+    def _backoff(self, seconds: float) -> None:
+        # A stop cuts the wait short; the next attempt then sees it and returns.
+        self._stopping.wait(seconds)
+
+    def _report(self, state: RetryCallState) -> None:
+        death = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        self._say(
+            f"{death} (restart {state.attempt_number} of {RESTARTS}); "
+            f"restarting it in {delay:.1f} s"
+        )
 
 
 # ---------------------------------------------------------------- PostgreSQL
