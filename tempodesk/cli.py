@@ -10,11 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tempodesk.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tempodesk.demo import DemoLogin
 
 app = typer.Typer(
     help="Tempodesk service desk.",
@@ -418,7 +421,7 @@ def up(
     typer.echo("stopped")
 
 
-async def _seed_demo(database_url: str, settings: Settings) -> list[object]:
+async def _seed_demo(database_url: str, settings: Settings) -> list[DemoLogin]:
     from api.temporal import connect
     from models.db import make_engine, make_session_factory
     from tempodesk.demo import seed
@@ -426,7 +429,7 @@ async def _seed_demo(database_url: str, settings: Settings) -> list[object]:
     engine = make_engine(database_url, pool_size=2, max_overflow=0)
     try:
         client = await connect(f"127.0.0.1:{settings.temporal_port}", settings.temporal_namespace)
-        return list(await seed(make_session_factory(engine), client))
+        return await seed(make_session_factory(engine), client)
     finally:
         await engine.dispose()
 
