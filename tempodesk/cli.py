@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import logging
 import os
 import signal
 import subprocess
 import sys
-import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tempodesk.demo import DemoLogin
 
 app = typer.Typer(
     help="Tempodesk service desk.",
@@ -271,6 +274,13 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _spawn(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # -P: never import from the current folder, whatever it contains.
+    return subprocess.Popen(
+        [sys.executable, "-P", "-m", "tempodesk", name], env=env, start_new_session=True
+    )
+
+
 def _stop(proc: subprocess.Popen[bytes], name: str, timeout: float = 20) -> None:
     if proc.poll() is not None:
         return
@@ -287,16 +297,24 @@ def _stop(proc: subprocess.Popen[bytes], name: str, timeout: float = 20) -> None
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="Seed demo people and tickets")] = False,
 ) -> None:
-    """Start everything on the embedded default under TEMPODESK_HOME (Ctrl-C stops all)."""
+    """Start everything on the embedded default under TEMPODESK_HOME (Ctrl-C stops all).
+
+    A process that dies is started again, with backoff; one that keeps dying
+    stops everything with a one-line error and exit code 1.
+    """
     from models.migrate import upgrade
     from tempodesk.embedded import (
+        RESTARTS,
+        STABLE_AFTER,
+        Child,
+        ChildDied,
         EmbeddedError,
         PostgresServer,
+        Supervisor,
         TemporalDevServer,
         forget_children,
         pgserver_bin_dir,
         port_is_free,
-        record_child,
         stop_leftovers,
         temporal_binary,
         wait_for_port,
@@ -316,14 +334,18 @@ def up(
     pg = PostgresServer(pg_bin, settings.pg_data_dir, settings.pg_port)
     for name in stop_leftovers(home):
         typer.echo(f"stopped the {name} a previous `tempodesk up` left running", err=True)
+    if pg.initialised() and pg.running():
+        # Started by hand, or by a `tempodesk up` that ran it through pg_ctl: it must
+        # be our child for its death to reach us.
+        pg.stop()
+        typer.echo("stopped the PostgreSQL that was running on the data folder", err=True)
     ports = [
         (settings.http_port, "the web server", "TEMPODESK_HTTP_PORT"),
         (settings.temporal_port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
         (settings.temporal_ui_port, "the Temporal UI", "TEMPODESK_TEMPORAL_UI_PORT"),
         (settings.mail_intake_port, "the mail intake", "TEMPODESK_MAIL_INTAKE_PORT"),
+        (settings.pg_port, "PostgreSQL", "TEMPODESK_PG_PORT"),
     ]
-    if not (pg.initialised() and pg.running()):
-        ports.append((settings.pg_port, "PostgreSQL", "TEMPODESK_PG_PORT"))
     for port, name, variable in ports:
         if not port_is_free(settings.http_host, port):
             _fail(f"port {port} for {name} is busy: stop what uses it or set {variable}")
@@ -334,7 +356,8 @@ def up(
         ui_port=settings.temporal_ui_port,
         log_file=home / "temporal.log",
     )
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    supervisor = Supervisor(home, say=lambda line: typer.echo(line, err=True))
+    death: ChildDied | None = None
     # A supervisor's SIGTERM (systemd, `timeout`, docker) stops the stack like Ctrl-C does.
     # SIGINT gets the same handler explicitly: started as a background job of a shell
     # script, we inherit SIGINT ignored and Python would keep ignoring it. (The children
@@ -343,24 +366,26 @@ def up(
     signal.signal(signal.SIGINT, _interrupt)
     try:
         typer.echo(f"data folder     {home}")
-        pg.start()
+        supervisor.start(Child("postgres", pg.start, lambda _: pg.stop()))
         typer.echo(f"PostgreSQL      127.0.0.1:{settings.pg_port} (log {pg.log_file})")
         database_url = pg.url()
         upgrade(database_url)
-        temporal.start()
-        record_child(home, "temporal", temporal.proc)
+        supervisor.start(Child("temporal", temporal.start, lambda _: temporal.stop()))
         typer.echo(
             f"Temporal        127.0.0.1:{settings.temporal_port}, UI http://127.0.0.1:{settings.temporal_ui_port}"
         )
         env = _child_env(settings, database_url)
-        for name in ("worker", "mail-intake", "api"):
-            # -P: never import from the current folder, whatever it contains.
-            proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "tempodesk", name], env=env, start_new_session=True
+        procs = {
+            name: supervisor.start(
+                Child(
+                    name, functools.partial(_spawn, name, env), functools.partial(_stop, name=name)
+                )
             )
-            children.append((name, proc))
-            record_child(home, name, proc)
-        wait_for_port(settings.http_host, settings.http_port, 60, children[-1][1])
+            for name in ("worker", "mail-intake", "api")
+        }
+        # Until the desk is up, a death is a failure to start; from here on, a restart.
+        wait_for_port(settings.http_host, settings.http_port, 60, procs["api"])
+        supervisor.watch()
         if demo:
             logins = asyncio.run(_seed_demo(database_url, settings))
             typer.echo("demo logins (password 'tempodesk-demo'):")
@@ -374,15 +399,7 @@ def up(
             fg=typer.colors.GREEN,
         )
         typer.echo("Ctrl-C stops everything.")
-        while (
-            all(proc.poll() is None for _, proc in children)
-            and temporal.proc
-            and temporal.proc.poll() is None
-        ):
-            time.sleep(0.5)
-        dead = [name for name, proc in children if proc.poll() is not None]
-        if dead:
-            typer.echo(f"{', '.join(dead)} stopped unexpectedly; shutting down", err=True)
+        death = supervisor.wait()
     except KeyboardInterrupt:
         typer.echo("stopping…")
     except EmbeddedError as exc:
@@ -394,15 +411,17 @@ def up(
         # short, or they would outlive us.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for name, proc in reversed(children):
-            _stop(proc, name)
-        temporal.stop()
-        pg.stop()
+        supervisor.stop()
         forget_children(home)
+    if death is not None:
+        _fail(
+            f"{death.name} keeps dying: {RESTARTS} restarts in a row lasted under "
+            f"{STABLE_AFTER:.0f} s each, the last {death.reason}; stopped everything"
+        )
     typer.echo("stopped")
 
 
-async def _seed_demo(database_url: str, settings: Settings) -> list[object]:
+async def _seed_demo(database_url: str, settings: Settings) -> list[DemoLogin]:
     from api.temporal import connect
     from models.db import make_engine, make_session_factory
     from tempodesk.demo import seed
@@ -410,7 +429,7 @@ async def _seed_demo(database_url: str, settings: Settings) -> list[object]:
     engine = make_engine(database_url, pool_size=2, max_overflow=0)
     try:
         client = await connect(f"127.0.0.1:{settings.temporal_port}", settings.temporal_namespace)
-        return list(await seed(make_session_factory(engine), client))
+        return await seed(make_session_factory(engine), client)
     finally:
         await engine.dispose()
 

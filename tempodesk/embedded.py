@@ -12,19 +12,32 @@ import contextlib
 import glob
 import json
 import os
+import queue
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_fixed,
+)
 
 PG_SYSTEM_USER = "tempodesk"
 """Unprivileged account PostgreSQL runs as when we are root (initdb refuses root)."""
@@ -98,13 +111,18 @@ _CHILDREN_FILE = "children.json"
 
 
 def record_child(home: Path, name: str, proc: subprocess.Popen[bytes] | None) -> None:
-    """Remember a child of `tempodesk up`, so the next run can stop it if we die first."""
+    """Remember a child of `tempodesk up` (a restart replaces its entry), so the next
+    run can stop it if we die first. Not safe for concurrent callers."""
     if proc is None:
         return
     path = home / _CHILDREN_FILE
     known: dict[str, dict[str, float]] = json.loads(path.read_text()) if path.exists() else {}
     known[name] = {"pid": proc.pid, "started": psutil.Process(proc.pid).create_time()}
-    path.write_text(json.dumps(known))
+    # Replaced whole, never rewritten in place: a reader, or the next run after a
+    # kill, finds the old content or the new, not half of one.
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(known))
+    partial.replace(path)
 
 
 def forget_children(home: Path) -> None:
@@ -115,13 +133,14 @@ def stop_leftovers(home: Path, timeout: float = 15) -> list[str]:
     """Stop children a killed `tempodesk up` left running; returns their names.
 
     A pid is only trusted together with its start time, so a recycled pid that
-    now belongs to another program is never touched.
+    now belongs to another program is never touched. The last started is stopped
+    first, so PostgreSQL goes after the processes connected to it.
     """
     path = home / _CHILDREN_FILE
     if not path.exists():
         return []
     stopped: list[str] = []
-    for name, entry in json.loads(path.read_text()).items():
+    for name, entry in reversed(json.loads(path.read_text()).items()):
         with contextlib.suppress(psutil.NoSuchProcess):
             proc = psutil.Process(int(entry["pid"]))
             if abs(proc.create_time() - float(entry["started"])) > 0.01:
@@ -134,6 +153,165 @@ def stop_leftovers(home: Path, timeout: float = 15) -> list[str]:
             stopped.append(name)
     forget_children(home)
     return stopped
+
+
+RESTARTS = 5
+"""Restarts in a row, each dying within `STABLE_AFTER`, after which `up` gives up on a child."""
+
+STABLE_AFTER = 60.0
+"""Seconds a restarted child must stay up to have recovered: its next death counts from 1."""
+
+BACKOFF_FIRST = 0.5
+"""Seconds before the second restart in a row; each further one waits twice as long..."""
+
+BACKOFF_MAX = 15.0
+"""...up to this many seconds."""
+
+
+def exit_reason(code: int) -> str:
+    """How a child's exit code reads in a log line: 'exited with code -9 (SIGKILL)'."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"exited with code {code} ({signal.Signals(-code).name})"
+    return f"exited with code {code}"
+
+
+class ChildDied(Exception):
+    """A child of `up` exited, or could not be started again."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class Child:
+    """One process `tempodesk up` keeps running."""
+
+    name: str
+    start: Callable[[], subprocess.Popen[bytes]]
+    """Starts it; returns once it serves, or raises EmbeddedError leaving nothing running."""
+    stop: Callable[[subprocess.Popen[bytes]], None]
+    """Stops it gracefully; a no-op when it has exited."""
+    proc: subprocess.Popen[bytes] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while it is (re)started or stopped, so a stop never misses a restart."""
+
+
+class Supervisor:
+    """Keeps the children of `tempodesk up` running until `stop`.
+
+    A watched child that exits is started again at once. While its restarts die
+    within `STABLE_AFTER` seconds each, the next waits 0.5, 1, 2, 4 ... s (at most
+    `BACKOFF_MAX`; tenacity's exponential wait); after `RESTARTS` such restarts
+    in a row the supervisor gives up on it and `wait` returns its last death.
+    Every death is reported through `say` as one line with the child's name and
+    exit code. Every start is recorded in the data folder (`record_child`), so a
+    later `up` can stop what a killed one left running.
+    """
+
+    def __init__(self, home: Path, say: Callable[[str], None]) -> None:
+        self._home = home
+        self._say = say
+        self._children: list[Child] = []
+        self._stopping = threading.Event()
+        self._gave_up: queue.Queue[ChildDied] = queue.Queue()
+        self._record_lock = threading.Lock()
+
+    def start(self, child: Child) -> subprocess.Popen[bytes]:
+        """Start a child for the first time; raises EmbeddedError if it does not come up.
+
+        It is not restarted until `watch`.
+        """
+        with child.lock:
+            child.proc = child.start()
+            self._children.append(child)
+            self._record(child)
+            return child.proc
+
+    def watch(self) -> None:
+        """From now on, restart each child started so far whenever it exits."""
+        for child in self._children:
+            threading.Thread(
+                target=self._watch, args=(child,), name=f"watch {child.name}", daemon=True
+            ).start()
+
+    def wait(self) -> ChildDied:
+        """Block until the supervisor gives up on a child; returns that child's last death."""
+        return self._gave_up.get()
+
+    def stop(self) -> None:
+        """Stop every child, the last started first; nothing is restarted any more."""
+        self._stopping.set()
+        for child in reversed(self._children):
+            with child.lock:
+                if child.proc is not None:
+                    child.stop(child.proc)
+
+    def _record(self, child: Child) -> None:
+        with self._record_lock:
+            record_child(self._home, child.name, child.proc)
+
+    def _watch(self, child: Child) -> None:
+        try:
+            while child.proc is not None:
+                code = child.proc.wait()
+                if self._stopping.is_set():
+                    return
+                self._say(f"{child.name} {exit_reason(code)}; restarting it")
+                self._restart(child)
+        except ChildDied as death:
+            if not self._stopping.is_set():
+                self._gave_up.put(death)
+        except Exception as exc:  # a child nobody watches must not go unnoticed
+            self._gave_up.put(ChildDied(child.name, f"could not be watched: {exc!r}"))
+
+    def _restart(self, child: Child) -> None:
+        """Start `child` again until a run lasts `STABLE_AFTER` seconds (or we stop);
+        raises the last ChildDied after `RESTARTS` attempts."""
+        for attempt in Retrying(
+            retry=retry_if_exception_type(ChildDied),
+            stop=stop_after_attempt(RESTARTS),
+            wait=wait_exponential(multiplier=BACKOFF_FIRST, max=BACKOFF_MAX),
+            sleep=self._backoff,
+            before_sleep=self._report,
+            reraise=True,
+        ):
+            with attempt:
+                proc = self._start_again(child)
+                if proc is None:
+                    return
+                try:
+                    code = proc.wait(STABLE_AFTER)
+                except subprocess.TimeoutExpired:
+                    return  # recovered; `_watch` waits for its exit
+                if self._stopping.is_set():
+                    return
+                raise ChildDied(child.name, exit_reason(code))
+
+    def _start_again(self, child: Child) -> subprocess.Popen[bytes] | None:
+        with child.lock:
+            if self._stopping.is_set():
+                return None
+            try:
+                child.proc = child.start()
+            except EmbeddedError as exc:
+                raise ChildDied(child.name, f"did not start again: {exc}") from exc
+            self._record(child)
+            return child.proc
+
+    def _backoff(self, seconds: float) -> None:
+        # A stop cuts the wait short; the next attempt then sees it and returns.
+        self._stopping.wait(seconds)
+
+    def _report(self, state: RetryCallState) -> None:
+        death = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        self._say(
+            f"{death} (restart {state.attempt_number} of {RESTARTS}); "
+            f"restarting it in {delay:.1f} s"
+        )
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -194,6 +372,8 @@ class PostgresServer:
     host: str = "127.0.0.1"
     synchronous_commit: str = "on"
     run_as: str | None = field(default=None)
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    """The server, once `start` started it."""
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.absolute()
@@ -282,7 +462,7 @@ class PostgresServer:
             pwfile.unlink(missing_ok=True)
 
     def running(self) -> bool:
-        result = subprocess.run(  # type: ignore[call-overload]
+        result: subprocess.CompletedProcess[bytes] = subprocess.run(  # type: ignore[call-overload]
             [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"],
             capture_output=True,
             check=False,
@@ -290,10 +470,22 @@ class PostgresServer:
         )
         return result.returncode == 0
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """Start the server as our child process and return once it accepts connections.
+
+        Run directly rather than through `pg_ctl start` (which hands it to init),
+        so that its exit, and its exit code, reach us. Raises EmbeddedError, leaving
+        nothing running, if it exits or does not answer within `timeout` seconds,
+        or if a server we did not start already runs on the data folder.
+        """
         self.init()
+        if self.proc is not None and self.proc.poll() is None:
+            return self.proc
         if self.running():
-            return
+            raise EmbeddedError(
+                f"a PostgreSQL started elsewhere runs on {self.data_dir}: "
+                f"stop it (pg_ctl -D {self.data_dir} stop)"
+            )
         if not port_is_free(self.host, self.port):
             raise EmbeddedError(
                 f"port {self.port} for PostgreSQL is busy: "
@@ -305,36 +497,58 @@ class PostgresServer:
 
             entry = pwd.getpwnam(self.run_as)
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
-        options = " ".join(
-            [
-                f"-c listen_addresses={self.host}",
-                f"-c port={self.port}",
-                "-c unix_socket_directories=''",
-                "-c max_connections=200",
-                f"-c synchronous_commit={self.synchronous_commit}",
-            ]
-        )
-        try:
-            self._run(
-                [
-                    str(self.bin_dir / "pg_ctl"),
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.log_file),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ],
+        settings = [
+            f"listen_addresses={self.host}",
+            f"port={self.port}",
+            "unix_socket_directories=",
+            "max_connections=200",
+            f"synchronous_commit={self.synchronous_commit}",
+        ]
+        command = [str(self.bin_dir / "postgres"), "-D", str(self.data_dir)]
+        for setting in settings:
+            command += ["-c", setting]
+        with open(self.log_file, "ab") as log:
+            self.proc = subprocess.Popen(  # type: ignore[call-overload]
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **self._as_server_user(),
             )
-        except subprocess.CalledProcessError as exc:
-            tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
-            raise EmbeddedError(f"PostgreSQL did not start: {' | '.join(tail)}") from exc
-        self.ensure_database("tempodesk")
+        try:
+            self._wait_ready(timeout)
+            self.ensure_database("tempodesk")
+        except BaseException:
+            self.stop()
+            raise
+        return self.proc
+
+    def _wait_ready(self, timeout: float) -> None:
+        import psycopg
+
+        assert self.proc is not None
+        proc = self.proc
+        url = self.url("postgres", driver="postgresql")
+        # The port opens before the server takes sessions (crash recovery after a
+        # kill runs first): only a session that connects says it is ready.
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type(psycopg.OperationalError),
+                wait=wait_fixed(0.1),
+                stop=stop_after_delay(timeout),
+                reraise=True,
+            ):
+                with attempt:
+                    if proc.poll() is not None:
+                        tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+                        raise EmbeddedError(
+                            f"PostgreSQL exited with code {proc.returncode}: {' | '.join(tail)}"
+                        )
+                    psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            raise EmbeddedError(
+                f"PostgreSQL did not accept connections within {timeout:.0f} s: {exc}"
+            ) from exc
 
     def ensure_database(self, name: str) -> None:
         import psycopg
@@ -346,7 +560,19 @@ class PostgresServer:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 60) -> None:
+        """Stop the server (a fast shutdown): the one we started, else any on the data folder."""
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            if proc.poll() is None:
+                # SIGINT is PostgreSQL's fast shutdown: roll back, checkpoint, exit.
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            return
         if not self.initialised() or not self.running():
             return
         subprocess.run(  # type: ignore[call-overload]
@@ -422,7 +648,12 @@ class TemporalDevServer:
             cmd += ["--dynamic-config-value", f"{key}={value}"]
         return cmd
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """Start the server and return once its port answers.
+
+        Raises EmbeddedError, leaving nothing running, if a port is busy or the
+        server exits or does not answer within `timeout` seconds.
+        """
         cmd = self.command()
         for port, name, env in (
             (self.port, "Temporal", "TEMPODESK_TEMPORAL_PORT"),
@@ -442,7 +673,12 @@ class TemporalDevServer:
         finally:
             if self.log_file:
                 out.close()  # type: ignore[union-attr]
-        wait_for_port(self.host, self.port, timeout, self.proc)
+        try:
+            wait_for_port(self.host, self.port, timeout, self.proc)
+        except BaseException:
+            self.stop()
+            raise
+        return self.proc
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -8,7 +8,7 @@ import logging
 import py_compile
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -123,10 +123,16 @@ class CollectorPacing:
     cyclic garbage waits at most about that long. The frozen set is counted only
     at a thaw (`gc.get_freeze_count` walks it); in between, the survivors of each
     full collection are added up. Slow collections are logged.
+
+    `clock` is the time source, in seconds, of the interval and of the pause
+    measurement; tests pass one they control.
     """
 
-    def __init__(self, min_interval: float = 1800.0) -> None:
+    def __init__(
+        self, min_interval: float = 1800.0, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         self._min_interval = min_interval
+        self._clock = clock
         self._frozen_at_thaw = 0
         self._frozen_since = 0
         self._last_thaw = -min_interval
@@ -139,14 +145,14 @@ class CollectorPacing:
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         full = info["generation"] == 2
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = self._clock()
             due = self._started - self._last_thaw >= self._min_interval
             if full and due and self._frozen_since >= self._frozen_at_thaw:
                 gc.unfreeze()  # this collection walks everything once
                 self._thawing = True
                 self._last_thaw = self._started
             return
-        took = time.perf_counter() - self._started
+        took = self._clock() - self._started
         if full:
             if self._thawing:
                 gc.freeze()

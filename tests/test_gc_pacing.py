@@ -51,20 +51,29 @@ def test_survivors_are_frozen_and_reclaimed_once_the_frozen_set_doubles(
 
 
 def test_a_thaw_waits_for_its_interval() -> None:
-    pacing = CollectorPacing(min_interval=3600)
+    now = 0.0
+    pacing = CollectorPacing(min_interval=3600, clock=lambda: now)
     pacing.install()
     try:
         gc.collect()  # the first thaw is due at once
-        frozen = gc.get_freeze_count()
+        baseline = gc.get_freeze_count()
         node = Node()
         probe = weakref.ref(node)
-        gc.collect()
+        gc.collect()  # `node` survives and is frozen
         del node
-        keep = [[Node()] for _ in range(frozen + 1000)]
-        gc.collect()
-        gc.collect()
-        assert probe() is not None, "doubled, but the hour has not passed: no thaw"
-        assert len(keep) > frozen
+        keep = [[Node()] for _ in range(baseline + 1000)]  # the frozen set more than doubles
+
+        now = 3599.0
+        gc.collect()  # freezes them
+        gc.collect()  # doubled, but the hour has not passed
+        assert probe() is not None, "no thaw before the interval: frozen cyclic garbage stays"
+        # Each entry of `keep` is two tracked objects (the list and its Node).
+        assert gc.get_freeze_count() >= baseline + 2 * len(keep), "the survivors are frozen"
+
+        now = 3600.0
+        gc.collect()  # the interval has passed: thaws and walks everything
+        assert probe() is None, "the thawed collection reclaimed the frozen cyclic garbage"
+        assert gc.get_freeze_count() >= 2 * len(keep), "and froze the survivors again"
     finally:
         gc.callbacks.remove(pacing._callback)
         gc.unfreeze()
