@@ -10,14 +10,19 @@ import os
 import signal
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from api.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from tempodesk.demo import DemoLogin
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Tempodesk service desk.",
@@ -117,7 +122,8 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
-async def _with_db(fn):  # type: ignore[no-untyped-def]
+async def _with_db(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `fn` with a session on a short-lived engine of its own (one command, one job)."""
     from models.db import make_engine, make_session_factory
 
     engine = make_engine(get_settings().resolved_database_url(), pool_size=1, max_overflow=0)
@@ -169,10 +175,11 @@ def token_create(
     """Create a token and print its secret (shown once)."""
     from sqlalchemy import select
 
+    from api.schemas import TokenCreated
     from api.services import directory
     from models import User
 
-    async def run(session):  # type: ignore[no-untyped-def]
+    async def run(session: AsyncSession) -> TokenCreated | None:
         user_id = await session.scalar(select(User.id).where(User.email == email.lower()))
         if user_id is None:
             return None
@@ -192,7 +199,7 @@ def token_list(email: Annotated[str, typer.Option()]) -> None:
 
     from models import ApiToken, User
 
-    async def run(session):  # type: ignore[no-untyped-def]
+    async def run(session: AsyncSession) -> list[ApiToken]:
         rows = await session.execute(
             select(ApiToken)
             .join(User, User.id == ApiToken.user_id)
@@ -212,7 +219,7 @@ def token_revoke(token_id: int) -> None:
 
     from models import ApiToken
 
-    async def run(session):  # type: ignore[no-untyped-def]
+    async def run(session: AsyncSession) -> bool:
         token = await session.get(ApiToken, token_id)
         if token is None:
             return False
