@@ -25,9 +25,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from api.mail import secrets
 from api.mail.process import MailProcessor
-from models import Mailbox
+from models import Mailbox, secrets
 from workflows import ids
 from workflows.mailbox import PollMailbox, PollResult
 
