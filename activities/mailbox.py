@@ -6,6 +6,10 @@ dies in between fetches it again, and the stored Message-ID turns the second
 copy away, so nothing is lost and nothing doubles. Errors reaching the server
 (a wrong password, a host that is down) are written on the mailbox for the
 admin and the workflow tries again at the next interval.
+
+The activity only fetches: what a message means (parsing, threading, the
+ticket it opens or updates) is the mail channel's, handed in by the worker
+wiring as a `MessageReceiver` (`api.mail.process.MailProcessor`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 import poplib
 import ssl
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -25,7 +29,6 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from api.mail.process import MailProcessor
 from models import Mailbox, secrets
 from workflows import ids
 from workflows.mailbox import PollMailbox, PollResult
@@ -37,6 +40,19 @@ _IDLE_SLICE = 10.0
 """Seconds between heartbeats while the IMAP connection idles."""
 _BATCH = 50
 """Messages fetched per round trip."""
+
+
+class MessageReceiver(Protocol):
+    """Where a fetched message goes: stored for good, then acted on."""
+
+    async def receive(self, raw: bytes, mailbox_id: int) -> object:
+        """Store `raw`, fetched from mailbox `mailbox_id`, then process it.
+
+        Returns once the message is stored (a copy of one stored earlier
+        counts as stored); raises when it is not, or when the desk cannot act
+        on it now: the poller then leaves it on the server for the next round.
+        """
+        ...
 
 
 class MailboxError(Exception):
@@ -56,15 +72,21 @@ def tls_context(mailbox: Mailbox) -> ssl.SSLContext:
 
 
 class MailboxActivities:
+    """The polling round of a mailbox (`MailboxWorkflow`), for the worker.
+
+    `sessions` reads the mailbox and records its last poll and error,
+    `secret_key` decrypts a stored password, `receiver` takes each message.
+    """
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        processor: MailProcessor,
         secret_key: str | None,
+        receiver: MessageReceiver,
     ) -> None:
         self._sessions = sessions
-        self._processor = processor
         self._secret_key = secret_key
+        self._receiver = receiver
 
     @activity.defn(name=ids.POLL_MAILBOX)
     async def poll_mailbox(self, inp: PollMailbox) -> PollResult:
@@ -117,9 +139,7 @@ class MailboxActivities:
 
     async def _take(self, raw: bytes, mailbox: Mailbox) -> None:
         """Store (that must succeed, or the message stays on the server) and process."""
-        row_id = await self._processor.store(raw, mailbox.id)
-        if row_id is not None:
-            await self._processor.process(row_id)
+        await self._receiver.receive(raw, mailbox.id)
 
     async def _imap(self, mailbox: Mailbox, password: str) -> tuple[int, bool]:
         context = tls_context(mailbox)
