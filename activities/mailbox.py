@@ -71,6 +71,26 @@ def tls_context(mailbox: Mailbox) -> ssl.SSLContext:
     return context
 
 
+def _announces_mail(responses: list[Any]) -> bool:
+    """Whether parsed IDLE responses include new mail (`* 5 EXISTS`, `* 1 RECENT`)."""
+    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def _unread(client: Any) -> bool:
+    """Whether the server has sent something that was not parsed yet; never waits."""
+    sock = client.socket()
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        # imapclient reads through imaplib's buffered file: peek shows what that holds,
+        # or else what the socket has right now (an empty answer if nothing).
+        return bool(client._imap.file.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
 class MailboxActivities:
     """The polling round of a mailbox (`MailboxWorkflow`), for the worker.
 
@@ -160,9 +180,10 @@ class MailboxActivities:
             capabilities = await asyncio.to_thread(client.capabilities)
             if b"IDLE" not in capabilities:
                 return fetched, False
-            # Mail arriving while we fetched is announced (EXISTS) in the answer to
-            # whatever command ran then, not again once IDLE starts: the last command
-            # before IDLE must be a search that finds nothing new.
+            # A search answers from the mailbox as the server last looked at it; setting
+            # \Seen makes Dovecot look again, so the next search finds what came in
+            # meanwhile. Mail that comes in after the last search is announced as IDLE
+            # starts (see _imap_idle).
             while more := await self._imap_fetch(client, mailbox):
                 fetched += more
             if await self._imap_idle(client, mailbox.poll_seconds):
@@ -189,19 +210,33 @@ class MailboxActivities:
         return len(uids)
 
     async def _imap_idle(self, client: Any, seconds: int) -> bool:
-        """Wait up to `seconds` for the server to announce mail; True when it did."""
+        """Wait up to `seconds` for the server to announce mail; True when it did.
+
+        The wait also ends, returning False, as soon as the server reports anything
+        else (another client changed flags): the round ends and the next starts at once.
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
         await asyncio.to_thread(client.idle)
         try:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + seconds
-            while (left := end - loop.time()) > 0:
+            # Mail that came in after the last search is announced as IDLE starts: Dovecot
+            # sends it right behind its "+ idling", in the same packet. idle() reads that
+            # line through imaplib's buffered file, which takes the announcement in with
+            # it, and idle_check waits on the socket, so it would not see the mail until
+            # the server next said something (a keepalive minutes later, or never).
+            while not await asyncio.to_thread(_unread, client):
+                left = end - loop.time()
+                if left <= 0:
+                    break
                 responses = await asyncio.to_thread(client.idle_check, min(_IDLE_SLICE, left))
                 activity.heartbeat()
-                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                if _announces_mail(responses):
                     return True
-            return False
         finally:
-            await asyncio.to_thread(client.idle_done)
+            # The server ends IDLE after everything it announced; idle_done reads all of
+            # it, what the buffer already held included.
+            _, responses = await asyncio.to_thread(client.idle_done)
+        return _announces_mail(responses)
 
     async def _pop3(self, mailbox: Mailbox, password: str) -> int:
         context = tls_context(mailbox)

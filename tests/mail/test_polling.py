@@ -6,18 +6,28 @@ import imaplib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment
 
-from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV
+from activities.mailbox import MailboxActivities, MessageReceiver
+from api.mail.process import MailProcessor
+from api.ticket_client import TemporalTicketClient
+from models import Mailbox, secrets
+from models.db import make_engine, make_session_factory
+from tempodesk.settings import Settings
+from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV, SECRET_KEY
 from tests.factories import Directory, Person
 from tests.mail.conftest import mail, unique
 from tests.mail.dovecot import Dovecot, dovecot
 from tests.smtp_sink import SmtpSink
+from workflows.mailbox import PollMailbox
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +131,85 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
     german = sent[0].message.get_body(("plain",))
     assert german is not None and "Antworten Sie auf diese E-Mail" in german.get_content()
     admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+class DeliveredBeforeIdle(MailboxActivities):
+    """The real poller, with one message put into the maildir after its last search and
+    before it sends IDLE: mail that came in while the poller was busy with other mail."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        receiver: MessageReceiver,
+        server: Dovecot,
+        account: str,
+        raw: bytes,
+    ) -> None:
+        super().__init__(sessions, SECRET_KEY, receiver)
+        self._server, self._account, self._raw = server, account, raw
+
+    async def _imap_idle(self, client: Any, seconds: int) -> bool:
+        if self._raw:
+            self._server.deliver(self._account, self._raw)
+            self._raw = b""
+        return await super()._imap_idle(client, seconds)
+
+
+INTERVAL = 60
+"""The test mailbox's poll interval: what a poll that missed the announcement waits."""
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(database_url, pool_size=2, max_overflow=0)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+async def test_mail_arriving_just_before_idle_comes_in_within_the_same_poll(
+    server: Dovecot,
+    sessions: async_sessionmaker[AsyncSession],
+    temporal_client: Client,
+    admin: Person,
+    agent: Person,
+) -> None:
+    account = unique("window")
+    server.add_account(account, MAILBOX_PASSWORD)
+    before, between = unique("before"), unique("between")
+    server.deliver(account, mail("uma@customer.example", f"{before} mail", "One.").as_bytes())
+    async with sessions() as session:
+        # A row without its workflow: only this test's poller reads the account.
+        row = Mailbox(
+            name=unique("mailbox"),
+            address=f"{account}@desk.example",
+            protocol="imap",
+            host="127.0.0.1",
+            port=server.imap_port,
+            tls=False,
+            username=account,
+            password_encrypted=secrets.encrypt(SECRET_KEY, MAILBOX_PASSWORD),
+            poll_seconds=INTERVAL,
+        )
+        session.add(row)
+        await session.commit()
+        mailbox_id = row.id
+    receiver = MailProcessor(sessions, TemporalTicketClient(temporal_client), Settings())
+    raw = mail("uma@customer.example", f"{between} mail", "Two.").as_bytes()
+    poller = DeliveredBeforeIdle(sessions, receiver, server, account, raw)
+
+    started = time.monotonic()
+    result = await ActivityEnvironment().run(
+        poller.poll_mailbox, PollMailbox(mailbox_id=mailbox_id)
+    )
+    took = time.monotonic() - started
+
+    # Dovecot announces that mail as IDLE starts; the poll must act on it then, not
+    # leave it for the next round a poll interval later.
+    assert result.fetched == 2, result
+    assert took < INTERVAL, f"the poll waited out its interval ({took:.0f} s)"
+    assert tickets(agent, between) and tickets(agent, before)
+    assert seen_flags(server, account) == [True, True]
+    admin.api.ok("DELETE", f"/mailboxes/{mailbox_id}", 204)
 
 
 def test_pop3_polling_fetches_and_removes_messages(
