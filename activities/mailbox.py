@@ -134,6 +134,13 @@ class MailboxActivities:
         except (MailboxError, IMAPClientError, poplib.error_proto, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:1000]
             log.warning("mailbox %s: %s", mailbox.name, error)
+        await self._record(mailbox, error)
+        return PollResult(
+            active=True, fetched=fetched, waited=waited, poll_seconds=mailbox.poll_seconds
+        )
+
+    async def _record(self, mailbox: Mailbox, error: str | None) -> None:
+        """Write on the mailbox that it was read just now, and what failed (None: nothing)."""
         async with self._sessions() as session:
             await session.execute(
                 update(Mailbox)
@@ -141,9 +148,6 @@ class MailboxActivities:
                 .values(last_polled_at=datetime.now(UTC), last_error=error)
             )
             await session.commit()
-        return PollResult(
-            active=True, fetched=fetched, waited=waited, poll_seconds=mailbox.poll_seconds
-        )
 
     def _password(self, mailbox: Mailbox) -> str:
         if mailbox.password_encrypted is not None:
@@ -186,6 +190,8 @@ class MailboxActivities:
             # starts (see _imap_idle).
             while more := await self._imap_fetch(client, mailbox):
                 fetched += more
+            # Everything is read: the admin sees that now, not after the wait.
+            await self._record(mailbox, None)
             if await self._imap_idle(client, mailbox.poll_seconds):
                 fetched += await self._imap_fetch(client, mailbox)
             return fetched, True
@@ -212,8 +218,9 @@ class MailboxActivities:
     async def _imap_idle(self, client: Any, seconds: int) -> bool:
         """Wait up to `seconds` for the server to announce mail; True when it did.
 
-        The wait also ends, returning False, as soon as the server reports anything
-        else (another client changed flags): the round ends and the next starts at once.
+        It also ends, returning False, when what the server had already sent turns
+        out to be no new mail (flags another client changed): the next round then
+        starts at once.
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds

@@ -6,7 +6,7 @@ import imaplib
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
     wait_for(lambda: tickets(agent, after), 20, "IDLE did not bring in the new mail")
     assert wait_for(lambda: seen_flags(server, account) == [True, True])
 
-    # A round writes how it went once it has logged out, a moment after setting \Seen.
+    # A round records that it read the mailbox once it has (a moment after \Seen).
     def polled() -> dict[str, Any] | None:
         state: dict[str, Any] = admin.api.ok("GET", f"/mailboxes/{created['id']}")
         return state if state["last_polled_at"] is not None else None
@@ -138,30 +138,25 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
     admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
 
 
-class DeliveredBeforeIdle(MailboxActivities):
-    """The real poller, with one message put into the maildir after its last search and
-    before it sends IDLE: mail that came in while the poller was busy with other mail."""
+class BeforeIdle(MailboxActivities):
+    """The real poller, running `hook` after its last search, just before it sends IDLE."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         receiver: MessageReceiver,
-        server: Dovecot,
-        account: str,
-        raw: bytes,
+        hook: Callable[[], Awaitable[None]],
     ) -> None:
         super().__init__(sessions, SECRET_KEY, receiver)
-        self._server, self._account, self._raw = server, account, raw
+        self._hook = hook
 
     async def _imap_idle(self, client: Any, seconds: int) -> bool:
-        if self._raw:
-            self._server.deliver(self._account, self._raw)
-            self._raw = b""
+        await self._hook()
         return await super()._imap_idle(client, seconds)
 
 
 INTERVAL = 60
-"""The test mailbox's poll interval: what a poll that missed the announcement waits."""
+"""The test mailboxes' poll interval: what a poll that missed an announcement waits."""
 
 
 @pytest.fixture
@@ -171,19 +166,16 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     await engine.dispose()
 
 
-async def test_mail_arriving_just_before_idle_comes_in_within_the_same_poll(
-    server: Dovecot,
-    sessions: async_sessionmaker[AsyncSession],
-    temporal_client: Client,
-    admin: Person,
-    agent: Person,
-) -> None:
-    account = unique("window")
-    server.add_account(account, MAILBOX_PASSWORD)
-    before, between = unique("before"), unique("between")
-    server.deliver(account, mail("uma@customer.example", f"{before} mail", "One.").as_bytes())
+@pytest.fixture
+def receiver(sessions: async_sessionmaker[AsyncSession], temporal_client: Client) -> MailProcessor:
+    return MailProcessor(sessions, TemporalTicketClient(temporal_client), Settings())
+
+
+async def bare_mailbox(
+    sessions: async_sessionmaker[AsyncSession], server: Dovecot, account: str, **fields: Any
+) -> int:
+    """A mailbox row without its workflow: only the test's own poller reads the account."""
     async with sessions() as session:
-        # A row without its workflow: only this test's poller reads the account.
         row = Mailbox(
             name=unique("mailbox"),
             address=f"{account}@desk.example",
@@ -193,18 +185,33 @@ async def test_mail_arriving_just_before_idle_comes_in_within_the_same_poll(
             tls=False,
             username=account,
             password_encrypted=secrets.encrypt(SECRET_KEY, MAILBOX_PASSWORD),
-            poll_seconds=INTERVAL,
+            **{"poll_seconds": INTERVAL, **fields},
         )
         session.add(row)
         await session.commit()
-        mailbox_id = row.id
-    receiver = MailProcessor(sessions, TemporalTicketClient(temporal_client), Settings())
+        return row.id
+
+
+async def test_mail_arriving_just_before_idle_comes_in_within_the_same_poll(
+    server: Dovecot,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: MailProcessor,
+    admin: Person,
+    agent: Person,
+) -> None:
+    account = unique("window")
+    server.add_account(account, MAILBOX_PASSWORD)
+    before, between = unique("before"), unique("between")
+    server.deliver(account, mail("uma@customer.example", f"{before} mail", "One.").as_bytes())
+    mailbox_id = await bare_mailbox(sessions, server, account)
     raw = mail("uma@customer.example", f"{between} mail", "Two.").as_bytes()
-    poller = DeliveredBeforeIdle(sessions, receiver, server, account, raw)
+
+    async def deliver() -> None:
+        server.deliver(account, raw)
 
     started = time.monotonic()
     result = await ActivityEnvironment().run(
-        poller.poll_mailbox, PollMailbox(mailbox_id=mailbox_id)
+        BeforeIdle(sessions, receiver, deliver).poll_mailbox, PollMailbox(mailbox_id=mailbox_id)
     )
     took = time.monotonic() - started
 
@@ -214,6 +221,32 @@ async def test_mail_arriving_just_before_idle_comes_in_within_the_same_poll(
     assert took < INTERVAL, f"the poll waited out its interval ({took:.0f} s)"
     assert tickets(agent, between) and tickets(agent, before)
     assert seen_flags(server, account) == [True, True]
+    admin.api.ok("DELETE", f"/mailboxes/{mailbox_id}", 204)
+
+
+async def test_the_mailbox_shows_it_was_read_while_the_poller_idles(
+    server: Dovecot,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: MailProcessor,
+    admin: Person,
+) -> None:
+    account = unique("reread")
+    server.add_account(account, MAILBOX_PASSWORD)
+    # The error of a round before the admin fixed the mailbox.
+    mailbox_id = await bare_mailbox(
+        sessions, server, account, poll_seconds=1, last_error="LoginError: wrong password"
+    )
+    shown: list[dict[str, Any]] = []
+
+    async def look() -> None:
+        shown.append(admin.api.ok("GET", f"/mailboxes/{mailbox_id}"))
+
+    await ActivityEnvironment().run(
+        BeforeIdle(sessions, receiver, look).poll_mailbox, PollMailbox(mailbox_id=mailbox_id)
+    )
+
+    # While it idles (up to the poll interval), the admin sees the mailbox read and fine.
+    assert shown[0]["last_error"] is None and shown[0]["last_polled_at"] is not None
     admin.api.ok("DELETE", f"/mailboxes/{mailbox_id}", 204)
 
 
