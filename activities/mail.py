@@ -28,7 +28,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio import activity
 
-from api.mail.secrets import SecretKeyError, decrypt
 from models import (
     Attachment,
     Mailbox,
@@ -45,6 +44,7 @@ from models.mail_templates import (
     template_name,
     ticket_view,
 )
+from models.secrets import SecretKeyError, decrypt
 from workflows import ids
 from workflows.ticket.messages import TicketMail
 from workflows.ticket.rules import STAFF_ROLES

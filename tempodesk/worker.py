@@ -18,9 +18,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.bulk import BulkActivities
 from activities.incidents import IncidentActivities
 from activities.mail import MailActivities, MailConfig
+from activities.mailbox import MailboxActivities
 from activities.projection import ProjectionActivities
 from activities.routing import RoutingActivities
-from api.mail.poll import MailboxActivities
 from api.mail.process import MailProcessor
 from api.settings import Settings
 from api.temporal import connect
@@ -185,8 +185,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     incidents = IncidentActivities(tickets, engine)
     mail = MailActivities(engine, mail_config(settings))
     sessions = make_session_factory(engine)
+    # The poller only fetches; the mail channel's processor parses, threads and acts.
     mailboxes = MailboxActivities(
-        sessions, MailProcessor(sessions, tickets, settings), settings.secret_key
+        sessions, settings.secret_key, MailProcessor(sessions, tickets, settings)
     )
     routing = RoutingActivities(engine)
     worker = build_worker(

@@ -204,8 +204,8 @@ def _attachments(message: EmailMessage) -> list[Part]:
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 subject = str(inner[0].get("Subject", "") or "forwarded message")
-                data = inner[0].as_bytes(policy=policy.SMTP)
-                parts.append(Part(f"{subject[:100]}.eml", content_type, data))
+                forwarded = inner[0].as_bytes(policy=policy.SMTP)
+                parts.append(Part(f"{subject[:100]}.eml", content_type, forwarded))
             continue
         if filename is None and disposition != "attachment":
             # A body part, or an inline image without a name.

@@ -13,7 +13,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.auth import Principal
 from api.errors import ApiError, not_found
-from api.mail import secrets
 from api.mail.process import MailProcessor, MailUnavailable
 from api.mail.schemas import (
     MailboxCreate,
@@ -23,7 +22,7 @@ from api.mail.schemas import (
     Reprocessed,
 )
 from api.services.tickets import get_row
-from models import Group, Mailbox, MailMessage
+from models import Group, Mailbox, MailMessage, secrets
 from workflows import ids
 from workflows.mailbox import MailboxWorkflow, PollMailbox
 

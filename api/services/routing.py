@@ -10,7 +10,6 @@ from sqlalchemy.orm import aliased
 
 from api.auth import Principal
 from api.errors import ApiError
-from api.mail.secrets import SecretKeyError, encrypt
 from api.schemas import (
     AttentionPublic,
     AvailabilityBody,
@@ -23,6 +22,7 @@ from api.schemas import (
     UserRef,
 )
 from models import Calendar, Group, Ticket, TicketEventRow, User
+from models.secrets import SecretKeyError, encrypt
 from workflows.choices import OPEN_STATUSES, Status
 
 

@@ -35,6 +35,10 @@ first_valid_uid = {uid}
 last_valid_uid = {uid}
 mail_location = maildir:{root}/mail/%u
 pop3_uidl_format = %08Xu%08Xv
+# No "* OK Still here" while a client idles: it comes at a moment that depends on the
+# user name and the clock, and the client reads whatever it left unread along with it,
+# so it would hide a poller that missed an announcement, at random.
+imap_idle_notify_interval = 0
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd

@@ -6,18 +6,28 @@ import imaplib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment
 
-from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV
+from activities.mailbox import MailboxActivities, MessageReceiver
+from api.mail.process import MailProcessor
+from api.ticket_client import TemporalTicketClient
+from models import Mailbox, secrets
+from models.db import make_engine, make_session_factory
+from tempodesk.settings import Settings
+from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV, SECRET_KEY
 from tests.factories import Directory, Person
 from tests.mail.conftest import mail, unique
 from tests.mail.dovecot import Dovecot, dovecot
 from tests.smtp_sink import SmtpSink
+from workflows.mailbox import PollMailbox
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +113,13 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
     wait_for(lambda: tickets(agent, after), 20, "IDLE did not bring in the new mail")
     assert wait_for(lambda: seen_flags(server, account) == [True, True])
 
-    state = admin.api.ok("GET", f"/mailboxes/{created['id']}")
-    assert state["last_error"] is None and state["last_polled_at"] is not None
+    # A round records that it read the mailbox once it has (a moment after \Seen).
+    def polled() -> dict[str, Any] | None:
+        state: dict[str, Any] = admin.api.ok("GET", f"/mailboxes/{created['id']}")
+        return state if state["last_polled_at"] is not None else None
+
+    state = wait_for(polled, message="the round that fetched the new mail was not recorded")
+    assert state["last_error"] is None
 
     # The answer goes out with the mailbox's own address to reply to.
     number = found[0]["number"]
@@ -121,6 +136,118 @@ def test_imap_polling_picks_up_and_flags_messages_and_idles_for_new_ones(
     german = sent[0].message.get_body(("plain",))
     assert german is not None and "Antworten Sie auf diese E-Mail" in german.get_content()
     admin.api.ok("DELETE", f"/mailboxes/{created['id']}", 204)
+
+
+class BeforeIdle(MailboxActivities):
+    """The real poller, running `hook` after its last search, just before it sends IDLE."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        receiver: MessageReceiver,
+        hook: Callable[[], Awaitable[None]],
+    ) -> None:
+        super().__init__(sessions, SECRET_KEY, receiver)
+        self._hook = hook
+
+    async def _imap_idle(self, client: Any, seconds: int) -> bool:
+        await self._hook()
+        return await super()._imap_idle(client, seconds)
+
+
+INTERVAL = 60
+"""The test mailboxes' poll interval: what a poll that missed an announcement waits."""
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(database_url, pool_size=2, max_overflow=0)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def receiver(sessions: async_sessionmaker[AsyncSession], temporal_client: Client) -> MailProcessor:
+    return MailProcessor(sessions, TemporalTicketClient(temporal_client), Settings())
+
+
+async def bare_mailbox(
+    sessions: async_sessionmaker[AsyncSession], server: Dovecot, account: str, **fields: Any
+) -> int:
+    """A mailbox row without its workflow: only the test's own poller reads the account."""
+    async with sessions() as session:
+        row = Mailbox(
+            name=unique("mailbox"),
+            address=f"{account}@desk.example",
+            protocol="imap",
+            host="127.0.0.1",
+            port=server.imap_port,
+            tls=False,
+            username=account,
+            password_encrypted=secrets.encrypt(SECRET_KEY, MAILBOX_PASSWORD),
+            **{"poll_seconds": INTERVAL, **fields},
+        )
+        session.add(row)
+        await session.commit()
+        return row.id
+
+
+async def test_mail_arriving_just_before_idle_comes_in_within_the_same_poll(
+    server: Dovecot,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: MailProcessor,
+    admin: Person,
+    agent: Person,
+) -> None:
+    account = unique("window")
+    server.add_account(account, MAILBOX_PASSWORD)
+    before, between = unique("before"), unique("between")
+    server.deliver(account, mail("uma@customer.example", f"{before} mail", "One.").as_bytes())
+    mailbox_id = await bare_mailbox(sessions, server, account)
+    raw = mail("uma@customer.example", f"{between} mail", "Two.").as_bytes()
+
+    async def deliver() -> None:
+        server.deliver(account, raw)
+
+    started = time.monotonic()
+    result = await ActivityEnvironment().run(
+        BeforeIdle(sessions, receiver, deliver).poll_mailbox, PollMailbox(mailbox_id=mailbox_id)
+    )
+    took = time.monotonic() - started
+
+    # Dovecot announces that mail as IDLE starts; the poll must act on it then, not
+    # leave it for the next round a poll interval later.
+    assert result.fetched == 2, result
+    assert took < INTERVAL, f"the poll waited out its interval ({took:.0f} s)"
+    assert tickets(agent, between) and tickets(agent, before)
+    assert seen_flags(server, account) == [True, True]
+    admin.api.ok("DELETE", f"/mailboxes/{mailbox_id}", 204)
+
+
+async def test_the_mailbox_shows_it_was_read_while_the_poller_idles(
+    server: Dovecot,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: MailProcessor,
+    admin: Person,
+) -> None:
+    account = unique("reread")
+    server.add_account(account, MAILBOX_PASSWORD)
+    # The error of a round before the admin fixed the mailbox.
+    mailbox_id = await bare_mailbox(
+        sessions, server, account, poll_seconds=1, last_error="LoginError: wrong password"
+    )
+    shown: list[dict[str, Any]] = []
+
+    async def look() -> None:
+        shown.append(admin.api.ok("GET", f"/mailboxes/{mailbox_id}"))
+
+    await ActivityEnvironment().run(
+        BeforeIdle(sessions, receiver, look).poll_mailbox, PollMailbox(mailbox_id=mailbox_id)
+    )
+
+    # While it idles (up to the poll interval), the admin sees the mailbox read and fine.
+    assert shown[0]["last_error"] is None and shown[0]["last_polled_at"] is not None
+    admin.api.ok("DELETE", f"/mailboxes/{mailbox_id}", 204)
 
 
 def test_pop3_polling_fetches_and_removes_messages(

@@ -6,6 +6,10 @@ dies in between fetches it again, and the stored Message-ID turns the second
 copy away, so nothing is lost and nothing doubles. Errors reaching the server
 (a wrong password, a host that is down) are written on the mailbox for the
 admin and the workflow tries again at the next interval.
+
+The activity only fetches: what a message means (parsing, threading, the
+ticket it opens or updates) is the mail channel's, handed in by the worker
+wiring as a `MessageReceiver` (`api.mail.process.MailProcessor`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 import poplib
 import ssl
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -25,9 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from api.mail import secrets
-from api.mail.process import MailProcessor
-from models import Mailbox
+from models import Mailbox, secrets
 from workflows import ids
 from workflows.mailbox import PollMailbox, PollResult
 
@@ -38,6 +40,19 @@ _IDLE_SLICE = 10.0
 """Seconds between heartbeats while the IMAP connection idles."""
 _BATCH = 50
 """Messages fetched per round trip."""
+
+
+class MessageReceiver(Protocol):
+    """Where a fetched message goes: stored for good, then acted on."""
+
+    async def receive(self, raw: bytes, mailbox_id: int) -> object:
+        """Store `raw`, fetched from mailbox `mailbox_id`, then process it.
+
+        Returns once the message is stored (a copy of one stored earlier
+        counts as stored); raises when it is not, or when the desk cannot act
+        on it now: the poller then leaves it on the server for the next round.
+        """
+        ...
 
 
 class MailboxError(Exception):
@@ -56,16 +71,42 @@ def tls_context(mailbox: Mailbox) -> ssl.SSLContext:
     return context
 
 
+def _announces_mail(responses: list[Any]) -> bool:
+    """Whether parsed IDLE responses include new mail (`* 5 EXISTS`, `* 1 RECENT`)."""
+    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def _unread(client: Any) -> bool:
+    """Whether the server has sent something that was not parsed yet; never waits."""
+    sock = client.socket()
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        # imapclient reads through imaplib's buffered file: peek shows what that holds,
+        # or else what the socket has right now (an empty answer if nothing).
+        return bool(client._imap.file.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
 class MailboxActivities:
+    """The polling round of a mailbox (`MailboxWorkflow`), for the worker.
+
+    `sessions` reads the mailbox and records its last poll and error,
+    `secret_key` decrypts a stored password, `receiver` takes each message.
+    """
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        processor: MailProcessor,
         secret_key: str | None,
+        receiver: MessageReceiver,
     ) -> None:
         self._sessions = sessions
-        self._processor = processor
         self._secret_key = secret_key
+        self._receiver = receiver
 
     @activity.defn(name=ids.POLL_MAILBOX)
     async def poll_mailbox(self, inp: PollMailbox) -> PollResult:
@@ -93,6 +134,13 @@ class MailboxActivities:
         except (MailboxError, IMAPClientError, poplib.error_proto, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:1000]
             log.warning("mailbox %s: %s", mailbox.name, error)
+        await self._record(mailbox, error)
+        return PollResult(
+            active=True, fetched=fetched, waited=waited, poll_seconds=mailbox.poll_seconds
+        )
+
+    async def _record(self, mailbox: Mailbox, error: str | None) -> None:
+        """Write on the mailbox that it was read just now, and what failed (None: nothing)."""
         async with self._sessions() as session:
             await session.execute(
                 update(Mailbox)
@@ -100,9 +148,6 @@ class MailboxActivities:
                 .values(last_polled_at=datetime.now(UTC), last_error=error)
             )
             await session.commit()
-        return PollResult(
-            active=True, fetched=fetched, waited=waited, poll_seconds=mailbox.poll_seconds
-        )
 
     def _password(self, mailbox: Mailbox) -> str:
         if mailbox.password_encrypted is not None:
@@ -118,9 +163,7 @@ class MailboxActivities:
 
     async def _take(self, raw: bytes, mailbox: Mailbox) -> None:
         """Store (that must succeed, or the message stays on the server) and process."""
-        row_id = await self._processor.store(raw, mailbox.id)
-        if row_id is not None:
-            await self._processor.process(row_id)
+        await self._receiver.receive(raw, mailbox.id)
 
     async def _imap(self, mailbox: Mailbox, password: str) -> tuple[int, bool]:
         context = tls_context(mailbox)
@@ -141,11 +184,14 @@ class MailboxActivities:
             capabilities = await asyncio.to_thread(client.capabilities)
             if b"IDLE" not in capabilities:
                 return fetched, False
-            # Mail arriving while we fetched is announced (EXISTS) in the answer to
-            # whatever command ran then, not again once IDLE starts: the last command
-            # before IDLE must be a search that finds nothing new.
+            # A search answers from the mailbox as the server last looked at it; setting
+            # \Seen makes Dovecot look again, so the next search finds what came in
+            # meanwhile. Mail that comes in after the last search is announced as IDLE
+            # starts (see _imap_idle).
             while more := await self._imap_fetch(client, mailbox):
                 fetched += more
+            # Everything is read: the admin sees that now, not after the wait.
+            await self._record(mailbox, None)
             if await self._imap_idle(client, mailbox.poll_seconds):
                 fetched += await self._imap_fetch(client, mailbox)
             return fetched, True
@@ -170,19 +216,34 @@ class MailboxActivities:
         return len(uids)
 
     async def _imap_idle(self, client: Any, seconds: int) -> bool:
-        """Wait up to `seconds` for the server to announce mail; True when it did."""
+        """Wait up to `seconds` for the server to announce mail; True when it did.
+
+        It also ends, returning False, when what the server had already sent turns
+        out to be no new mail (flags another client changed): the next round then
+        starts at once.
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
         await asyncio.to_thread(client.idle)
         try:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + seconds
-            while (left := end - loop.time()) > 0:
+            # Mail that came in after the last search is announced as IDLE starts: Dovecot
+            # sends it right behind its "+ idling", in the same packet. idle() reads that
+            # line through imaplib's buffered file, which takes the announcement in with
+            # it, and idle_check waits on the socket, so it would not see the mail until
+            # the server next said something (a keepalive minutes later, or never).
+            while not await asyncio.to_thread(_unread, client):
+                left = end - loop.time()
+                if left <= 0:
+                    break
                 responses = await asyncio.to_thread(client.idle_check, min(_IDLE_SLICE, left))
                 activity.heartbeat()
-                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                if _announces_mail(responses):
                     return True
-            return False
         finally:
-            await asyncio.to_thread(client.idle_done)
+            # The server ends IDLE after everything it announced; idle_done reads all of
+            # it, what the buffer already held included.
+            _, responses = await asyncio.to_thread(client.idle_done)
+        return _announces_mail(responses)
 
     async def _pop3(self, mailbox: Mailbox, password: str) -> int:
         context = tls_context(mailbox)

@@ -1,7 +1,10 @@
-"""Mailbox passwords stored encrypted with the desk's secret key (Fernet: AES-CBC + HMAC).
+"""How secrets are kept at rest: encrypted with the desk's secret key (Fernet: AES-CBC + HMAC).
 
-The key lives only in the environment of the API and the worker
-(TEMPODESK_SECRET_KEY); the database holds tokens that are useless without it.
+Mailbox passwords (`Mailbox.password_encrypted`) and people's Apprise URLs
+(their notification preferences) are stored as Fernet tokens. The key lives
+only in the environment of the API and the worker (TEMPODESK_SECRET_KEY); the
+database holds tokens that are useless without it. The API encrypts what a
+person enters; the worker decrypts it where it logs in or notifies.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ def _fernet(key: str | None) -> Fernet:
 
 
 def encrypt(key: str | None, password: str) -> str:
+    """The Fernet token of `password` under `key`; raises SecretKeyError without a usable key."""
     return _fernet(key).encrypt(password.encode()).decode()
 
 
 def decrypt(key: str | None, token: str) -> str:
+    """The text `encrypt` stored; raises SecretKeyError when `key` is missing or not the one
+    the token was made with."""
     try:
         return _fernet(key).decrypt(token.encode()).decode()
     except InvalidToken as exc:
