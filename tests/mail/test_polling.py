@@ -18,10 +18,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.mailbox import MailboxActivities, MessageReceiver
 from api.mail.process import MailProcessor
+from api.settings import Settings
 from api.ticket_client import TemporalTicketClient
 from models import Mailbox, secrets
 from models.db import make_engine, make_session_factory
-from tempodesk.settings import Settings
 from tests.conftest import MAILBOX_PASSWORD, MAILBOX_PASSWORD_ENV, SECRET_KEY
 from tests.factories import Directory, Person
 from tests.mail.conftest import mail, unique
