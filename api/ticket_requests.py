@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from functools import cache
@@ -105,14 +106,15 @@ def message_of(
     action: Action[Any],
     request: BaseModel,
     actor: Actor,
-    state: TicketState,
+    state: Callable[[], TicketState],
     path: dict[str, Any] | None = None,
 ) -> BaseModel:
-    """The message a request asks the ticket for."""
+    """The message a request asks the ticket for; `state` gives the ticket as it is, for
+    the requests that depend on it (read only then: most do not)."""
     route = action.route
     assert route is not None
     if route.to_message is not None:
-        return route.to_message(request, actor, state)
+        return route.to_message(request, actor, state())
     values = {name: _plain(getattr(request, name)) for name in type(request).model_fields}
     message: BaseModel = action.message.model_validate({**values, **(path or {}), "actor": actor})
     return message

@@ -2,7 +2,7 @@
 
     python bench/bench_replay.py [--runs N] [--history FILE] [--events N] [--strict]
 
-`--events 7` with tests/histories/one-write-lifecycle-run1.json replays just the
+`--events 7` with tests/histories/0.2.0/lifecycle-run1.json replays just the
 opening of a ticket as current code records it (start, the `open` update, the
 opening's local activity): what a new ticket costs the worker in workflow code.
 
@@ -52,7 +52,9 @@ async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=300)
     p.add_argument(
-        "--history", type=Path, default=ROOT / "tests" / "histories" / "auto-close-run1.json"
+        "--history",
+        type=Path,
+        default=ROOT / "tests" / "histories" / "0.2.0" / "auto-close-run1.json",
     )
     p.add_argument("--events", type=int, default=None, help="replay only the first N events")
     p.add_argument("--strict", action="store_true", help="in the sandbox, as the tests run it")

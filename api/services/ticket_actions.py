@@ -222,8 +222,13 @@ async def take(
     found = await views.with_names(session, principal, number)
     ticket = found[0]
     await check_references(session, principal, ticket, request)
-    state = state_of(ticket.id, ticket.number, views.row_values(ticket))
-    msg = message_of(action, request, principal.actor(), state, path)
+    msg = message_of(
+        action,
+        request,
+        principal.actor(),
+        lambda: state_of(ticket.id, ticket.number, views.row_values(ticket)),
+        path,
+    )
     return await _send(session, tickets, principal, found, msg, key)
 
 

@@ -112,8 +112,10 @@ def present(
     values: Mapping[str, Any],
     names: Names,
     principal: Principal,
+    state: TicketState | None = None,
 ) -> TicketPublic:
-    """A ticket as `principal` sees it, from its row's values (`workflows.ticket.projection`)."""
+    """A ticket as `principal` sees it, from its row's values (`workflows.ticket.projection`);
+    `state`: the state they were made from, when at hand (else read back from them)."""
     staff = principal.is_staff
     shown = {name: values[name] for name in _SHOWN}
     requester_id, assignee_id = values["requester_id"], values["assignee_id"]
@@ -135,7 +137,7 @@ def present(
         sla_clocks=_sla_clocks(values["sla_clocks"]) if staff else [],
         idle_since=values["idle_since"] if staff else None,
         actions=legal_actions(
-            state_of(ticket_id, number, values), principal.actor(), datetime.now(UTC)
+            state or state_of(ticket_id, number, values), principal.actor(), datetime.now(UTC)
         ),
     )
 
@@ -183,7 +185,7 @@ async def present_state(
         group=await name(Group, state.group_id),
         service=await name(Service, state.service_id),
     )
-    return present(state.id, state.number, row(state), shown, principal)
+    return present(state.id, state.number, row(state), shown, principal, state)
 
 
 def known_names(found: Any) -> Known:

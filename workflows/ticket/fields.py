@@ -148,22 +148,22 @@ def _check(rule: object, value: Any, field: str) -> None:
 
 def check_fields(msg: BaseModel) -> None:
     """Every rule declared on the message's fields, in field order (the first fault wins)."""
-    model = type(msg)
-    for name in _ruled(model):
+    for name, rules in _ruled(type(msg)):
         value = getattr(msg, name)
         if value is None:
             continue  # an optional field left out
-        for rule in rules_of(model, name):
+        for rule in rules:
             _check(rule, value, name)
 
 
-_RULED: dict[type[BaseModel], tuple[str, ...]] = {}
+_RULED: dict[type[BaseModel], tuple[tuple[str, list[object]], ...]] = {}
 
 
-def _ruled(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of `model` that carry rules (worked out once per message type)."""
-    names = _RULED.get(model)
-    if names is None:
-        names = tuple(n for n in model.model_fields if rules_of(model, n))
-        _RULED[model] = names
-    return names
+def _ruled(model: type[BaseModel]) -> tuple[tuple[str, list[object]], ...]:
+    """The fields of `model` that carry rules, with their rules (worked out once per type:
+    every validation of every update runs through here)."""
+    ruled = _RULED.get(model)
+    if ruled is None:
+        ruled = tuple((n, r) for n in model.model_fields if (r := rules_of(model, n)))
+        _RULED[model] = ruled
+    return ruled
