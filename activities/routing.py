@@ -19,7 +19,7 @@ from activities.sla import SlaLookups
 from models import Group, GroupMember, Ticket, User
 from workflows import ids
 from workflows.business_time import BusinessCalendar, CalendarError, is_working
-from workflows.choices import Status
+from workflows.choices import Availability, Status
 from workflows.routing import PRIORITY_WEIGHT, Candidate, Strategy, choose
 from workflows.ticket.messages import RouteDecision, RouteRequest
 
@@ -105,7 +105,7 @@ class RoutingActivities:
             now = datetime.now(UTC)
             candidates = []
             for user_id, availability, max_open, calendar_id, skills, load, open_count in rows:
-                available = availability == "online" and (
+                available = availability == Availability.ONLINE and (
                     max_open is None or int(open_count) < max_open
                 )
                 if available and calendar_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,7 +16,16 @@ from pydantic import (
     field_validator,
 )
 
-from workflows.choices import Channel, Role, Status, TicketType
+from workflows.choices import (
+    Availability,
+    Channel,
+    NotificationKind,
+    Role,
+    SlaStatus,
+    Status,
+    TicketType,
+)
+from workflows.routing import Strategy
 from workflows.sla_config import CalendarSpec, PolicySpec
 from workflows.ticket.fields import BODY_MAX, REASON_MAX, SUBJECT_MAX
 
@@ -165,7 +174,7 @@ class OrganisationCreate(Strict):
     shared_tickets: Flag = False
 
 
-RoutingStrategy = Literal["manual", "round_robin", "least_loaded", "skills"]
+RoutingStrategy = Strategy
 
 
 class GroupPublic(BaseModel):
@@ -188,7 +197,7 @@ class GroupCreate(Strict):
     member_ids: list[DbId] = []
     lead_id: DbId | None = Field(None, description="An agent; hears of escalations")
     strategy: RoutingStrategy = Field(
-        "manual",
+        Strategy.MANUAL,
         description="manual: agents take tickets from the queue; round_robin, least_loaded "
         "(weighted by priority) or skills: each new ticket is offered to one member",
     )
@@ -380,7 +389,7 @@ class AttachmentPublic(BaseModel):
     uploaded_by: int | None
 
 
-SlaFilter = Literal["none", "running", "paused", "at_risk", "breached", "met"]
+SlaFilter = SlaStatus
 
 SortKey = Literal[
     "sla_due_at",
@@ -630,7 +639,7 @@ class AlertLink(Strict):
 
 
 class AvailabilityBody(Strict):
-    availability: Literal["online", "away", "offline"]
+    availability: Availability
     max_open_tickets: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = Field(
         None, description="No offers while this many assigned tickets are open; null: no limit"
     )
@@ -724,19 +733,7 @@ class RuleOrder(Strict):
     ids: list[DbId] = Field(description="Every rule id, in the order they are tried")
 
 
-NotificationKind = Literal[
-    "offered",
-    "assigned",
-    "transferred",
-    "unrouted",
-    "consult",
-    "consult_answered",
-    "reminder",
-    "sla_warning",
-    "sla_breached",
-    "sla_escalated",
-]
-NOTIFICATION_KINDS: tuple[str, ...] = get_args(NotificationKind)
+NOTIFICATION_KINDS: tuple[str, ...] = tuple(k.value for k in NotificationKind)
 
 
 class NotificationPrefsBody(Strict):
