@@ -26,7 +26,7 @@ from workflows.alerts import (
     IncidentQuery,
     decide,
 )
-from workflows.choices import Channel, ResolutionCode, Status, TicketType
+from workflows.choices import AlertStatus, Channel, ResolutionCode, Status, TicketType
 from workflows.ticket.client import TicketClient, TicketClosed
 from workflows.ticket.errors import RETRYABLE, RuleViolation
 from workflows.ticket.messages import (
@@ -47,9 +47,9 @@ _NOW_WORKING = frozenset({Decision.OPEN, Decision.REPEAT, Decision.REOPEN})
 """After these, the alert's incident is being worked: further triggers only repeat."""
 
 _ALERT_STATUS = {
-    AlertAction.TRIGGER: "firing",
-    AlertAction.ACKNOWLEDGE: "acknowledged",
-    AlertAction.RESOLVE: "resolved",
+    AlertAction.TRIGGER: AlertStatus.FIRING.value,
+    AlertAction.ACKNOWLEDGE: AlertStatus.ACKNOWLEDGED.value,
+    AlertAction.RESOLVE: AlertStatus.RESOLVED.value,
 }
 
 
@@ -139,7 +139,7 @@ class IncidentActivities:
                     .select_from(_alerts)
                     .where(
                         _alerts.c.ticket_id == ticket_id,
-                        _alerts.c.status != "resolved",
+                        _alerts.c.status != AlertStatus.RESOLVED.value,
                         ~(
                             (_alerts.c.integration_id == state.integration_id)
                             & (_alerts.c.key == alert_key)

@@ -46,6 +46,7 @@ from models.mail_templates import (
 )
 from models.secrets import SecretKeyError, decrypt
 from workflows import ids
+from workflows.choices import EventKind
 from workflows.ticket.messages import TicketMail
 from workflows.ticket.rules import STAFF_ROLES
 
@@ -92,7 +93,7 @@ def message_id_for(ticket: Ticket, seq: int, kind: str, domain: str) -> str:
     return f"<td.{ticket.number}.{seq}.{kind}.{token}@{domain}>"
 
 
-_MAILED_EVENTS = frozenset({"replied", "customer_reminded"})
+_MAILED_EVENTS = frozenset({EventKind.REPLIED, EventKind.CUSTOMER_REMINDED})
 """Events mailed to the requester: the desk's public replies and its reminders to a
 customer the ticket waits for (workflows/ticket/followup.py)."""
 

@@ -30,11 +30,12 @@ from web.common import (
 )
 from web.render import page
 from workflows.alerts import AlertAction
+from workflows.choices import AlertStatus
 
 router = APIRouter(include_in_schema=False)
 
 IntegrationId = Annotated[int, Path(ge=1, le=MAX_INT)]
-ALERT_STATES = ("firing", "acknowledged", "resolved")
+ALERT_STATES = tuple(s.value for s in AlertStatus)
 
 
 @router.get("/incidents")

@@ -220,6 +220,14 @@ class Availability(StrEnum):
     OFFLINE = "offline"
 
 
+class AlertStatus(StrEnum):
+    """Where an alert from monitoring stands, as its source last said."""
+
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 class MailKind(StrEnum):
     """What a ticket's mail activity sends about one of its events."""
 

@@ -5,7 +5,7 @@ The intake endpoints themselves are in api/routers/intake.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
@@ -22,6 +22,7 @@ from api.schemas import (
 from api.services import incidents as service
 from api.services import integrations as integration_service
 from api.services import tickets as ticket_service
+from workflows.choices import AlertStatus
 
 router = APIRouter(tags=["integrations"])
 
@@ -80,9 +81,7 @@ async def list_alerts(
     user: StaffUser,
     session: SessionDep,
     integration_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    alert_status: Annotated[
-        Literal["firing", "acknowledged", "resolved"] | None, Query(alias="status")
-    ] = None,
+    alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
 ) -> list[AlertPublic]:
     """Alerts from monitoring, most recently seen first, with their incident (staff only)."""
     return await service.list_alerts(session, integration_id=integration_id, status=alert_status)

@@ -22,7 +22,7 @@ from api.services.ticket_actions import act
 from api.services.tickets import get_row, get_ticket, visible_to
 from models import Alert, AlertEvent, Ticket
 from workflows.alerts import WORKING
-from workflows.choices import TicketType
+from workflows.choices import AlertStatus, TicketType
 from workflows.ticket.client import TicketClient
 from workflows.ticket.errors import ViolationKind
 from workflows.ticket.messages import AddNote
@@ -51,7 +51,7 @@ async def incident_alerts(
     return IncidentAlerts(
         alerts=alerts,
         events=events[-last:] if last else events,
-        firing=any(a.status != "resolved" for a in alerts),
+        firing=any(a.status != AlertStatus.RESOLVED for a in alerts),
     )
 
 

@@ -23,7 +23,7 @@ from api.schemas import (
 )
 from models import Calendar, Group, Ticket, TicketEventRow, User
 from models.secrets import SecretKeyError, encrypt
-from workflows.choices import OPEN_STATUSES, Status
+from workflows.choices import OPEN_STATUSES, EventKind, Status
 
 
 async def my_offers(session: AsyncSession, principal: Principal) -> list[OfferPublic]:
@@ -89,12 +89,12 @@ async def my_consults(session: AsyncSession, principal: Principal) -> list[Consu
         .join(asked, asked.ticket_id == Ticket.id)
         .outerjoin(asker, asker.id == asked.actor_id)
         .where(
-            asked.kind == "consult_asked",
+            asked.kind == EventKind.CONSULT_ASKED,
             asked.data["colleague_id"].as_integer() == principal.id,
             Ticket.status != Status.CLOSED.value,
             ~exists().where(
                 answered.ticket_id == asked.ticket_id,
-                answered.kind == "consult_answered",
+                answered.kind == EventKind.CONSULT_ANSWERED,
                 answered.data["consult_seq"].as_integer() == asked.seq,
             ),
         )
