@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError
+from api.errors import ApiError, invalid
 from api.schemas import (
     IntegrationBody,
     IntegrationCreated,
@@ -60,14 +60,15 @@ async def integration_row(session: AsyncSession, integration_id: int) -> Integra
     return row
 
 
-def mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
+def mapping_problems(body: IntegrationBody) -> list[tuple[str, str]]:
+    """What is wrong with a mapping, as (field, message) pairs."""
     if body.kind != "webhook":
         if body.mapping is not None:
-            return [{"field": "mapping", "message": "only webhook integrations have a mapping"}]
+            return [("mapping", "only webhook integrations have a mapping")]
         return []
     if body.mapping is None:
-        return [{"field": "mapping", "message": "a webhook integration needs a mapping"}]
-    problems = []
+        return [("mapping", "a webhook integration needs a mapping")]
+    problems: list[tuple[str, str]] = []
     for name in ("items", "dedup_key", "summary", "severity", "source", "status"):
         expression = getattr(body.mapping, name)
         if expression is None:
@@ -76,18 +77,18 @@ def mapping_problems(body: IntegrationBody) -> list[dict[str, str]]:
             jmespath.compile(expression)
         except JMESPathError as exc:
             message = f"{expression!r} is not a JMESPath expression: {exc}"
-            problems.append({"field": f"mapping.{name}", "message": message})
+            problems.append((f"mapping.{name}", message))
     return problems
 
 
 async def _check_references(session: AsyncSession, body: IntegrationBody) -> None:
-    problems: list[dict[str, str]] = mapping_problems(body)
+    problems = mapping_problems(body)
     groups = [("group_id", body.group_id)] + [
         (f"rules.{i}.group_id", r.group_id) for i, r in enumerate(body.rules)
     ]
     for where, group_id in groups:
         if group_id is not None and await session.get(Group, group_id) is None:
-            problems.append({"field": where, "message": f"group {group_id} does not exist"})
+            problems.append((where, f"group {group_id} does not exist"))
     services = [("service_id", body.service_id)] + [
         (f"rules.{i}.service_id", r.service_id) for i, r in enumerate(body.rules)
     ]
@@ -95,15 +96,9 @@ async def _check_references(session: AsyncSession, body: IntegrationBody) -> Non
         try:
             await check_service(session, service_id)
         except ApiError as exc:
-            problems.append({"field": where, "message": exc.detail})
+            problems.append((where, exc.detail))
     if problems:
-        raise ApiError(
-            422,
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
-            field=problems[0]["field"],
-            code="invalid_field",
-            errors=problems,
-        )
+        raise invalid(problems)
 
 
 async def list_integrations(session: AsyncSession) -> list[IntegrationPublic]:
@@ -159,18 +154,23 @@ def apply_body(row: Integration, body: IntegrationBody) -> bool:
     return changed
 
 
-async def create_integration(session: AsyncSession, body: IntegrationBody) -> IntegrationCreated:
-    """A new integration with its own contact and a token (in the answer, once)."""
-    await _check_references(session, body)
-    row = await add_integration_row(session, body)
-    secret = _new_token(row)
+async def _commit_named(session: AsyncSession, name: str) -> None:
+    """Commit, answering a second integration of the same name with a 409 on `name`."""
     try:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
         raise ApiError(
-            409, f"an integration named {body.name!r} exists", field="name", code="conflict"
+            409, f"an integration named {name!r} exists", field="name", code="conflict"
         ) from exc
+
+
+async def create_integration(session: AsyncSession, body: IntegrationBody) -> IntegrationCreated:
+    """A new integration with its own contact and a token (in the answer, once)."""
+    await _check_references(session, body)
+    row = await add_integration_row(session, body)
+    secret = _new_token(row)
+    await _commit_named(session, body.name)
     await session.refresh(row)
     return IntegrationCreated(**_public(row).model_dump(), token=secret)
 
@@ -185,13 +185,7 @@ async def update_integration(
         )
     await _check_references(session, body)
     apply_body(row, body)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise ApiError(
-            409, f"an integration named {body.name!r} exists", field="name", code="conflict"
-        ) from exc
+    await _commit_named(session, body.name)
     await session.refresh(row)
     return _public(row)
 

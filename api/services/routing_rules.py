@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError
+from api.errors import ApiError, invalid
 from api.schemas import RoutingRuleBody, RoutingRulePublic
 from api.services.sla import check_service
 from models import Group, Organisation, RoutingRuleRow
@@ -38,30 +38,21 @@ async def _row(session: AsyncSession, rule_id: int) -> RoutingRuleRow:
 
 
 async def _check(session: AsyncSession, body: RoutingRuleBody) -> None:
-    problems = []
+    problems: list[tuple[str, str]] = []
     if await session.get(Group, body.group_id) is None:
-        problems.append({"field": "group_id", "message": f"group {body.group_id} does not exist"})
+        problems.append(("group_id", f"group {body.group_id} does not exist"))
     for i, service_id in enumerate(body.conditions.service_ids):
         try:
             await check_service(session, service_id)
         except ApiError as exc:
-            problems.append({"field": f"conditions.service_ids.{i}", "message": exc.detail})
+            problems.append((f"conditions.service_ids.{i}", exc.detail))
     for i, org_id in enumerate(body.conditions.organisation_ids):
         if await session.get(Organisation, org_id) is None:
             problems.append(
-                {
-                    "field": f"conditions.organisation_ids.{i}",
-                    "message": f"organisation {org_id} does not exist",
-                }
+                (f"conditions.organisation_ids.{i}", f"organisation {org_id} does not exist")
             )
     if problems:
-        raise ApiError(
-            422,
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
-            field=problems[0]["field"],
-            code="invalid_field",
-            errors=problems,
-        )
+        raise invalid(problems)
 
 
 def _values(body: RoutingRuleBody) -> dict[str, object]:

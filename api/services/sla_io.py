@@ -599,8 +599,8 @@ async def _import_integrations(
                     loc = ("flap_window", *loc[1:])
                 reject((*path, *loc), error["msg"])
             continue
-        for problem in integration_service.mapping_problems(body):
-            reject((*path, *problem["field"].split(".")), problem["message"])
+        for field, message in integration_service.mapping_problems(body):
+            reject((*path, *field.split(".")), message)
         row = existing.get(doc.name)
         if row is not None and row.kind != body.kind:
             reject(
