@@ -36,6 +36,11 @@ class Principal:
     via: str
     csrf_token: str | None = None
     group_ids: list[int] = field(default_factory=list)
+    language: str | None = None
+    timezone: str | None = None
+    date_calendar: str | None = None
+    digits: str | None = None
+    """How this person reads pages (`models.User`); None: what the request says."""
 
     @property
     def is_staff(self) -> bool:
@@ -71,6 +76,10 @@ _CALLER = (
     User.organisation_id,
     Organisation.shared_tickets,
     _GROUP_IDS,
+    User.language,
+    User.timezone,
+    User.date_calendar,
+    User.digits,
 )
 """What a Principal is made of, read with the credential in one statement."""
 _BY_TOKEN = (
@@ -108,6 +117,10 @@ def _principal(row: Row[Any], via: str, csrf: str | None) -> Principal:
         via=via,
         csrf_token=csrf,
         group_ids=[] if role == Role.CUSTOMER else sorted(row.group_ids or []),
+        language=row.language,
+        timezone=row.timezone,
+        date_calendar=row.date_calendar,
+        digits=row.digits,
     )
 
 

@@ -74,7 +74,15 @@ class User(Base):
     """When mail to this person last bounced (a delivery status notification came back)."""
     mail_bounce_reason: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
-    """Language of the mail templates this person receives; None: the desk's default."""
+    """This person's language: of the pages they read (where the desk has a catalogue in it)
+    and of the mail they receive (where templates exist in it); None: the desk's default
+    for mail, the browser's choice for pages."""
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """IANA zone the pages show instants in; None: UTC."""
+    date_calendar: Mapped[str | None] = mapped_column(String(16))
+    """`workflows.choices.DateCalendar`; None: Gregorian."""
+    digits: Mapped[str | None] = mapped_column(String(16))
+    """`workflows.choices.Digits`; None: the language's usual digits."""
 
 
 class Group(Base):

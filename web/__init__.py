@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
         actions,
         common,
         directory_routes,
+        i18n,
         incident_routes,
         login,
         mail,
@@ -37,3 +38,4 @@ def install(app: FastAPI) -> None:
     app.include_router(mail_templates.router)
     app.include_router(directory_routes.router)
     common.install_handlers(app)
+    app.add_middleware(i18n.ReaderMiddleware)

@@ -25,6 +25,7 @@ from api.schemas import (
     MAX_BIGINT,
 )
 from api.services import notifications
+from web import i18n
 from web.render import page
 
 # Ticket numbers are BIGINT: a larger number in the URL is simply no ticket,
@@ -42,6 +43,11 @@ async def web_user(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         raise LoginRequired(return_path(request))
     await check_csrf(request, principal)
+    i18n.read_as(
+        i18n.for_person(
+            principal.language, principal.timezone, principal.date_calendar, principal.digits
+        )
+    )
     # Error pages show the menu to whoever is logged in.
     request.state.web_user = principal
     if principal.is_staff:

@@ -15,10 +15,27 @@ from api.deps import SessionDep, SettingsDep
 from api.security import new_secret, same
 from api.services import directory
 from web.common import WebUser, safe_next, see_other
+from web import i18n
+from web.i18n import _
 from web.render import page
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "tempodesk_login_csrf"
+
+# ---------------------------------------------------------------- language
+
+
+@router.get("/language/{code}")
+async def choose_language(code: str, next: str | None = None) -> Response:
+    """The switcher for people not logged in: remembers the language in a cookie (a person
+    who logs in reads in their own setting, /settings/language)."""
+    response = see_other(safe_next(next))
+    if code in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE, code, max_age=365 * 86400, samesite="lax", httponly=True
+        )
+    return response
+
 
 # ---------------------------------------------------------------- login
 
@@ -48,11 +65,11 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     }
     if not expected or not same(sent, expected):
         return page(
-            request, "login.html", {**context, "error": "The form expired; try again."}, 403
+            request, "login.html", {**context, "error": _("The form expired; try again.")}, 403
         )
     user = await directory.login(session, email, password)
     if user is None:
-        return page(request, "login.html", {**context, "error": "Email or password is wrong."}, 401)
+        return page(request, "login.html", {**context, "error": _("Email or password is wrong.")}, 401)
     secret = await start_session(session, user.id, settings.session_hours)
     response = see_other(next_path)
     response.set_cookie(

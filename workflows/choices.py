@@ -235,3 +235,32 @@ class MailKind(StrEnum):
     """The event itself, to the requester (an agent's reply, a reminder to answer)."""
     NOTIFICATION = "notification"
     """The notifications the event raised, to the people notified."""
+
+
+class DateCalendar(StrEnum):
+    """The calendar a person reads dates in."""
+
+    GREGORIAN = "gregorian"
+    PERSIAN = "persian"
+    """Solar Hijri, as used in Iran and Afghanistan."""
+
+
+class Digits(StrEnum):
+    """The digits a person reads numbers in."""
+
+    DEFAULT = "default"
+    """Their language's usual digits (Persian: ۰-۹; the others: 0-9)."""
+    LATIN = "latn"
+    NATIVE = "native"
+    """Their language's own digits (Arabic: ٠-٩; Persian: ۰-۹)."""
+
+
+DATE_CALENDAR_CHOICES = {
+    DateCalendar.GREGORIAN: Choice("gregorian", "Gregorian", "grey"),
+    DateCalendar.PERSIAN: Choice("persian", "Solar Hijri (Persian)", "grey"),
+}
+DIGITS_CHOICES = {
+    Digits.DEFAULT: Choice("default", "Usual for my language", "grey"),
+    Digits.LATIN: Choice("latn", "0123456789", "grey"),
+    Digits.NATIVE: Choice("native", "My language's own digits", "grey"),
+}
