@@ -19,6 +19,8 @@ from pydantic import (
 from workflows.choices import (
     Availability,
     Channel,
+    DateCalendar,
+    Digits,
     NotificationKind,
     Role,
     SlaStatus,
@@ -120,6 +122,8 @@ class GroupRef(BaseModel):
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 """A template language, e.g. `de`; the service checks templates exist in it."""
 PersonName = Name
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+"""An IANA time zone such as `Asia/Tehran`; the service checks the zone exists."""
 
 
 class UserPublic(BaseModel):
@@ -130,7 +134,16 @@ class UserPublic(BaseModel):
     organisation_id: int | None
     active: bool
     language: str | None = Field(
-        None, description="Language of the mail this person receives; null: the desk's default"
+        None,
+        description="This person's language, of the pages they read and the mail they receive; "
+        "null: the desk's default",
+    )
+    timezone: str | None = Field(None, description="IANA zone pages show instants in; null: UTC")
+    date_calendar: DateCalendar | None = Field(
+        None, description="Calendar pages show dates in; null: Gregorian"
+    )
+    digits: Digits | None = Field(
+        None, description="Digits pages show numbers in; null: the language's usual ones"
     )
 
 
@@ -148,10 +161,13 @@ class UserCreate(Strict):
 
 
 class UserUpdate(Strict):
-    """Fields left out stay as they are; `language: null` returns to the desk's default."""
+    """Fields left out stay as they are; null returns a setting to its default."""
 
     name: PersonName | None = None
     language: Language | None = None
+    timezone: TimeZoneName | None = None
+    date_calendar: DateCalendar | None = None
+    digits: Digits | None = None
 
 
 class OrganisationPublic(BaseModel):

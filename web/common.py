@@ -43,9 +43,14 @@ async def web_user(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         raise LoginRequired(return_path(request))
     await check_csrf(request, principal)
+    # The middleware read the request's headers; the person's own settings win.
     i18n.read_as(
         i18n.for_person(
-            principal.language, principal.timezone, principal.date_calendar, principal.digits
+            i18n.current(),
+            principal.language,
+            principal.timezone,
+            principal.date_calendar,
+            principal.digits,
         )
     )
     # Error pages show the menu to whoever is logged in.

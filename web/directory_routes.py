@@ -7,6 +7,8 @@ They call the same service functions as `/api/v1/organisations` and `/api/v1/use
 from __future__ import annotations
 
 import re
+import zoneinfo
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -14,11 +16,13 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
-from api.mail.languages import mail_languages
+from api.mail.languages import person_languages
 from api.schemas import MAX_INT, OrganisationCreate, UserUpdate
 from api.services import directory
+from web import i18n
 from web.common import WebAdmin, WebUser, see_other, validated
 from web.render import page
+from workflows.choices import DATE_CALENDAR_CHOICES, DIGITS_CHOICES
 
 router = APIRouter(include_in_schema=False)
 
@@ -127,10 +131,25 @@ def _language(form: dict[str, str]) -> UserUpdate:
     return validated(UserUpdate, {"language": form.get("language") or None})
 
 
+_READER_FIELDS = ("language", "timezone", "date_calendar", "digits")
+
+
+@cache
+def _zone_names() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+def _reader_settings(form: dict[str, str]) -> UserUpdate:
+    """A person's own language and region; a blank choice returns it to the default."""
+    return validated(
+        UserUpdate, {name: (form.get(name) or "").strip() or None for name in _READER_FIELDS}
+    )
+
+
 async def _language_choices(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """The languages a person may pick (those with templates) and the desk's default."""
     return {
-        "languages": await mail_languages(
+        "languages": await person_languages(
             session, settings.mail_templates_dir, settings.mail_language
         ),
         "default_language": settings.mail_language,
@@ -210,6 +229,9 @@ async def _own_page(
         {
             "user": user,
             "me": await directory.get_user(session, user.id),
+            "zones": _zone_names(),
+            "date_calendars": DATE_CALENDAR_CHOICES,
+            "digit_choices": DIGITS_CHOICES,
             **await _language_choices(session, settings),
             **context,
         },
@@ -229,10 +251,10 @@ async def save_own_language(
     request: Request, user: WebUser, session: SessionDep, settings: SettingsDep
 ) -> Response:
     try:
-        await directory.update_user(
+        saved = await directory.update_user(
             session,
             user.id,
-            _language(await _form(request)),
+            _reader_settings(await _form(request)),
             templates_dir=settings.mail_templates_dir,
             default_language=settings.mail_language,
         )
@@ -246,4 +268,15 @@ async def save_own_language(
             error=exc.detail,
             error_field=exc.field,
         )
+    # The page answering this form is the first to be read with the new settings.
+    headers = request.headers
+    i18n.read_as(
+        i18n.for_person(
+            i18n.from_headers(headers.get("cookie"), headers.get("accept-language")),
+            saved.language,
+            saved.timezone,
+            saved.date_calendar,
+            saved.digits,
+        )
+    )
     return await _own_page(request, user, session, settings, saved=True)

@@ -103,10 +103,14 @@ def read_as(reader: Reader) -> None:
 
 
 def for_person(
-    language: str | None, timezone: str | None, calendar: str | None, digits: str | None
+    base: Reader,
+    language: str | None,
+    timezone: str | None,
+    calendar: str | None,
+    digits: str | None,
 ) -> Reader:
-    """A person's reader from their settings; what they left unset comes from the request."""
-    base = current()
+    """A person's reader from their settings; what they left unset comes from `base`, the
+    reader their request's headers make (`from_headers`)."""
     return replace(
         base,
         language=language if language in LANGUAGES else base.language,

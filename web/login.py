@@ -14,8 +14,8 @@ from api.auth import (
 from api.deps import SessionDep, SettingsDep
 from api.security import new_secret, same
 from api.services import directory
-from web.common import WebUser, safe_next, see_other
 from web import i18n
+from web.common import WebUser, safe_next, see_other
 from web.i18n import _
 from web.render import page
 
@@ -69,7 +69,9 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
         )
     user = await directory.login(session, email, password)
     if user is None:
-        return page(request, "login.html", {**context, "error": _("Email or password is wrong.")}, 401)
+        return page(
+            request, "login.html", {**context, "error": _("Email or password is wrong.")}, 401
+        )
     secret = await start_session(session, user.id, settings.session_hours)
     response = see_other(next_path)
     response.set_cookie(

@@ -19,6 +19,20 @@ from api.errors import ApiError
 from models import MailTemplateOverride
 
 BUILT_IN = files("activities") / "mail_templates"
+PAGE_CATALOGUES = files("web") / "locale"
+"""The web UI's gettext catalogues, one folder per language (`web.i18n`), read as data."""
+
+
+def page_languages() -> set[str]:
+    """The languages the desk's pages are shown in: English and each catalogue's."""
+    found = {"en"}
+    if PAGE_CATALOGUES.is_dir():
+        found |= {
+            d.name
+            for d in PAGE_CATALOGUES.iterdir()
+            if d.is_dir() and (d / "LC_MESSAGES" / "messages.po").is_file()
+        }
+    return found
 
 
 def folder_languages(templates_dir: Path | None, default: str) -> set[str]:
@@ -28,6 +42,14 @@ def folder_languages(templates_dir: Path | None, default: str) -> set[str]:
     if templates_dir is not None and templates_dir.is_dir():
         found |= {d.name for d in templates_dir.iterdir() if d.is_dir() and any(d.iterdir())}
     return found
+
+
+async def person_languages(
+    session: AsyncSession, templates_dir: Path | None, default: str
+) -> list[str]:
+    """What a person may choose as their language: the pages' and the mail's, sorted.
+    A language with pages but no mail templates is mailed in the desk's default."""
+    return sorted(set(await mail_languages(session, templates_dir, default)) | page_languages())
 
 
 async def mail_languages(
@@ -42,14 +64,16 @@ async def mail_languages(
 async def check_language(
     session: AsyncSession, language: str | None, templates_dir: Path | None, default: str
 ) -> None:
-    """422 on `language` unless templates exist in it (None: the desk's default, always fine)."""
+    """422 on `language` unless pages or mail templates exist in it (None: the desk's
+    default, always fine)."""
     if language is None:
         return
-    known = await mail_languages(session, templates_dir, default)
+    known = await person_languages(session, templates_dir, default)
     if language not in known:
         raise ApiError(
             422,
-            f"language must be one of {', '.join(known)} (the languages mail templates exist in)",
+            f"language must be one of {', '.join(known)} "
+            "(the languages the pages or the mail templates exist in)",
             field="language",
             code="invalid_field",
         )

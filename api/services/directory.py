@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
@@ -27,7 +29,12 @@ from api.schemas import (
 )
 from api.security import digest, hash_password, new_api_token, verify_password
 from models import ApiToken, Group, GroupMember, Organisation, OrganisationDomain, User
-from workflows.choices import Role
+from workflows.choices import DateCalendar, Digits, Role
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def user_public(user: User) -> UserPublic:
@@ -39,6 +46,9 @@ def user_public(user: User) -> UserPublic:
         organisation_id=user.organisation_id,
         active=user.active,
         language=user.language,
+        timezone=user.timezone,
+        date_calendar=DateCalendar(user.date_calendar) if user.date_calendar else None,
+        digits=Digits(user.digits) if user.digits else None,
     )
 
 
@@ -139,6 +149,20 @@ async def update_user(
     if "language" in given:
         await check_language(session, body.language, templates_dir, default_language)
         user.language = body.language
+    if "timezone" in given:
+        if body.timezone is not None and body.timezone not in _zones():
+            raise ApiError(
+                422,
+                f"timezone: {body.timezone!r} is not a time zone; use an IANA name such as "
+                "Asia/Tehran or Europe/Berlin",
+                field="timezone",
+                code="invalid_field",
+            )
+        user.timezone = body.timezone
+    if "date_calendar" in given:
+        user.date_calendar = body.date_calendar.value if body.date_calendar else None
+    if "digits" in given:
+        user.digits = body.digits.value if body.digits else None
     await session.commit()
     return user_public(user)
 

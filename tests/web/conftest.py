@@ -51,7 +51,7 @@ def browser() -> Iterator[Browser]:
 def new_page(browser: Browser) -> Iterator[NewPage]:
     """Opens a page in a fresh browser context (own cookies): one per person in a test.
 
-    Fails the test if a page hit a JavaScript error: broken htmx or app.js would
+    Fails the test if a page hit a JavaScript error: broken htmx or live.js would
     otherwise go unnoticed while the server-rendered fallback still passes.
     """
     opened: list[tuple[Any, list[str]]] = []
