@@ -9,8 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
@@ -22,12 +33,14 @@ from models import (
     Ticket,
     TicketEventRow,
     User,
+    catalogues,
 )
 from models.notifications import NOTIFY_CHANNEL, announcements
 from workflows import ids
 from workflows.choices import Audience, EventKind, Role
 from workflows.priority import priority_for
 from workflows.routing import RoutingRule, RoutingState, rule_matches
+from workflows.ticket import notices
 from workflows.ticket.lifecycle import apply_open
 from workflows.ticket.messages import (
     CalendarLookup,
@@ -84,6 +97,16 @@ def _audience(state: TicketState, request: NotifyRequest) -> Select[tuple[int]] 
     return None
 
 
+def english_title(request: NotifyRequest) -> str:
+    """A notification's title in English, kept with its message id for whoever reads no
+    catalogue; a request from before message ids carries it as it is."""
+    if not request.message:
+        return request.title
+    return catalogues.fill(
+        "en", request.message, request.params, instants=notices.PARAMETERS_AS_INSTANTS
+    )
+
+
 async def _notify(
     conn: AsyncConnection, state: TicketState, event: TicketEvent, requests: list[NotifyRequest]
 ) -> None:
@@ -106,12 +129,29 @@ async def _notify(
             literal(event.seq),
             literal(request.kind.value),
             literal(request.key),
-            literal(request.title[:300]),
+            literal(request.message or None, String),
+            literal(request.detail or None, String),
+            literal(request.params, JSONB),
+            literal(english_title(request)[:300]),
             literal(request.body),
         )
         inserted = await conn.execute(
             insert(_notifications)
-            .from_select(["user_id", "ticket_id", "seq", "kind", "key", "title", "body"], rows)
+            .from_select(
+                [
+                    "user_id",
+                    "ticket_id",
+                    "seq",
+                    "kind",
+                    "key",
+                    "message",
+                    "detail",
+                    "params",
+                    "title",
+                    "body",
+                ],
+                rows,
+            )
             .on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(_notifications.c.user_id, _notifications.c.id)
         )

@@ -473,10 +473,16 @@ class BulkJobPublic(BaseModel):
 
 
 class NotificationPublic(BaseModel):
+    """A notification in its reader's language (`users.language`), with the catalogue
+    message id and parameters it was written from, for clients that translate."""
+
     id: int
     kind: str
     title: str
     body: str
+    message: str | None = Field(None, description="The title's catalogue message id")
+    detail: str | None = Field(None, description="The body's first line's message id")
+    params: dict[str, str | int] = Field(default_factory=dict, description="What fills the ids")
     ticket_number: int | None
     created_at: datetime
     read_at: datetime | None

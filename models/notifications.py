@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column
@@ -31,8 +33,16 @@ class Notification(Base):
     """The ticket event that caused it."""
     kind: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(String(300))
+    """What it says, as a catalogue message id filled from `params` in each reader's
+    language (`workflows.ticket.notices`); None for notifications stored before ids."""
+    detail: Mapped[str | None] = mapped_column(String(300))
+    """A second line, also a message id filled from `params`."""
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     title: Mapped[str] = mapped_column(String(300))
+    """`message` written in English, for the API and whoever reads no catalogue."""
     body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """People's own words that came with it (a note, a question), shown as they are."""
     created_at: Mapped[datetime] = created_at_column()
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -7,44 +7,28 @@ It lives in a context variable for the length of the request, so templates (Jinj
 i18n extension), route handlers and error pages all translate through `_` without
 passing it around.
 
-Catalogues are gettext `.po` files under `web/locale/<language>/LC_MESSAGES/`, read
-with Babel and compiled in memory when first used (nothing is compiled or fetched at
-run time beyond that). Adding a language is adding its catalogue (docs/i18n.md).
+The catalogues are the desk's (`models.catalogues`): adding a language is adding its
+catalogue (docs/i18n.md).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import cache
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 
 from babel import Locale, negotiate_locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "messages"
-SOURCE_LANGUAGE = "en"
-"""The language the messages are written in; it needs no catalogue."""
+from models import catalogues
 
-
-def _catalogued() -> tuple[str, ...]:
-    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-    return (SOURCE_LANGUAGE, *(code for code in found if code != SOURCE_LANGUAGE))
-
-
-LANGUAGES: tuple[str, ...] = _catalogued()
-"""The languages the desk's pages are shown in: English and every catalogue."""
-
-RIGHT_TO_LEFT = frozenset(
-    code for code in LANGUAGES if Locale.parse(code).character_order == "right-to-left"
-)
+LANGUAGES = catalogues.LANGUAGES
+RIGHT_TO_LEFT = catalogues.RIGHT_TO_LEFT
+SOURCE_LANGUAGE = catalogues.SOURCE_LANGUAGE
+translations = catalogues.translations
 
 CALENDARS = ("gregorian", "persian")
 """How dates are shown: the Gregorian calendar, or the Solar Hijri one (`jdatetime`)."""
@@ -128,21 +112,6 @@ def _locale(language: str) -> Locale:
 @cache
 def _native_numbering(language: str) -> str:
     return str(_locale(language).other_numbering_systems.get("native", "latn"))
-
-
-@cache
-def translations(language: str) -> NullTranslations:
-    """The compiled catalogue of `language` (fuzzy entries left out: they are not yet
-    translations), or none for the source language and unknown ones."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if language == SOURCE_LANGUAGE or not path.exists():
-        return NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=language, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
 
 
 def gettext(message: str, /) -> str:

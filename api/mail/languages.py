@@ -16,23 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
-from models import MailTemplateOverride
+from models import MailTemplateOverride, catalogues
 
 BUILT_IN = files("activities") / "mail_templates"
-PAGE_CATALOGUES = files("web") / "locale"
-"""The web UI's gettext catalogues, one folder per language (`web.i18n`), read as data."""
 
 
 def page_languages() -> set[str]:
     """The languages the desk's pages are shown in: English and each catalogue's."""
-    found = {"en"}
-    if PAGE_CATALOGUES.is_dir():
-        found |= {
-            d.name
-            for d in PAGE_CATALOGUES.iterdir()
-            if d.is_dir() and (d / "LC_MESSAGES" / "messages.po").is_file()
-        }
-    return found
+    return set(catalogues.LANGUAGES)
 
 
 def folder_languages(templates_dir: Path | None, default: str) -> set[str]:

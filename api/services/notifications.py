@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,8 @@ from sqlalchemy.orm import aliased
 
 from api.auth import Principal
 from api.schemas import LiveNotification, NotificationPublic
-from models import Notification, Ticket
+from models import Notification, Ticket, User, catalogues
+from workflows.ticket.notices import PARAMETERS_AS_INSTANTS
 
 
 async def list_notifications(
@@ -31,14 +33,35 @@ async def list_notifications(
         NotificationPublic(
             id=n.id,
             kind=n.kind,
-            title=n.title,
-            body=n.body,
+            **_text(n, principal.language),
             ticket_number=number,
             created_at=n.created_at,
             read_at=n.read_at,
         )
         for n, number in rows
     ]
+
+
+def _text(n: Notification, language: str | None) -> dict[str, Any]:
+    """A notification's words in its reader's language (English where the desk has no
+    catalogue in it), with the message ids and parameters they are written from: the
+    title, then a body of the detail line and people's own words."""
+    if not n.message:  # stored before message ids: the English it was written in
+        return {"title": n.title, "body": n.body, "message": None, "detail": None, "params": {}}
+    params: dict[str, Any] = dict(n.params or {})
+    title, detail = (
+        catalogues.fill(language or "en", text, params, instants=PARAMETERS_AS_INSTANTS)
+        if text
+        else ""
+        for text in (n.message, n.detail)
+    )
+    return {
+        "title": title,
+        "body": "\n".join(part for part in (detail, n.body) if part),
+        "message": n.message,
+        "detail": n.detail,
+        "params": params,
+    }
 
 
 @dataclass(frozen=True)
@@ -62,12 +85,11 @@ async def badge(session: AsyncSession, principal: Principal) -> Badge:
     return Badge(unread=int(unread), newest_id=int(newest))
 
 
-def _live(n: Notification, number: int | None) -> LiveNotification:
+def _live(n: Notification, number: int | None, language: str | None) -> LiveNotification:
     return LiveNotification(
         id=n.id,
         kind=n.kind,
-        title=n.title,
-        body=n.body,
+        **_text(n, language),
         ticket_number=number,
         created_at=n.created_at,
         read_at=n.read_at,
@@ -97,12 +119,16 @@ async def announced(session: AsyncSession, ids: list[int]) -> list[Announced]:
         .scalar_subquery()
     )
     rows = await session.execute(
-        select(Notification, Ticket.number, unread)
+        select(Notification, Ticket.number, unread, User.language)
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+        .join(User, User.id == Notification.user_id)
         .where(Notification.id.in_(ids))
         .order_by(Notification.id)
     )
-    return [Announced(n.user_id, int(count), _live(n, number)) for n, number, count in rows]
+    return [
+        Announced(n.user_id, int(count), _live(n, number, language))
+        for n, number, count, language in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -130,7 +156,9 @@ async def catch_up(
             .limit(limit + 1)
         )
     ).all()
-    missed = [_live(n, number) for n, number in rows] if len(rows) <= limit else None
+    missed = (
+        [_live(n, number, principal.language) for n, number in rows] if len(rows) <= limit else None
+    )
     return CatchUp(current.unread, current.newest_id, missed)
 
 

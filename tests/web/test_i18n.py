@@ -17,6 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from models import catalogues
 from tests.factories import Directory, Person, browser_session, csrf_of
 from web import formats, i18n
 from web.i18n import Reader
@@ -46,7 +47,7 @@ MESSAGES = _extracted()
 
 
 def _catalogue(language: str) -> Catalog:
-    path = i18n.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    path = catalogues.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as po:
         return read_po(po, locale=language)
 

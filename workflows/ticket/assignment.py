@@ -12,6 +12,7 @@ from typing import Any
 
 from workflows.choices import Audience, EventKind, NotificationKind, Status
 from workflows.routing import Offer, RoutingState, Strategy
+from workflows.ticket import notices
 from workflows.ticket.errors import RuleViolation, ViolationKind
 from workflows.ticket.messages import (
     SYSTEM,
@@ -80,7 +81,8 @@ def transfer_notifications(
                 audience=Audience.ASSIGNEE,
                 kind=NotificationKind.ASSIGNED,
                 key=f"{after.id}:assigned:{event.seq}",
-                title=f"#{after.number} is now yours: {after.subject}",
+                message=notices.ASSIGNED,
+                params={"number": after.number or 0, "subject": after.subject},
                 body=note,
             )
         ]
@@ -90,7 +92,8 @@ def transfer_notifications(
                 audience=Audience.GROUP_LEAD,
                 kind=NotificationKind.TRANSFERRED,
                 key=f"{after.id}:transferred:{event.seq}",
-                title=f"#{after.number} was transferred to your group: {after.subject}",
+                message=notices.TRANSFERRED,
+                params={"number": after.number or 0, "subject": after.subject},
                 body=note,
             )
         ]
@@ -132,8 +135,9 @@ def apply_route(state: TicketState, decision: RouteDecision, now: datetime) -> C
                 user_id=offer.agent_id,
                 kind=NotificationKind.OFFERED,
                 key=f"{state.id}:offer:{offered.seq}",
-                title=f"#{state.number} is offered to you: {state.subject}",
-                body="Accept or decline it in your task list.",
+                message=notices.OFFERED,
+                detail=notices.OFFERED_DETAIL,
+                params={"number": state.number or 0, "subject": state.subject},
             )
         ]
         new, offered = advance(state, now, offered, routing=routing)
@@ -148,8 +152,9 @@ def apply_route(state: TicketState, decision: RouteDecision, now: datetime) -> C
             audience=Audience.GROUP_LEAD,
             kind=NotificationKind.UNROUTED,
             key=f"{state.id}:unrouted:{unrouted.seq}",
-            title=f"Nobody in the group took #{state.number}: {state.subject}",
-            body="It waits unassigned in the group's queue.",
+            message=notices.UNROUTED,
+            detail=notices.UNROUTED_DETAIL,
+            params={"number": state.number or 0, "subject": state.subject},
         )
     ]
     new, unrouted = advance(state, now, unrouted, routing=routing)
@@ -228,7 +233,8 @@ def apply_consult(state: TicketState, msg: Consult, now: datetime) -> Change:
             user_id=msg.colleague_id,
             kind=NotificationKind.CONSULT,
             key=f"{state.id}:consult:{asked.seq}",
-            title=f"A colleague asks about #{state.number}: {state.subject}",
+            message=notices.CONSULT_ASKED,
+            params={"number": state.number or 0, "subject": state.subject},
             body=msg.message.strip()[:500],
         )
     ]
@@ -259,7 +265,8 @@ def apply_answer_consult(state: TicketState, msg: AnswerConsult, now: datetime) 
                 user_id=consult.asked_by,
                 kind=NotificationKind.CONSULT_ANSWERED,
                 key=f"{state.id}:consult-answer:{answered.seq}",
-                title=f"Your question on #{state.number} was answered",
+                message=notices.CONSULT_ANSWERED,
+                params={"number": state.number or 0},
                 body=msg.body[:500],
             )
         )
@@ -295,8 +302,13 @@ def apply_reminder_due(state: TicketState, now: datetime) -> Change:
             audience=audience,
             kind=NotificationKind.REMINDER,
             key=f"{state.id}:reminder:{reminded.seq}",
-            title=f"Reminder: #{state.number} {state.subject}",
-            body=f"Status {state.status.value}",
+            message=notices.REMINDER,
+            detail=notices.REMINDER_DETAIL,
+            params={
+                "number": state.number or 0,
+                "subject": state.subject,
+                "status": state.status.value,
+            },
         )
     ]
     new, reminded = advance(state, now, reminded, remind_at=None)

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from workflows.business_time import CalendarError, add_business_time
 from workflows.choices import Audience, EventKind, NotificationKind, Status
+from workflows.ticket import notices
 from workflows.ticket.lifecycle import apply_close
 from workflows.ticket.messages import SYSTEM, NotifyRequest, TicketState
 from workflows.ticket.rules import Change, advance, event
@@ -70,8 +71,13 @@ def apply_idle(state: TicketState, now: datetime) -> Change:
             audience=audience,
             kind=NotificationKind.IDLE,
             key=f"{state.id}:idle:{idle.seq}",
-            title=f"Idle: #{state.number} {state.subject}",
-            body=f"Nobody has acted on it since {since:%Y-%m-%d %H:%M} UTC",
+            message=notices.IDLE,
+            detail=notices.IDLE_DETAIL,
+            params={
+                "number": state.number or 0,
+                "subject": state.subject,
+                "since": since.isoformat(),
+            },
         )
     ]
     new, idle = advance(state, now, idle, idle_level=level, idle_since=state.idle_since or now)

@@ -398,8 +398,17 @@ class NotifyRequest(BaseModel):
     kind: NotificationKind
     key: str
     """What caused it; with the recipient it makes the notification unique."""
-    title: str
+    message: str = ""
+    """What it says: a catalogue message id (`workflows.ticket.notices`) filled from
+    `params`, written in each reader's language where it is shown."""
+    detail: str = ""
+    """A second line, also a message id filled from `params`."""
+    params: dict[str, str | int] = Field(default_factory=dict)
     body: str = ""
+    """People's own words that come with it (a transfer's note, a colleague's question),
+    shown as they are."""
+    title: str = ""
+    """Before message ids: the sentence itself (activities scheduled by an older worker)."""
 
 
 class ProjectTicket(BaseModel):

@@ -13,13 +13,13 @@ from typing import Any
 from workflows import sla as clocks
 from workflows.choices import PRIORITIES, Audience, EventKind, NotificationKind
 from workflows.sla import (
-    CLOCK_LABELS,
     Checkpoint,
     CheckpointKind,
     EscalationAction,
     EscalationKind,
     SlaPolicy,
 )
+from workflows.ticket import notices
 from workflows.ticket.errors import RuleViolation, ViolationKind
 from workflows.ticket.messages import (
     SYSTEM,
@@ -77,14 +77,14 @@ def apply_sla_policy(
     return facts_changed_policy(new, applied, msg.policy, now), applied
 
 
-def checkpoint_title(state: TicketState, cp: Checkpoint) -> str:
-    clock = CLOCK_LABELS[cp.clock].lower()
-    name = label(state)
+def checkpoint_notice(state: TicketState, cp: Checkpoint) -> tuple[str, dict[str, str | int]]:
+    """The notice of an SLA checkpoint: its message id and parameters."""
+    params: dict[str, str | int] = {"number": state.number or 0}
     if cp.kind == CheckpointKind.WARNING:
-        return f"{name}: {cp.percent}% of the {clock} target used"
-    if cp.kind == CheckpointKind.BREACH:
-        return f"{name} breached its {clock} target"
-    return f"{name}: {clock} escalation level {cp.level}"
+        params["percent"] = cp.percent or 0
+    elif cp.kind == CheckpointKind.ESCALATION:
+        params["level"] = cp.level or 0
+    return notices.CHECKPOINTS[(cp.kind, cp.clock)], params
 
 
 def checkpoint_notifications(
@@ -104,7 +104,7 @@ def checkpoint_notifications(
             audiences.append((Audience.USER, action.user_id))
         elif action.kind in clocks.NOTIFY_KINDS:
             audiences.append((Audience(action.kind.value.removeprefix("notify_")), None))
-    title = checkpoint_title(state, cp)
+    message, params = checkpoint_notice(state, cp)
     kind = _CHECKPOINT_NOTICES[cp.kind]
     return [
         NotifyRequest(
@@ -112,7 +112,8 @@ def checkpoint_notifications(
             user_id=user_id,
             kind=kind,
             key=f"{state.id}:{cp.key}",
-            title=title,
+            message=message,
+            params=params,
             body=state.subject,
         )
         for audience, user_id in dict.fromkeys(audiences)
