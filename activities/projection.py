@@ -103,7 +103,11 @@ def english_title(request: NotifyRequest) -> str:
     if not request.message:
         return request.title
     return catalogues.fill(
-        "en", request.message, request.params, instants=notices.PARAMETERS_AS_INSTANTS
+        "en",
+        request.message,
+        request.params,
+        instants=notices.PARAMETERS_AS_INSTANTS,
+        labels=notices.PARAMETER_LABELS,
     )
 
 

@@ -68,9 +68,11 @@ def fill(
     *,
     instant: Callable[[datetime], str] = utc_text,
     instants: frozenset[str] = frozenset(),
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """`message` (a catalogue id) in `language`, filled from `params`; the parameters named
-    in `instants` hold ISO instants and are written with `instant`.
+    in `instants` hold ISO instants and are written with `instant`, those in `labels` hold
+    a choice's value and are written as its label (itself a catalogue id).
 
     A translation that does not fit its parameters (a catalogue mistake) falls back to
     the English id rather than failing whoever reads it."""
@@ -78,7 +80,11 @@ def fill(
     for name in instants & values.keys():
         with contextlib.suppress(ValueError):
             values[name] = instant(datetime.fromisoformat(str(values[name])))
-    text = translations(language).gettext(message)
+    catalogue = translations(language)
+    for name, choices in (labels or {}).items():
+        if str(values.get(name)) in choices:
+            values[name] = catalogue.gettext(choices[str(values[name])])
+    text = catalogue.gettext(message)
     try:
         return text % values
     except (KeyError, ValueError, TypeError):

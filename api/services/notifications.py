@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from api.auth import Principal
 from api.schemas import LiveNotification, NotificationPublic
 from models import Notification, Ticket, User, catalogues
-from workflows.ticket.notices import PARAMETERS_AS_INSTANTS
+from workflows.ticket.notices import PARAMETER_LABELS, PARAMETERS_AS_INSTANTS
 
 
 async def list_notifications(
@@ -50,7 +50,9 @@ def _text(n: Notification, language: str | None) -> dict[str, Any]:
         return {"title": n.title, "body": n.body, "message": None, "detail": None, "params": {}}
     params: dict[str, Any] = dict(n.params or {})
     title, detail = (
-        catalogues.fill(language or "en", text, params, instants=PARAMETERS_AS_INSTANTS)
+        catalogues.fill(
+            language or "en", text, params, instants=PARAMETERS_AS_INSTANTS, labels=PARAMETER_LABELS
+        )
         if text
         else ""
         for text in (n.message, n.detail)

@@ -13,6 +13,7 @@ stored notifications use it).
 
 from __future__ import annotations
 
+from workflows.choices import STATUS_CHOICES
 from workflows.sla import CheckpointKind, ClockName
 
 
@@ -66,3 +67,8 @@ can put the clock's name where its grammar wants it."""
 
 PARAMETERS_AS_INSTANTS = frozenset({"since"})
 """Parameters that hold an ISO instant: a reader sees it in their own zone and calendar."""
+
+PARAMETER_LABELS: dict[str, dict[str, str]] = {
+    "status": {status.value: choice.label for status, choice in STATUS_CHOICES.items()}
+}
+"""Parameters that hold a choice's value: a reader sees its label in their language."""
