@@ -29,6 +29,7 @@ from web.common import (
     see_other,
     validated,
 )
+from web.i18n import _
 from web.routing_routes import _tasks_page
 from web.tickets import ticket_page
 from workflows.ticket.actions import ACTIONS, Action
@@ -125,7 +126,9 @@ def _path_int(request: Request, name: str) -> int:
     """A path number the route's pattern matched (digits only, so it parses)."""
     text = str(request.path_params[name])
     if not text.isdigit() or int(text) > 2**31 - 1:
-        raise ApiError(404, f"there is no page at {request.url.path}", code="not_found")
+        raise ApiError(
+            404, _("there is no page at %(path)s", path=request.url.path), code="not_found"
+        )
     return int(text)
 
 

@@ -26,6 +26,7 @@ from api.schemas import (
 )
 from api.services import notifications
 from web import i18n
+from web.i18n import _
 from web.render import page
 
 # Ticket numbers are BIGINT: a larger number in the URL is simply no ticket,
@@ -80,13 +81,13 @@ WebUser = Annotated[Principal, Depends(web_user)]
 
 async def web_staff(user: WebUser) -> Principal:
     if not user.is_staff:
-        raise ApiError(403, "this page is for agents", code="forbidden")
+        raise ApiError(403, _("this page is for agents"), code="forbidden")
     return user
 
 
 async def web_admin(user: WebUser) -> Principal:
     if not user.is_admin:
-        raise ApiError(403, "this page is for admins", code="forbidden")
+        raise ApiError(403, _("this page is for admins"), code="forbidden")
     return user
 
 
@@ -194,11 +195,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
             return await api_validation_error(request, exc)
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": _("invalid request")}
         loc = tuple(first.get("loc", ()))
         if loc and loc[0] == "path":
             # A malformed URL such as /tickets/abc names nothing that exists.
-            status, message = 404, f"there is no page at {request.url.path}"
+            status, message = 404, _("there is no page at %(path)s", path=request.url.path)
         else:
             field = ".".join(str(p) for p in loc[1:]) or None
             status = 422
@@ -214,4 +215,6 @@ def install_handlers(app: FastAPI) -> None:
             if api_server_error is not None:
                 return await api_server_error(request, exc)
             return PlainTextResponse("Internal Server Error", status_code=500)
-        return error_page(request, 500, "something went wrong on our side; try again in a moment")
+        return error_page(
+            request, 500, _("something went wrong on our side; try again in a moment")
+        )

@@ -28,6 +28,7 @@ from web.common import (
     see_other,
     validated,
 )
+from web.i18n import _
 from web.render import page
 from workflows.alerts import AlertAction
 from workflows.choices import AlertStatus
@@ -110,7 +111,9 @@ async def create_integration(request: Request, user: WebAdmin, session: SessionD
         data["mapping"] = mapping
     try:
         if flap_minutes < 0:
-            raise ApiError(422, "the flap window is a number of minutes, 0 or more", field="flap")
+            raise ApiError(
+                422, _("the flap window is a number of minutes, 0 or more"), field="flap"
+            )
         body = parse(IntegrationBody, data)
         created = await integration_service.create_integration(session, body)
     except ApiError as exc:
@@ -155,7 +158,7 @@ async def test_event(
         details=f"A test event sent by {user.name} from the integration page.",
     )
     await accept(session, client, row, [event])
-    flash = f"Test event sent (key {key}); its incident appears under Incidents."
+    flash = _("Test event sent (key %(key)s); its incident appears under Incidents.", key=key)
     return await _admin_page(request, user, session, flash=flash)
 
 
@@ -198,7 +201,9 @@ def _labels(text: str, where: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
             raise ApiError(
-                422, f"labels are written name=value, separated by commas: {part!r}", field=where
+                422,
+                _("labels are written name=value, separated by commas: %(part)s", part=repr(part)),
+                field=where,
             )
         labels[key.strip()] = value.strip()
     return labels
@@ -211,7 +216,9 @@ def _body_of(kind: str, form: dict[str, Any]) -> IntegrationBody:
     except ValueError:
         flap_minutes = -1
     if not (0 <= flap_minutes <= 7 * 24 * 60):
-        raise ApiError(422, "the flap window is a number of minutes from 0 to 10080", field="flap")
+        raise ApiError(
+            422, _("the flap window is a number of minutes from 0 to 10080"), field="flap"
+        )
     rules = []
     for i, row in enumerate(form["rules"]):
         if not any(row.values()):
@@ -243,7 +250,9 @@ def _body_of(kind: str, form: dict[str, Any]) -> IntegrationBody:
 
 def _number(text: str, field: str) -> int:
     if not text.isdigit():
-        raise ApiError(422, f"{field} must be a number", field=field, code="invalid_field")
+        raise ApiError(
+            422, _("%(field)s must be a number", field=field), field=field, code="invalid_field"
+        )
     return int(text)
 
 

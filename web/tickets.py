@@ -25,6 +25,7 @@ from api.schemas import (
 from api.services import attachments, directory, incidents, ticket_actions
 from api.services import tickets as service
 from web.common import TicketNumber, WebStaff, WebUser, form_dict, parse, see_other, without_blank
+from web.i18n import N_, _
 from web.render import page
 from workflows.choices import (
     OPEN_STATUSES,
@@ -39,7 +40,13 @@ router = APIRouter(include_in_schema=False)
 
 # ---------------------------------------------------------------- agent workspace
 
-QUEUES = {"mine": "Mine", "groups": "My groups", "unassigned": "Unassigned", "all": "All"}
+# Translated where shown (`| t`): the reader is known only then.
+QUEUES = {
+    "mine": N_("Mine"),
+    "groups": N_("My groups"),
+    "unassigned": N_("Unassigned"),
+    "all": N_("All"),
+}
 SORTS = ("number", "created_at", "updated_at", "priority", "sla_due_at")
 
 
@@ -248,7 +255,7 @@ async def upload(
     file = form.get("file")
     try:
         if not isinstance(file, UploadFile) or not file.filename:
-            raise ApiError(422, "choose a file to upload", field="file", code="invalid_field")
+            raise ApiError(422, _("choose a file to upload"), field="file", code="invalid_field")
         await attachments.add_attachment(
             session,
             tickets,
