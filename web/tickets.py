@@ -277,8 +277,15 @@ async def upload(
 
 @router.get("/portal")
 async def portal(
-    request: Request, user: WebUser, session: SessionDep, cursor: str | None = None
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    cursor: str | None = None,
+    q: str | None = None,
 ) -> Response:
-    filters = service.TicketFilters(queue="all", sort="-updated_at")
+    """The customer's tickets, newest first, or those a search finds (the same search as
+    the queue's, in every language of the desk)."""
+    text = (q or "").replace("\x00", "").strip()[:SEARCH_MAX] or None
+    filters = service.TicketFilters(queue="all", sort="-updated_at", q=text)
     result = await service.list_tickets(session, user, filters, cursor)
-    return page(request, "portal/index.html", {"user": user, "page": result})
+    return page(request, "portal/index.html", {"user": user, "page": result, "q": text})
