@@ -26,9 +26,25 @@ from api.text import sanitise
 TAG = re.compile(r"\[TD#(\d{1,18})\]")
 """The ticket tag the desk puts in every subject it sends, e.g. `[TD#1234]`."""
 
-_PREFIXES = re.compile(r"^\s*((re|aw|sv|wg|fw|fwd|tr|antw|rv|vs)\s*(\[\d+\])?\s*:\s*)+", re.I)
+# The desk's own reply prefixes are among them (AW, رد, پاسخ), so an answer to its mail
+# that lost the tag still opens a ticket under the plain subject.
+_PREFIXES = re.compile(
+    r"^\s*((re|aw|sv|wg|fw|fwd|tr|antw|rv|vs|رد|پاسخ)\s*(\[\d+\])?\s*:\s*)+", re.I
+)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# mail-parser-reply (1.36, the newest) knows no Persian or Arabic "... wrote:" lines; their
+# quotes are still cut where they are `>`-quoted (`_without_trailing_quote`).
 _REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "ja"]
+_SUPERSETS = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+}
+"""Charsets whose label Windows mailers put on text in a wider one: Outlook labels CP932
+as Shift_JIS, so ①, ㈱ and the NEC/IBM kanji would otherwise arrive as U+FFFD. Tried only
+when the labelled charset fails, so correctly labelled text decodes exactly as before."""
 _BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>")
 
 
@@ -120,9 +136,17 @@ def _text_of(part: Message) -> str:
     if charset in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
         charset = "windows-1252"
     try:
-        return payload.decode(charset, errors="replace")
+        return payload.decode(charset)
     except LookupError:  # an unknown charset name ("unknown-8bit", "x-user-defined")
         return payload.decode("utf-8", errors="replace")
+    except UnicodeDecodeError:
+        wider = _SUPERSETS.get(charset)
+        if wider is not None:
+            try:
+                return payload.decode(wider)
+            except UnicodeDecodeError:
+                pass
+        return payload.decode(charset, errors="replace")
 
 
 def html_to_text(markup: str) -> str:
