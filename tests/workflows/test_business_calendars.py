@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,6 +116,15 @@ def test_each_seed_country_is_accepted_with_its_week_and_knows_its_national_day(
     spec = CalendarSpec(name=country, timezone="UTC", week=week, holiday_country=country)
     assert calendar_spec_problems(spec) == []
     assert day in resolve_calendar(spec, day).days_off
+
+
+def test_every_country_the_holidays_package_knows_is_accepted_and_resolves() -> None:
+    codes = sorted(holidays.list_supported_countries())
+    assert {"IR", "SA", "AE", "EG", "JP", "IRN", "JPN"} <= set(codes)
+    for code in codes:
+        spec = CalendarSpec(name=code, week=SUNDAY_TO_THURSDAY, holiday_country=code)
+        assert calendar_spec_problems(spec) == [], code
+        assert resolve_calendar(spec, date(2027, 3, 17)).first_day == date(2027, 3, 10)
 
 
 def test_an_unknown_country_names_the_field() -> None:
