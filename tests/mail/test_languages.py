@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import Person
+from tests.factories import Directory, Person
 from tests.mail.conftest import Intake, mail, unique
 from tests.mail.test_corpus import AR_WINDOWS_1256, JA_ISO_2022_JP
 from tests.smtp_sink import SmtpSink
@@ -93,3 +93,50 @@ def test_a_reply_to_a_persian_customer_is_mailed_in_persian_right_to_left(
     assert f'<div dir="auto" style="white-space: pre-wrap">{answer}</div>' in content
     assert footer in content
     assert f"<bdi>{subject}</bdi>" in content
+
+
+def test_persian_arabic_and_japanese_are_accepted_wherever_a_mail_language_is_chosen(
+    directory: Directory, admin: Person
+) -> None:
+    # The template editor lists each language with its own built-in text for every part.
+    listed = admin.api.ok("GET", "/mail/templates")
+    for language in ("fa", "ar", "ja"):
+        for kind in ("reply", "notification"):
+            (found,) = [s for s in listed if (s["language"], s["kind"]) == (language, kind)]
+            assert {p["part"] for p in found["parts"]} == {"subject.txt", "txt", "html"}
+            assert {(p["source"], p["source_language"]) for p in found["parts"]} == {
+                ("built-in", language)
+            }
+    html = admin.api.ok("GET", "/mail/templates/ar/reply/html")
+    assert html["built_in_language"] == "ar" and 'dir="rtl"' in html["body"]
+    preview = admin.api.ok(
+        "POST", "/mail/templates/fa/reply/html/preview", json={"body": html["body"]}
+    )
+    assert 'dir="rtl"' in preview["rendered"]
+
+    # A person chooses their own; an admin sets anyone's.
+    person = directory.person("customer")
+    assert person.api.ok("PATCH", "/users/me", json={"language": "ja"})["language"] == "ja"
+    assert admin.api.ok("PATCH", f"/users/{person.id}", json={"language": "ar"})["language"] == (
+        "ar"
+    )
+
+    # A mailbox answers in its language.
+    box = admin.api.ok(
+        "POST",
+        "/mailboxes",
+        201,
+        json={
+            "name": unique("box"),
+            "address": f"{unique('fa')}@desk.example",
+            "protocol": "imap",
+            "host": "mail.example",
+            "port": 993,
+            "username": "desk",
+            "password_env": "DESK_PASSWORD",
+            "active": False,
+            "language": "fa",
+        },
+    )
+    assert box["language"] == "fa"
+    admin.api.ok("DELETE", f"/mailboxes/{box['id']}", 204)
