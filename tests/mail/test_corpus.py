@@ -9,7 +9,8 @@ names, Outlook's winmail.dat and a forwarded message/rfc822.
 The Japanese, Arabic and Persian samples were built byte for byte in the
 encodings their clients use: ISO-2022-JP (7bit JIS body, a subject split into
 several RFC 2047 encoded words that each return to ASCII), EUC-JP 8bit,
-Shift_JIS-labelled CP932 from Outlook (①, ㈱), windows-1256 quoted-printable
+Shift_JIS-labelled CP932 from Outlook (①, ㈱), Outlook's ISO-2022-JP with NEC
+special characters under the JIS X 0208 escape, windows-1256 quoted-printable
 from Arabic Outlook (with shadda), UTF-8 base64 Persian from Gmail (ZWNJ inside
 words) and UTF-8 quoted-printable Arabic from Apple Mail.
 """
@@ -139,6 +140,7 @@ _EXACT_SENDERS = {
     "iso_2022_jp_7bit.eml": "hanako.sato@example.co.jp",
     "euc_jp_8bit.eml": "suzuki@dev.example.jp",
     "shift_jis_cp932_extensions.eml": "tanaka@yamada-shoji.example.jp",
+    "iso_2022_jp_outlook_nec_specials.eml": "takahashi@tempo-shoji.example.jp",
     "windows_1256_outlook_qp.eml": "ahmed.almansouri@example.ae",
     "utf8_persian_gmail_base64.eml": "maryam.rezaei@example.ir",
     "utf8_arabic_apple_qp.eml": "fatima@example.sa",
@@ -157,7 +159,7 @@ EXACT: dict[str, tuple[str, str, str]] = {
         "鈴木 一郎",
     ),
     "shift_jis_cp932_extensions.eml": (
-        "請求書の記載内容について",
+        "①請求書の記載内容について",
         "",
         "お世話になっております。㈱山田商事の田中です。\n"
         "以下の２点についてご確認ください。\n"
@@ -165,6 +167,16 @@ EXACT: dict[str, tuple[str, str, str]] = {
         # CP932 reads 0x8160 as U+FF5E (fullwidth tilde), as Windows wrote it.
         "②支払期日が１０日\uff5e１５日で重複しています。\n\n"
         "田中",
+    ),
+    "iso_2022_jp_outlook_nec_specials.eml": (
+        "①会議室予約システムの不具合",
+        "高橋 健太",
+        "情報システム部 御中\n\n"
+        "お疲れ様です。㈱テンポ商事 総務部の高橋です。\n"
+        "会議室予約システムで、以下の不具合が発生しています。\n"
+        "①第Ⅲ会議室が予約一覧に表示されません。\n"
+        "②予約時間が３０分ずれて登録されます。\n\n"
+        "高橋",
     ),
     "windows_1256_outlook_qp.eml": AR_WINDOWS_1256,
     "utf8_persian_gmail_base64.eml": FA_UTF8,
