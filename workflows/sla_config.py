@@ -98,9 +98,11 @@ def holiday_problems(country: str | None, subdivision: str | None) -> list[Probl
         return []
     supported = holidays.list_supported_countries()
     if country not in supported:
-        return [
-            ("holiday_country", f"{country!r} is not a country code the holidays package knows")
-        ]
+        message = f"{country!r} is not a country code the holidays package knows"
+        if country.upper() in supported:
+            # Codes are stored as given (YAML round-trips them), so say the fix, not guess.
+            message += f"; {country.upper()!r} is"
+        return [("holiday_country", message)]
     if subdivision is not None and subdivision not in supported[country]:
         return [
             (

@@ -14,8 +14,11 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from email import policy
+from email.errors import HeaderParseError
+from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 
 import nh3
@@ -26,9 +29,49 @@ from api.text import sanitise
 TAG = re.compile(r"\[TD#(\d{1,18})\]")
 """The ticket tag the desk puts in every subject it sends, e.g. `[TD#1234]`."""
 
-_PREFIXES = re.compile(r"^\s*((re|aw|sv|wg|fw|fwd|tr|antw|rv|vs)\s*(\[\d+\])?\s*:\s*)+", re.I)
+# The desk's own reply prefixes are among them (AW, رد, پاسخ), so an answer to its mail
+# that lost the tag still opens a ticket under the plain subject.
+_PREFIXES = re.compile(
+    r"^\s*((re|aw|sv|wg|fw|fwd|tr|antw|rv|vs|رد|پاسخ)\s*(\[\d+\])?\s*:\s*)+", re.I
+)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# mail-parser-reply (1.36, the newest) knows no Persian or Arabic "... wrote:" lines; their
+# quotes are still cut where they are `>`-quoted (`_without_trailing_quote`).
 _REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "ja"]
+_CP932_LABELS = frozenset({"shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji"})
+"""Outlook labels CP932 as Shift_JIS, so ①, ㈱ and the NEC/IBM kanji would otherwise
+arrive as U+FFFD."""
+_JIS_X_0208 = b"\x1b$B"
+_JIS_X_0213 = b"\x1b$(Q"
+
+
+def _decode(payload: bytes, charset: str) -> str:
+    """Bytes in a charset, strictly; where the label is narrower than what Windows mailers
+    write in it, the wider charset; U+FFFD for what still does not decode.
+
+    The wider reading is tried only when the labelled charset fails, so correctly
+    labelled text decodes exactly as before.
+    """
+    try:
+        return payload.decode(charset)
+    except LookupError:  # an unknown charset name ("unknown-8bit", "x-user-defined")
+        return payload.decode("utf-8", errors="replace")
+    except UnicodeDecodeError:
+        pass
+    try:
+        if charset in _CP932_LABELS:
+            return payload.decode("cp932")
+        if charset == "iso-2022-jp":
+            # Outlook's ISO-2022-JP (CP50220) puts NEC's row 13 (①, ㈱, Ⅲ) under the
+            # JIS X 0208 escape. JIS X 0213 plane 1 decodes every JIS X 0208 character
+            # exactly as JIS X 0208 does and has those in row 13, so re-designating
+            # reads them; the stdlib has no CP50220 codec.
+            return payload.replace(_JIS_X_0208, _JIS_X_0213).decode("iso2022_jp_2004")
+    except UnicodeDecodeError:
+        pass
+    return payload.decode(charset, errors="replace")
+
+
 _BLOCK_END = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>")
 
 
@@ -119,10 +162,27 @@ def _text_of(part: Message) -> str:
     # a superset for the printable range, so reading it that way loses nothing.
     if charset in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
         charset = "windows-1252"
+    return _decode(payload, charset)
+
+
+def _subject(message: Message, raw: bytes) -> str:
+    """The decoded subject; encoded words the stdlib could not decode (it leaves them as
+    they are, or with U+FFFD) are read again with `_decode`, so a CP932 or Outlook
+    ISO-2022-JP subject keeps its ①."""
+    subject = str(message.get("Subject", "") or "")
+    if "\ufffd" not in subject and "=?" not in subject:
+        return subject
+    original = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)["Subject"]
+    if not isinstance(original, str):
+        return subject
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # an unknown charset name ("unknown-8bit", "x-user-defined")
-        return payload.decode("utf-8", errors="replace")
+        words = decode_header(original)
+    except HeaderParseError:
+        return subject
+    return "".join(
+        _decode(text, (charset or "us-ascii").lower()) if isinstance(text, bytes) else text
+        for text, charset in words
+    )
 
 
 def html_to_text(markup: str) -> str:
@@ -292,7 +352,7 @@ def parse(raw: bytes, own_domain: str) -> ParsedMail:
         in_reply_to=_ids(message.get("In-Reply-To")),
         references=_ids(message.get("References")),
         # PostgreSQL text cannot hold NUL, which an encoded word can smuggle in.
-        subject=" ".join(str(message.get("Subject", "") or "").replace("\x00", "").split()),
+        subject=" ".join(_subject(message, raw).replace("\x00", "").split()),
         sender=sender,
         sender_name=sender_name.replace("\x00", "").strip(),
         to=_addresses(message, "To"),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from jinja2 import DictLoader
 
 from activities.mail import MailActivities, MailConfig
-from models.mail_templates import template_environment
+from models.mail_templates import (
+    TEMPLATE_KINDS,
+    TEMPLATE_PARTS,
+    template_environment,
+    template_name,
+)
 
 
 def activities(language: str, templates_dir: Path | None = None) -> MailActivities:
@@ -102,3 +109,50 @@ def test_templates_render_in_a_sandbox() -> None:
         problems: list[str] = []
         assert desk._render("reply", "txt", CONTEXT, "en", stored, problems).startswith("Done.")
         assert "SecurityError" in problems[0], problems
+
+
+SCRIPTS = {"fa": "\u0600-\u06ff", "ar": "\u0600-\u06ff", "ja": "\u3040-\u30ff\u4e00-\u9fff"}
+"""Letters each translation must be written in (Arabic script; kana and kanji)."""
+
+
+@pytest.mark.parametrize("language", ["en", "fa", "ar", "ja"])
+def test_every_template_kind_and_part_ships_in_the_four_languages(language: str) -> None:
+    desk = activities("en")
+    english = activities("en")
+    for kind in TEMPLATE_KINDS:
+        for part in TEMPLATE_PARTS:
+            # No fallback: the language's own file exists.
+            source = desk._built_in.get_template(template_name(language, kind, part))
+            rendered = source.render(CONTEXT).strip()
+            # Subjects are a prefix, the ticket's subject and the tag: Japanese mail
+            # answers with "Re:" too; the Persian and Arabic prefixes are checked below.
+            if language == "en" or part == "subject.txt":
+                continue
+            assert rendered != english._render(kind, part, CONTEXT, "en")
+            # Beyond the values filled in, the text is in the language's own script.
+            fixed = re.sub(r"Printer|Done\.|Ann|Desk|Warning|TD#1234|1234", "", rendered)
+            assert re.search(f"[{SCRIPTS[language]}]{{4}}", fixed), (kind, part)
+
+
+@pytest.mark.parametrize("language", ["fa", "ar"])
+def test_persian_and_arabic_html_mail_is_right_to_left(language: str) -> None:
+    desk = activities("en")
+    for kind in TEMPLATE_KINDS:
+        html = desk._render(kind, "html", CONTEXT, language)
+        assert f'<html lang="{language}" dir="rtl">' in html
+        # Webmail drops <html> and <body>; the wrapping block keeps the direction.
+        assert f'<body lang="{language}" dir="rtl"' in html
+        assert f'<div lang="{language}" dir="rtl"' in html
+        # The ticket's own text may be in any direction: it keeps its own.
+        assert "<bdi>Printer</bdi>" in html
+    prefix = {"fa": "پاسخ", "ar": "رد"}[language]
+    assert desk._render("reply", "subject.txt", CONTEXT, language) == f"{prefix}: Printer [TD#1234]"
+
+
+def test_a_japanese_reply_reads_in_japanese() -> None:
+    desk = activities("en")
+    text = desk._render("reply", "txt", CONTEXT, "ja")
+    assert text.startswith("Done.")
+    assert "このメールに返信すると、チケットに追記されます。" in text
+    assert "件名の [TD#1234] は消さずにそのまま残してください。" in text
+    assert '<html lang="ja">' in desk._render("reply", "html", CONTEXT, "ja")
