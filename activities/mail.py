@@ -37,6 +37,7 @@ from models import (
     Ticket,
     TicketEventRow,
     User,
+    catalogues,
 )
 from models.mail_templates import (
     MailTemplateOverride,
@@ -47,6 +48,7 @@ from models.mail_templates import (
 from models.secrets import SecretKeyError, decrypt
 from workflows import ids
 from workflows.choices import EventKind
+from workflows.ticket import notices
 from workflows.ticket.messages import TicketMail
 from workflows.ticket.rules import STAFF_ROLES
 
@@ -96,6 +98,17 @@ def message_id_for(ticket: Ticket, seq: int, kind: str, domain: str) -> str:
 _MAILED_EVENTS = frozenset({EventKind.REPLIED, EventKind.CUSTOMER_REMINDED})
 """Events mailed to the requester: the desk's public replies and its reminders to a
 customer the ticket waits for (workflows/ticket/followup.py)."""
+
+
+def _words(notification: Notification, language: str | None) -> tuple[str, str]:
+    """A notification's title and body in the recipient's language (English where the desk
+    has no catalogue in it; as stored for a notification from before message ids)."""
+    if not notification.message:
+        return notification.title, notification.body
+    gettext = catalogues.translations(language or catalogues.SOURCE_LANGUAGE).gettext
+    return notices.words(
+        gettext, notification.message, notification.detail, notification.params, notification.body
+    )
 
 
 def ticket_tag(number: int) -> str:
@@ -301,7 +314,9 @@ class MailActivities:
             prefs = prefs or {}
             muted = notification.kind in (prefs.get("muted") or [])
             if prefs.get("apprise") and not muted:
-                statuses.append(await self._push(mail, notification, ticket, str(prefs["apprise"])))
+                statuses.append(
+                    await self._push(mail, notification, ticket, str(prefs["apprise"]), language)
+                )
             if muted or not prefs.get("email", True):
                 statuses.append("skipped")
                 continue
@@ -316,11 +331,12 @@ class MailActivities:
             if not await self._claim(key, mail, message_id, [email], skip, kind):
                 statuses.append("skipped")
                 continue
+            title, body = _words(notification, language)
             context = {
                 "ticket": ticket_view(ticket),
                 "tag": ticket_tag(ticket.number),
-                "title": notification.title,
-                "body": notification.body,
+                "title": title,
+                "body": body,
                 "name": name,
                 "desk_name": self._config.from_name,
             }
@@ -343,7 +359,12 @@ class MailActivities:
         return "sent" if "sent" in statuses else "skipped"
 
     async def _push(
-        self, mail: TicketMail, notification: Notification, ticket: Ticket, secret: str
+        self,
+        mail: TicketMail,
+        notification: Notification,
+        ticket: Ticket,
+        secret: str,
+        language: str | None,
     ) -> str:
         """Push one notification to the person's Apprise URL, once (its own outbox row)."""
         key = f"{mail.ticket_id}:{mail.seq}:apprise-{notification.user_id}"
@@ -357,12 +378,11 @@ class MailActivities:
             return "skipped"
         if not await self._claim(key, mail, key, [], None, f"apprise-{notification.user_id}"):
             return "skipped"
-        title = f"{ticket_tag(ticket.number)} {notification.title}"
+        words, body = _words(notification, language)
+        title = f"{ticket_tag(ticket.number)} {words}"
         pusher = apprise.Apprise()
         pusher.add(url)
-        delivered = await asyncio.to_thread(
-            pusher.notify, title=title, body=notification.body or title
-        )
+        delivered = await asyncio.to_thread(pusher.notify, title=title, body=body or title)
         if not delivered:
             # Temporal retries the activity; rows already sent are not sent again.
             raise RuntimeError(f"the Apprise push for {key} failed")

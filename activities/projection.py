@@ -33,7 +33,6 @@ from models import (
     Ticket,
     TicketEventRow,
     User,
-    catalogues,
 )
 from models.notifications import NOTIFY_CHANNEL, announcements
 from workflows import ids
@@ -102,13 +101,7 @@ def english_title(request: NotifyRequest) -> str:
     catalogue; a request from before message ids carries it as it is."""
     if not request.message:
         return request.title
-    return catalogues.fill(
-        "en",
-        request.message,
-        request.params,
-        instants=notices.PARAMETERS_AS_INSTANTS,
-        labels=notices.PARAMETER_LABELS,
-    )
+    return notices.fill(str, request.message, request.params)
 
 
 async def _notify(

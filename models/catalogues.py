@@ -10,10 +10,7 @@ to update them and how to add a language.
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import Callable, Mapping
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -54,41 +51,3 @@ def translations(language: str) -> NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN)
-
-
-def utc_text(at: datetime) -> str:
-    """An instant where no reader's zone is known (the API, the English record)."""
-    return at.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def fill(
-    language: str,
-    message: str,
-    params: Mapping[str, object],
-    *,
-    instant: Callable[[datetime], str] = utc_text,
-    instants: frozenset[str] = frozenset(),
-    labels: Mapping[str, Mapping[str, str]] | None = None,
-) -> str:
-    """`message` (a catalogue id) in `language`, filled from `params`; the parameters named
-    in `instants` hold ISO instants and are written with `instant`, those in `labels` hold
-    a choice's value and are written as its label (itself a catalogue id).
-
-    A translation that does not fit its parameters (a catalogue mistake) falls back to
-    the English id rather than failing whoever reads it."""
-    values: dict[str, object] = dict(params)
-    for name in instants & values.keys():
-        with contextlib.suppress(ValueError):
-            values[name] = instant(datetime.fromisoformat(str(values[name])))
-    catalogue = translations(language)
-    for name, choices in (labels or {}).items():
-        if str(values.get(name)) in choices:
-            values[name] = catalogue.gettext(choices[str(values[name])])
-    text = catalogue.gettext(message)
-    try:
-        return text % values
-    except (KeyError, ValueError, TypeError):
-        try:
-            return message % values
-        except (KeyError, ValueError, TypeError):
-            return message

@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+def N_(message: str) -> str:
+    """Marks a text people read for the desk's catalogues (`pybabel extract`, docs/i18n.md);
+    whoever shows it translates it then. Workflows hold no catalogue of their own."""
+    return message
+
+
 @dataclass(frozen=True)
 class Choice:
     value: str

@@ -27,7 +27,7 @@ from workflows.business_time import (
     add_business_time,
     business_time_between,
 )
-from workflows.choices import ClockStatus, SlaStatus
+from workflows.choices import N_, ClockStatus, SlaStatus
 
 DEFAULT_WARNINGS = [50, 75, 90]
 DEFAULT_PAUSE_STATUSES = ["pending"]
@@ -43,9 +43,9 @@ class ClockName(StrEnum):
 
 
 CLOCK_LABELS = {
-    ClockName.FIRST_RESPONSE: "First response",
-    ClockName.NEXT_UPDATE: "Next update",
-    ClockName.RESOLUTION: "Resolution",
+    ClockName.FIRST_RESPONSE: N_("First response"),
+    ClockName.NEXT_UPDATE: N_("Next update"),
+    ClockName.RESOLUTION: N_("Resolution"),
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from api.auth import Principal
 from api.schemas import LiveNotification, NotificationPublic
 from models import Notification, Ticket, User, catalogues
-from workflows.ticket.notices import PARAMETER_LABELS, PARAMETERS_AS_INSTANTS
+from workflows.ticket import notices
 
 
 async def list_notifications(
@@ -44,22 +44,15 @@ async def list_notifications(
 
 def _text(n: Notification, language: str | None) -> dict[str, Any]:
     """A notification's words in its reader's language (English where the desk has no
-    catalogue in it), with the message ids and parameters they are written from: the
-    title, then a body of the detail line and people's own words."""
+    catalogue in it), with the message ids and parameters they are written from."""
     if not n.message:  # stored before message ids: the English it was written in
         return {"title": n.title, "body": n.body, "message": None, "detail": None, "params": {}}
     params: dict[str, Any] = dict(n.params or {})
-    title, detail = (
-        catalogues.fill(
-            language or "en", text, params, instants=PARAMETERS_AS_INSTANTS, labels=PARAMETER_LABELS
-        )
-        if text
-        else ""
-        for text in (n.message, n.detail)
-    )
+    gettext = catalogues.translations(language or catalogues.SOURCE_LANGUAGE).gettext
+    title, body = notices.words(gettext, n.message, n.detail, params, n.body)
     return {
         "title": title,
-        "body": "\n".join(part for part in (detail, n.body) if part),
+        "body": body,
         "message": n.message,
         "detail": n.detail,
         "params": params,

@@ -62,8 +62,9 @@ def test_a_transfer_is_told_in_the_language_of_whoever_receives_it(
 def test_an_sla_notice_names_the_clock_in_the_reader_s_words() -> None:
     """Each checkpoint kind and clock is one whole sentence in every catalogue."""
     for language in ("fa", "ar", "ja"):
+        gettext = catalogues.translations(language).gettext
         texts = {
-            catalogues.fill(language, message, {"number": 7, "percent": 50, "level": 2})
+            notices.fill(gettext, message, {"number": 7, "percent": 50, "level": 2})
             for message in notices.CHECKPOINTS.values()
         }
         assert len(texts) == len(notices.CHECKPOINTS), language
@@ -71,10 +72,7 @@ def test_an_sla_notice_names_the_clock_in_the_reader_s_words() -> None:
 
 
 def test_a_status_parameter_is_shown_as_its_label_in_the_reader_s_language() -> None:
-    text = catalogues.fill(
-        "fa", notices.REMINDER_DETAIL, {"status": "pending"}, labels=notices.PARAMETER_LABELS
-    )
-    assert text == catalogues.translations("fa").gettext(notices.REMINDER_DETAIL) % {
-        "status": catalogues.translations("fa").gettext("Pending")
-    }
-    assert catalogues.fill("en", notices.REMINDER_DETAIL, {"status": "pending"}) == "Status pending"
+    persian = catalogues.translations("fa").gettext
+    text = notices.fill(persian, notices.REMINDER_DETAIL, {"status": "pending"})
+    assert text == persian(notices.REMINDER_DETAIL) % {"status": persian("Pending")}
+    assert notices.fill(str, notices.REMINDER_DETAIL, {"status": "pending"}) == "Status Pending"

@@ -13,14 +13,12 @@ stored notifications use it).
 
 from __future__ import annotations
 
-from workflows.choices import STATUS_CHOICES
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from workflows.choices import N_, STATUS_CHOICES
 from workflows.sla import CheckpointKind, ClockName
-
-
-def N_(message: str) -> str:
-    """Marks a message id for the catalogue (this package has no catalogue of its own)."""
-    return message
-
 
 ASSIGNED = N_("#%(number)s is now yours: %(subject)s")
 TRANSFERRED = N_("#%(number)s was transferred to your group: %(subject)s")
@@ -72,3 +70,50 @@ PARAMETER_LABELS: dict[str, dict[str, str]] = {
     "status": {status.value: choice.label for status, choice in STATUS_CHOICES.items()}
 }
 """Parameters that hold a choice's value: a reader sees its label in their language."""
+
+
+def utc_text(at: datetime) -> str:
+    """An instant where no reader's zone is known (the API, the English record)."""
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fill(
+    gettext: Callable[[str], str],
+    message: str,
+    params: Mapping[str, object],
+    instant: Callable[[datetime], str] = utc_text,
+) -> str:
+    """`message` translated by `gettext` (a reader's catalogue) and filled from `params`:
+    instants written with `instant`, a choice's value as its translated label.
+
+    A translation that does not fit its parameters (a catalogue's mistake) falls back to
+    the English id rather than failing whoever reads it."""
+    values: dict[str, object] = dict(params)
+    for name in PARAMETERS_AS_INSTANTS & values.keys():
+        with contextlib.suppress(ValueError):
+            values[name] = instant(datetime.fromisoformat(str(values[name])))
+    for name, labels in PARAMETER_LABELS.items():
+        if str(values.get(name)) in labels:
+            values[name] = gettext(labels[str(values[name])])
+    try:
+        return gettext(message) % values
+    except (KeyError, ValueError, TypeError):
+        try:
+            return message % values
+        except (KeyError, ValueError, TypeError):
+            return message
+
+
+def words(
+    gettext: Callable[[str], str],
+    message: str | None,
+    detail: str | None,
+    params: Mapping[str, object],
+    body: str,
+    instant: Callable[[datetime], str] = utc_text,
+) -> tuple[str, str]:
+    """A notification's title, and its body (the detail line, then people's own words),
+    in the language of `gettext`."""
+    title = fill(gettext, message, params, instant) if message else ""
+    line = fill(gettext, detail, params, instant) if detail else ""
+    return title, "\n".join(part for part in (line, body) if part)
