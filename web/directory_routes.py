@@ -18,6 +18,7 @@ from api.mail.languages import mail_languages
 from api.schemas import MAX_INT, OrganisationCreate, UserUpdate
 from api.services import directory
 from web.common import WebAdmin, WebUser, see_other, validated
+from web.i18n import gettext
 from web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +82,7 @@ async def add_organisation(request: Request, user: WebAdmin, session: SessionDep
             session,
             form=form,
             status_code=exc.status,
-            error=exc.detail,
+            error=gettext(exc.detail),
             error_field=exc.field,
         )
     return see_other(f"/admin/organisations?done=added+{created.name}")
@@ -115,7 +116,7 @@ async def save_organisation(
             "user": user,
             "organisation_id": organisation_id,
             "form": form,
-            "error": exc.detail,
+            "error": gettext(exc.detail),
             "error_field": exc.field,
         }
         return page(request, "admin/organisation.html", context, exc.status)
@@ -189,7 +190,7 @@ async def set_language(
             session,
             settings,
             status_code=exc.status,
-            error=exc.detail,
+            error=gettext(exc.detail),
             error_field=exc.field,
         )
     return see_other(f"/admin/people?done=saved+{changed.email}")
