@@ -19,6 +19,7 @@ from api.mail.schemas import MailboxCreate
 from api.schemas import MAX_BIGINT, MAX_INT
 from api.services import mail as service
 from web.common import WebAdmin
+from web.i18n import _, gettext
 from web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -104,7 +105,7 @@ async def add_mailbox(
             session,
             form=form,
             status_code=exc.status,
-            error=exc.detail,
+            error=gettext(exc.detail),
             error_field=exc.field,
         )
     return RedirectResponse(f"/admin/mail?done=added+{created.name}", status_code=303)
@@ -154,7 +155,7 @@ async def save_mailbox(
             "user": user,
             "mailbox_id": mailbox_id,
             "form": form,
-            "error": exc.detail,
+            "error": gettext(exc.detail),
             "error_field": exc.field,
         }
         return page(request, "admin/mailbox.html", context, exc.status)
@@ -186,7 +187,11 @@ async def reprocess(
             user,
             session,
             status_code=409,
-            error=f"message {message_id} is still quarantined: {result.reason}",
+            error=_(
+                "message %(id)s is still quarantined: %(reason)s",
+                id=message_id,
+                reason=gettext(result.reason) if result.reason else "",
+            ),
         )
     what = f"ticket+{result.ticket_number}" if result.ticket_number else result.status
     return RedirectResponse(f"/admin/mail?done=reprocessed+{what}", status_code=303)

@@ -18,6 +18,8 @@ from api.mail.schemas import TemplateKind, TemplatePart
 from api.services import mail_templates as service
 from models.mail_templates import TEMPLATE_KINDS, TEMPLATE_MAX_CHARS, TEMPLATE_PARTS
 from web.common import WebAdmin
+from web.formats import number
+from web.i18n import _, gettext
 from web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -66,11 +68,11 @@ async def open_template(
     kind, part = query.get("kind", ""), query.get("part", "")
     if not re.fullmatch(_LANGUAGE, language):
         return await _list_with_error(
-            request, user, session, settings, "language must look like de or pt-BR", "language"
+            request, user, session, settings, _("language must look like de or pt-BR"), "language"
         )
     if kind not in TEMPLATE_KINDS or part not in TEMPLATE_PARTS:
         return await _list_with_error(
-            request, user, session, settings, "choose a kind and a part", "kind"
+            request, user, session, settings, _("choose a kind and a part"), "kind"
         )
     return RedirectResponse(f"/admin/mail-templates/{language}/{kind}/{part}", status_code=303)
 
@@ -142,7 +144,11 @@ def _checked(text: str) -> str:
     if len(text) > TEMPLATE_MAX_CHARS:
         raise ApiError(
             422,
-            f"body: at most {TEMPLATE_MAX_CHARS} characters ({len(text)} given)",
+            _(
+                "body: at most %(most)s characters (%(given)s given)",
+                most=number(TEMPLATE_MAX_CHARS),
+                given=number(len(text)),
+            ),
             field="body",
             code="invalid_field",
         )
@@ -179,7 +185,7 @@ async def save_template(
     except ApiError as exc:
         return await _editor(
             request, user, session, settings, language, kind, part,
-            status_code=exc.status, text=text, error=exc.detail, error_field=exc.field,
+            status_code=exc.status, text=text, error=gettext(exc.detail), error_field=exc.field,
         )  # fmt: skip
     return RedirectResponse(
         f"/admin/mail-templates/{language}/{kind}/{part}?done=saved", status_code=303
@@ -202,7 +208,7 @@ async def preview_template(
     except ApiError as exc:
         return await _editor(
             request, user, session, settings, language, kind, part,
-            status_code=exc.status, text=text, error=exc.detail, error_field=exc.field,
+            status_code=exc.status, text=text, error=gettext(exc.detail), error_field=exc.field,
         )  # fmt: skip
     return await _editor(
         request, user, session, settings, language, kind, part, text=text, preview=shown.rendered

@@ -33,6 +33,7 @@ from web.common import (
     see_other,
     validated,
 )
+from web.i18n import _, gettext
 from web.render import page
 from workflows.choices import Channel, Role, TicketType
 
@@ -56,7 +57,7 @@ async def _tasks_page(
         "availability": await service.get_availability(session, user),
         "calendars": await list_calendars(session),
         "now": datetime.now(UTC),
-        "error": error.detail if error else None,
+        "error": gettext(error.detail) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "routing/tasks.html", context, error.status if error else status_code)
@@ -103,7 +104,7 @@ async def teams(
         "open_counts": open_counts,
         "offered": offered,
         "can_reassign": user.role in (Role.MANAGER, Role.ADMIN),
-        "error": error.detail if error else None,
+        "error": gettext(error.detail) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "routing/teams.html", context, error.status if error else 200)
@@ -148,7 +149,7 @@ async def _rules_page(
         "types": [t.value for t in TicketType],
         "channels": [c.value for c in Channel],
         "values": values or {},
-        "error": error.detail if error else None,
+        "error": gettext(error.detail) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "routing/rules.html", context, error.status if error else 200)
@@ -218,7 +219,7 @@ async def move_rule(
     form = await request.form()
     ids = [r.id for r in await rules.list_rules(session)]
     if rule_id not in ids:
-        raise ApiError(404, f"no routing rule {rule_id}", code="not_found")
+        raise ApiError(404, _("no routing rule %(id)s", id=rule_id), code="not_found")
     i = ids.index(rule_id)
     j = i - 1 if form.get("direction") == "up" else i + 1
     if 0 <= j < len(ids):
@@ -268,7 +269,7 @@ async def _prefs_error(
         "user": user,
         "prefs": await service.get_prefs(session, user),
         "kinds": NOTIFICATION_KINDS,
-        "error": error.detail,
+        "error": gettext(error.detail),
         "error_field": error.field,
     }
     return page(request, "routing/prefs.html", context, error.status)

@@ -19,6 +19,8 @@ from api.schemas import (
 )
 from api.services import desk, directory
 from web.common import WebAdmin, WebUser, parse, see_other
+from web.formats import number
+from web.i18n import _, gettext
 from web.render import page
 from workflows.choices import (
     LEVEL_CHOICES,
@@ -47,7 +49,12 @@ async def create_token(request: Request, user: WebUser, session: SessionDep) -> 
         return page(
             request,
             "settings/tokens.html",
-            {"user": user, "tokens": tokens, "error": exc.detail, "error_field": exc.field},
+            {
+                "user": user,
+                "tokens": tokens,
+                "error": gettext(exc.detail),
+                "error_field": exc.field,
+            },
             exc.status,
         )
     created = await directory.create_token(session, user.id, body.name)
@@ -87,8 +94,13 @@ def _desk_settings(matrix: list[list[str]], hours_text: str) -> DeskSettings:
             if not text.isdigit() or int(text) not in PRIORITIES:
                 raise ApiError(
                     422,
-                    f"priority for impact {LEVEL_CHOICES[i].label}, urgency "
-                    f"{LEVEL_CHOICES[u].label} must be one of P1..P{PRIORITIES[-1]}",
+                    _(
+                        "priority for impact %(impact)s, urgency %(urgency)s must be one of "
+                        "P1..P%(last)s",
+                        impact=gettext(LEVEL_CHOICES[i].label),
+                        urgency=gettext(LEVEL_CHOICES[u].label),
+                        last=PRIORITIES[-1],
+                    ),
                     field=f"m_{i}_{u}",
                     code="invalid_field",
                 )
@@ -102,7 +114,10 @@ def _desk_settings(matrix: list[list[str]], hours_text: str) -> DeskSettings:
     if not (math.isfinite(hours) and 0 <= hours <= maximum):
         raise ApiError(
             422,
-            f"reopen_window_hours must be a number of hours from 0 to {maximum:g}",
+            _(
+                "reopen_window_hours must be a number of hours from 0 to %(maximum)s",
+                maximum=number(maximum),
+            ),
             field="reopen_window_hours",
             code="invalid_field",
         )
@@ -130,7 +145,7 @@ async def save_admin_settings(request: Request, user: WebAdmin, session: Session
             "user": user,
             "matrix": matrix,
             "hours": hours,
-            "error": exc.detail,
+            "error": gettext(exc.detail),
             "error_field": exc.field,
         }
         return page(request, "admin/settings.html", context, exc.status)

@@ -14,6 +14,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from web.i18n import N_, _
 from workflows.business_time import WorkRange
 from workflows.choices import PRIORITIES, Status, TicketType
 from workflows.sla import (
@@ -26,7 +27,16 @@ from workflows.sla import (
 )
 from workflows.sla_config import CalendarSpec, Conditions, DaySpec, PolicySpec
 
-WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAY_NAMES = [
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+]
+"""Catalogue messages: the page translates them where it shows them."""
 CLOCKS = [c.value for c in ClockName]
 SIMPLE_ACTIONS = [
     EscalationKind.NOTIFY_ASSIGNEE,
@@ -35,12 +45,12 @@ SIMPLE_ACTIONS = [
     EscalationKind.RAISE_PRIORITY,
 ]
 ACTION_LABELS = {
-    EscalationKind.NOTIFY_ASSIGNEE: "Notify the assignee",
-    EscalationKind.NOTIFY_GROUP_LEAD: "Notify the group lead",
-    EscalationKind.NOTIFY_MANAGERS: "Notify managers",
-    EscalationKind.NOTIFY_USER: "Notify a named person",
-    EscalationKind.RAISE_PRIORITY: "Raise the priority",
-    EscalationKind.REASSIGN: "Reassign to a group",
+    EscalationKind.NOTIFY_ASSIGNEE: N_("Notify the assignee"),
+    EscalationKind.NOTIFY_GROUP_LEAD: N_("Notify the group lead"),
+    EscalationKind.NOTIFY_MANAGERS: N_("Notify managers"),
+    EscalationKind.NOTIFY_USER: N_("Notify a named person"),
+    EscalationKind.RAISE_PRIORITY: N_("Raise the priority"),
+    EscalationKind.REASSIGN: N_("Reassign to a group"),
 }
 BLANK_LEVELS = 2
 """Empty escalation rows a form offers beyond the levels a policy has."""
@@ -74,10 +84,12 @@ def parse_duration(text: str) -> timedelta | None:
     else:
         parts = _DURATION.findall(text)
         if not parts or _DURATION.sub("", text).strip():
-            raise ValueError(f"{text!r} is not a duration; write e.g. 8h, 1h 30m, 45s or 2d")
+            raise ValueError(
+                _("%(text)s is not a duration; write e.g. 8h, 1h 30m, 45s or 2d", text=repr(text))
+            )
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds > LONGEST.total_seconds():
-        raise ValueError(f"{text!r} is far too long for a target")
+        raise ValueError(_("%(text)s is far too long for a target", text=repr(text)))
     return timedelta(seconds=seconds)
 
 
@@ -106,10 +118,10 @@ def parse_ranges(text: str) -> list[WorkRange]:
             continue
         found = _RANGE.match(part)
         if not found:
-            raise ValueError(f"{part!r} is not a range like 09:00-17:00")
+            raise ValueError(_("%(text)s is not a range like 09:00-17:00", text=repr(part)))
         h1, m1, h2, m2 = (int(g) for g in found.groups())
         if m1 > 59 or m2 > 59:
-            raise ValueError(f"{part!r}: minutes run from 00 to 59")
+            raise ValueError(_("%(text)s: minutes run from 00 to 59", text=repr(part)))
         ranges.append(WorkRange(start=h1 * 60 + m1, end=h2 * 60 + m2))
     return ranges
 
@@ -133,12 +145,18 @@ def _day_lines(text: str, field: str, *, with_hours: bool) -> list[DaySpec]:
         line = line.strip()
         if not line:
             continue
-        first, _, rest = line.partition(" ")
+        first, _sep, rest = line.partition(" ")
         try:
             day = date.fromisoformat(first)
         except ValueError:
             raise FormProblems(
-                {field: f"line {number}: {first!r} is not a date like 2026-12-24"}
+                {
+                    field: _(
+                        "line %(line)s: %(text)s is not a date like 2026-12-24",
+                        line=number,
+                        text=repr(first),
+                    )
+                }
             ) from None
         rest = rest.strip()
         hours: list[WorkRange] = []
@@ -146,12 +164,20 @@ def _day_lines(text: str, field: str, *, with_hours: bool) -> list[DaySpec]:
             found = _HOURS_PREFIX.match(rest)
             if not found:
                 raise FormProblems(
-                    {field: f"line {number}: give the day's hours, e.g. {first} 09:00-12:00"}
+                    {
+                        field: _(
+                            "line %(line)s: give the day's hours, e.g. %(day)s 09:00-12:00",
+                            line=number,
+                            day=first,
+                        )
+                    }
                 )
             try:
                 hours = parse_ranges(found.group(1))
             except ValueError as exc:
-                raise FormProblems({field: f"line {number}: {exc}"}) from None
+                raise FormProblems(
+                    {field: _("line %(line)s: %(problem)s", line=number, problem=exc)}
+                ) from None
             rest = found.group(2).strip()
         days.append(DaySpec(day=day, hours=hours, label=rest))
     return days
@@ -276,7 +302,9 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
             continue
         percent = _number(part)
         if percent is None:
-            problems["warnings"] = f"{part!r} is not a whole percentage; write e.g. 50, 75, 90"
+            problems["warnings"] = _(
+                "%(text)s is not a whole percentage; write e.g. 50, 75, 90", text=repr(part)
+            )
             break
         warnings.append(percent)
     escalations: list[EscalationLevel] = []
@@ -300,10 +328,12 @@ def policy_from_form(form: Any) -> tuple[PolicySpec, list[int], Problems]:
     reminders_text = str(form.get("close_after_reminders", "")).strip()
     close_after = _number(reminders_text) if reminders_text else None
     if reminders_text and close_after is None:
-        problems["close_after_reminders"] = f"{reminders_text!r} is not a whole number"
+        problems["close_after_reminders"] = _(
+            "%(text)s is not a whole number", text=repr(reminders_text)
+        )
     calendar = _number(form.get("calendar_id", ""))
     if calendar is None:
-        problems["calendar_id"] = "choose a calendar"
+        problems["calendar_id"] = _("choose a calendar")
     statuses = {s.value for s in Status}
     types = {t.value for t in TicketType}
     spec = PolicySpec(

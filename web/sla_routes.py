@@ -24,6 +24,8 @@ from api.services import notifications as notices
 from api.services import sla as service
 from web import sla_forms as forms
 from web.common import TicketNumber, WebAdmin, WebStaff, WebUser
+from web.formats import number
+from web.i18n import _, gettext, ngettext
 from web.render import page
 from workflows.choices import Role, Status, TicketType
 from workflows.sla import ReopenRule
@@ -65,10 +67,14 @@ def _errors(
     """
     found = dict(unreadable)
     for field, message in problems:
+        # The service's messages are catalogue messages as they stand (no parameters).
+        message = gettext(message)
         key = field_of(field)
         if key in unreadable:
             continue
-        found[key] = f"{found[key]}; {message}" if key in found else message
+        found[key] = (
+            _("%(first)s; %(more)s", first=found[key], more=message) if key in found else message
+        )
     return found
 
 
@@ -86,8 +92,13 @@ def _level_row(field: str, rows: list[int]) -> str:
 
 
 def _summary(errors: dict[str, str]) -> str:
-    return "Nothing was saved: fix the " + (
-        "field marked below." if len(errors) == 1 else f"{len(errors)} fields marked below."
+    if len(errors) == 1:
+        return _("Nothing was saved: fix the field marked below.")
+    return ngettext(
+        "Nothing was saved: fix the %(num)s field marked below.",
+        "Nothing was saved: fix the %(num)s fields marked below.",
+        len(errors),
+        num=number(len(errors)),
     )
 
 
@@ -177,14 +188,14 @@ async def edit_calendar(
     try:
         duration = forms.parse_duration(target[:40])
         if duration is None or duration <= timedelta(0):
-            raise ValueError("give a target longer than zero, e.g. 8h")
+            raise ValueError(_("give a target longer than zero, e.g. 8h"))
         if duration > MAX_PREVIEW:
-            raise ValueError("preview a target of at most 365 days")
+            raise ValueError(_("preview a target of at most 365 days"))
         preview = await service.preview_calendar(session, calendar_id, duration, None)
     except ValueError as exc:
         errors["target"] = str(exc)
     except ApiError as exc:
-        errors["target"] = exc.detail
+        errors["target"] = gettext(exc.detail)
     return _calendar_page(
         request,
         user,
@@ -340,7 +351,7 @@ async def move_policy(
     form = await request.form()
     order = [p.id for p in await service.list_policies(session)]
     if policy_id not in order:
-        raise ApiError(404, f"SLA policy {policy_id} not found", code="not_found")
+        raise ApiError(404, _("SLA policy %(id)s not found", id=policy_id), code="not_found")
     index = order.index(policy_id)
     other = index - 1 if form.get("direction") == "up" else index + 1
     if 0 <= other < len(order):
@@ -394,7 +405,7 @@ async def yaml_import(request: Request, user: WebAdmin, session: SessionDep) -> 
     context: dict[str, Any] = {"user": user, "dry_run": dry_run}
     text = ""
     if file is None or isinstance(file, str) or not file.filename:
-        context["problems"] = [("file", "choose a YAML file to upload")]
+        context["problems"] = [("file", _("choose a YAML file to upload"))]
     else:
         context["filename"] = file.filename
         raw = await file.read(MAX_UPLOAD + 1)
@@ -403,7 +414,7 @@ async def yaml_import(request: Request, user: WebAdmin, session: SessionDep) -> 
                 raise ValueError
             text = raw.decode("utf-8")
         except (UnicodeDecodeError, ValueError):
-            context["problems"] = [("file", "the file must be UTF-8 text of at most 1 MiB")]
+            context["problems"] = [("file", _("the file must be UTF-8 text of at most 1 MiB"))]
     if "problems" not in context:
         try:
             context["changes"] = await sla_io.import_text(session, text, dry_run=dry_run)
@@ -411,7 +422,7 @@ async def yaml_import(request: Request, user: WebAdmin, session: SessionDep) -> 
             context["problems"] = exc.problems
     status = 422 if "problems" in context else 200
     if status == 422:
-        context["error"] = "The file was not applied: nothing changed. Fix every problem listed."
+        context["error"] = _("The file was not applied: nothing changed. Fix every problem listed.")
     return page(request, "admin/sla_yaml.html", context, status)
 
 
