@@ -101,6 +101,7 @@ _SAME_IN_EVERY_LANGUAGE = {
     "IMAP",
     "POP3",
     "SMTP",
+    "TLS",
     "API",
     "CSV",
     "ID",
@@ -115,29 +116,40 @@ _SAME_IN_EVERY_LANGUAGE = {
 
 
 class _TextFinder(HTMLParser):
-    """Human-readable text left in a template once every Jinja construct is taken out."""
+    """Human-readable text left in a template once every Jinja construct is taken out.
+
+    Code (`<code>`, `<pre>`, `<kbd>`, `<samp>`) and what HTML's own `translate="no"`
+    marks (a machine value shown as an example, a protocol name) are not for translation.
+    """
 
     ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
+    UNTRANSLATED = ("script", "style", "code", "pre", "kbd", "samp")
+    VOID = ("input", "img", "br", "hr", "meta", "link", "source", "wbr")
 
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
-        self._skip = 0
+        self._skip: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
+        marked = dict(attrs).get("translate") == "no"
+        if (tag in self.UNTRANSLATED or marked) and tag not in self.VOID:
+            self._skip.append(tag)
+        if marked:
+            return
         for name, value in attrs:
             if name in self.ATTRIBUTES and value and _has_words(value):
                 self.found.append(f"{tag}[{name}]={value!r}")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
+        if self._skip and self._skip[-1] == tag:
+            self._skip.pop()
 
     def handle_data(self, data: str) -> None:
-        if not self._skip and _has_words(data):
-            self.found.append(data.strip())
+        # Attributes a macro writes into a tag (` aria-invalid="true"`) are markup.
+        text = re.sub(r'[\w-]+="[^"]*"', "", data)
+        if not self._skip and _has_words(text):
+            self.found.append(text.strip())
 
 
 def _has_words(text: str) -> bool:
