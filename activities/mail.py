@@ -547,6 +547,15 @@ class MailActivities:
         message["To"] = formataddr(to)
         return message
 
+    @staticmethod
+    def _body(event: TicketEventRow, language: str) -> str:
+        """What a mailed event says: a reply's text as its author wrote it, a reminder
+        written in the recipient's language."""
+        if event.kind == EventKind.CUSTOMER_REMINDED:
+            catalogue = catalogues.translations(language)
+            return notices.reminder_text(catalogue.gettext, catalogue.ngettext, event.data)
+        return str(event.data.get("body", ""))
+
     def _compose(
         self,
         ticket: Ticket,
@@ -565,7 +574,7 @@ class MailActivities:
         context = {
             "ticket": ticket_view(ticket),
             "tag": ticket_tag(ticket.number),
-            "body": str(event.data.get("body", "")),
+            "body": self._body(event, language),
             "author": author or config.from_name,
             "desk_name": config.from_name,
             "requester_name": requester[1],

@@ -17,6 +17,11 @@ def N_(message: str) -> str:
     return message
 
 
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a text with plural forms for the catalogues; shown with `ngettext`."""
+    return singular, plural
+
+
 @dataclass(frozen=True)
 class Choice:
     value: str

@@ -25,7 +25,14 @@ from web.i18n import Reader
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "web" / "templates"
 TRANSLATED = ("fa", "ar", "ja")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Choice": (2,)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "Nn_": (1, 2),
+    "Choice": (2,),
+}
 
 
 def _extracted() -> dict[str, tuple[str, ...]]:

@@ -96,19 +96,6 @@ def customer_reminder_due(state: TicketState) -> datetime | None:
     return state.pending_since + policy.remind_customer_after * (state.customer_reminders + 1)
 
 
-def reminder_text(state: TicketState, left: int | None) -> str:
-    text = (
-        f"We are still waiting for your answer on ticket #{state.number} "
-        f"({state.subject}). Reply to this message or in the portal and we carry on."
-    )
-    if left == 0:
-        text += " Without an answer the ticket will be closed."
-    elif left is not None:
-        more = "1 more reminder" if left == 1 else f"{left} more reminders"
-        text += f" Without an answer the ticket will be closed after {more}."
-    return text
-
-
 def apply_customer_reminder(state: TicketState, now: datetime) -> Change:
     """Remind the customer (mailed to them), or close the ticket when the reminders are
     used up."""
@@ -131,7 +118,9 @@ def apply_customer_reminder(state: TicketState, now: datetime) -> Change:
         EventKind.CUSTOMER_REMINDED,
         SYSTEM,
         now,
-        {"body": reminder_text(state, left), "reminder": count},
+        # What the mail says is written in the customer's language from these
+        # (`notices.reminder_text`); the workflow writes no sentence.
+        {"reminder": count, "left": left, "number": state.number, "subject": state.subject},
     )
     new, reminded = advance(state, now, reminded, customer_reminders=count)
     return Change(new, reminded, mail=True)

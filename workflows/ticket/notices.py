@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
-from workflows.choices import N_, STATUS_CHOICES
+from workflows.choices import N_, STATUS_CHOICES, Nn_
 from workflows.sla import CheckpointKind, ClockName
 
 ASSIGNED = N_("#%(number)s is now yours: %(subject)s")
@@ -32,6 +33,16 @@ REMINDER = N_("Reminder: #%(number)s %(subject)s")
 REMINDER_DETAIL = N_("Status %(status)s")
 IDLE = N_("Idle: #%(number)s %(subject)s")
 IDLE_DETAIL = N_("Nobody has acted on it since %(since)s")
+
+CUSTOMER_REMINDER = N_(
+    "We are still waiting for your answer on ticket #%(number)s (%(subject)s). "
+    "Reply to this message or in the portal and we carry on."
+)
+CLOSING = N_("Without an answer the ticket will be closed.")
+CLOSING_AFTER = Nn_(
+    "Without an answer the ticket will be closed after %(num)s more reminder.",
+    "Without an answer the ticket will be closed after %(num)s more reminders.",
+)
 
 CHECKPOINTS: dict[tuple[CheckpointKind, ClockName], str] = {
     (CheckpointKind.WARNING, ClockName.FIRST_RESPONSE): N_(
@@ -117,3 +128,26 @@ def words(
     title = fill(gettext, message, params, instant) if message else ""
     line = fill(gettext, detail, params, instant) if detail else ""
     return title, "\n".join(part for part in (line, body) if part)
+
+
+def reminder_text(
+    gettext: Callable[[str], str],
+    ngettext: Callable[[str, str, int], str],
+    data: Mapping[str, Any],
+) -> str:
+    """The words of a customer reminder (a `customer_reminded` event's data) in the
+    language of `gettext`; an event from before message ids carries them in `body`."""
+    if "left" not in data:
+        return str(data.get("body", ""))
+    params = {"number": data.get("number"), "subject": data.get("subject")}
+    text = fill(gettext, CUSTOMER_REMINDER, params)
+    left = data["left"]
+    if left == 0:
+        return f"{text} {gettext(CLOSING)}"
+    if isinstance(left, int):
+        closing = ngettext(*CLOSING_AFTER, left)
+        try:
+            return f"{text} {closing % {'num': left}}"
+        except (KeyError, ValueError, TypeError):
+            return text
+    return text
