@@ -46,29 +46,31 @@ CLOSING_AFTER = Nn_(
 
 CHECKPOINTS: dict[tuple[CheckpointKind, ClockName], str] = {
     (CheckpointKind.WARNING, ClockName.FIRST_RESPONSE): N_(
-        "#%(number)s: %(percent)s%% of the first response target used"
+        "ticket #%(number)s: %(percent)s%% of the first response target used"
     ),
     (CheckpointKind.WARNING, ClockName.NEXT_UPDATE): N_(
-        "#%(number)s: %(percent)s%% of the next update target used"
+        "ticket #%(number)s: %(percent)s%% of the next update target used"
     ),
     (CheckpointKind.WARNING, ClockName.RESOLUTION): N_(
-        "#%(number)s: %(percent)s%% of the resolution target used"
+        "ticket #%(number)s: %(percent)s%% of the resolution target used"
     ),
     (CheckpointKind.BREACH, ClockName.FIRST_RESPONSE): N_(
-        "#%(number)s breached its first response target"
+        "ticket #%(number)s breached its first response target"
     ),
     (CheckpointKind.BREACH, ClockName.NEXT_UPDATE): N_(
-        "#%(number)s breached its next update target"
+        "ticket #%(number)s breached its next update target"
     ),
-    (CheckpointKind.BREACH, ClockName.RESOLUTION): N_("#%(number)s breached its resolution target"),
+    (CheckpointKind.BREACH, ClockName.RESOLUTION): N_(
+        "ticket #%(number)s breached its resolution target"
+    ),
     (CheckpointKind.ESCALATION, ClockName.FIRST_RESPONSE): N_(
-        "#%(number)s: first response escalation level %(level)s"
+        "ticket #%(number)s: first response escalation level %(level)s"
     ),
     (CheckpointKind.ESCALATION, ClockName.NEXT_UPDATE): N_(
-        "#%(number)s: next update escalation level %(level)s"
+        "ticket #%(number)s: next update escalation level %(level)s"
     ),
     (CheckpointKind.ESCALATION, ClockName.RESOLUTION): N_(
-        "#%(number)s: resolution escalation level %(level)s"
+        "ticket #%(number)s: resolution escalation level %(level)s"
     ),
 }
 """An SLA checkpoint's notice per kind and clock: whole sentences, so that each language
