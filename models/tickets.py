@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -103,13 +102,9 @@ class Ticket(Base):
     remind_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     idle_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Set when nobody has acted on the open ticket for its policy's idle time."""
-    search: Mapped[Any] = mapped_column(
-        TSVECTOR,
-        Computed(
-            "to_tsvector('simple', coalesce(subject, '') || ' ' || coalesce(description, ''))",
-            persisted=True,
-        ),
-    )
+    search: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
+    """Subject and description as `models.search.document` tokenises them, written by
+    the projection with the row; queries match it with `models.search.query`."""
 
 
 class TicketEventRow(Base):

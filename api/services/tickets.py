@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, cast, false, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -32,7 +33,7 @@ from api.schemas import (
     UserRef,
 )
 from api.text import sanitise
-from models import Group, Service, Ticket, TicketEventRow, User
+from models import Group, Service, Ticket, TicketEventRow, User, search
 from workflows.choices import COMMENT_KINDS, Status, TicketType
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket.actions import legal_actions
@@ -290,13 +291,16 @@ def _filtered(principal: Principal, filters: TicketFilters) -> Select[Ticket, st
         query = query.where(Ticket.requester_id == filters.requester_id)
     if filters.q:
         text = filters.q.strip()
-        conditions: list[ColumnElement[bool]] = [
-            Ticket.search.op("@@")(func.websearch_to_tsquery("simple", text))
-        ]
+        conditions: list[ColumnElement[bool]] = []
+        # Tokenised by the same module as the projection's write (models/search.py);
+        # text without a word (only punctuation) matches no ticket by its text.
+        words = search.query(text)
+        if words is not None:
+            conditions.append(Ticket.search.op("@@")(cast(words, TSQUERY)))
         number = text.lstrip("#")
         if number.isdigit() and len(number) < 18:
             conditions.append(Ticket.number == int(number))
-        query = query.where(or_(*conditions))
+        query = query.where(or_(*conditions) if conditions else false())
     return query
 
 
