@@ -102,7 +102,7 @@ class Ticket(Base):
     remind_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     idle_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Set when nobody has acted on the open ticket for its policy's idle time."""
-    search: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
+    search: Mapped[Any] = mapped_column(TSVECTOR, nullable=False, deferred=True)
     """Subject and description as `models.search.document` tokenises them, written by
     the projection with the row; queries match it with `models.search.query`."""
 
