@@ -5,9 +5,12 @@ ZWNJ, English as before; hostile text answers with results or a 422, never a 500
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
+from models.search import document
 from tests.factories import Directory, Person
 
 
@@ -131,3 +134,56 @@ def test_search_text_too_long_or_with_nul_is_refused_naming_the_field(
     response = requester.api.get("/tickets", params={"q": q})
     assert response.status_code == 422
     assert "q" in response.text
+
+
+def test_a_search_over_more_tickets_than_its_window_finds_old_and_new_matches_in_order(
+    directory: Directory,
+) -> None:
+    """More tickets than api.services.tickets.SEARCH_WINDOW (1000) read in order: a common
+    word fills the page from the newest, a rare one is found among the oldest, and
+    pages cross the window's edge without losing or repeating a ticket."""
+    customer = directory.person("customer", directory.organisation())
+    tag = uuid.uuid4().hex[:10]
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(1100):  # i = 0 is the oldest
+        words = ["common", tag]
+        if i in (3, 1099):
+            words.append("rare")
+        if i % 40 == 0:  # 28 tickets, on both sides of the window's edge
+            words.append("sparse")
+        at = now - timedelta(days=400) + timedelta(minutes=i)
+        subject = f"ticket {i}"
+        description = " ".join(words)
+        rows.append(
+            (f"ticket-{uuid.uuid4().hex}", 1, "incident", "closed", "portal", subject,
+             description, customer.id, 2, 2, 3, at, at, document(subject, description))
+        )  # fmt: skip
+    with psycopg.connect(directory.dsn, autocommit=True) as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY tickets (id, seq, type, status, channel, subject, description, requester_id,"
+                " impact, urgency, priority, created_at, updated_at, search) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        conn.execute("ANALYZE tickets")
+
+    def subjects(q: str, limit: int = 25, *, every_page: bool = True) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, object] = {"q": q, "limit": limit}
+            if cursor:
+                params["cursor"] = cursor
+            page = customer.api.ok("GET", "/tickets", params=params)
+            seen += [t["subject"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None or not every_page:
+                return seen
+
+    assert subjects("common", every_page=False) == [f"ticket {i}" for i in range(1099, 1074, -1)]
+    assert subjects(f"rare {tag}") == ["ticket 1099", "ticket 3"]
+    assert subjects("sparse", limit=10) == [f"ticket {i}" for i in range(1080, -1, -40)]
