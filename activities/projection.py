@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
@@ -35,6 +35,7 @@ from models import (
     User,
 )
 from models.notifications import NOTIFY_CHANNEL, announcements
+from models.search import document
 from workflows import ids
 from workflows.choices import Audience, EventKind, Role
 from workflows.priority import priority_for
@@ -202,6 +203,7 @@ def _write_statement(opening: bool) -> Select[tuple[int]]:
     latest attempt at a seq is the one it kept, so the event overwrites on conflict.
     """
     row: dict[str, Any] = {name: bindparam(name) for name in _ROW_COLUMNS}
+    row["search"] = bindparam("search", type_=TSVECTOR)
     ticket: Insert | Update
     if opening:
         ticket = (
@@ -230,7 +232,9 @@ def _write_statement(opening: bool) -> Select[tuple[int]]:
 
 _EVENT_COLUMNS = ("kind", "at", "actor_id", "actor_role", "public", "data")
 _ROW_COLUMNS = COLUMNS
-"""Every column of the row the projection gives (the table also has id, number, search)."""
+"""Every column of the row the projection gives (the table also has id, number, and
+search, which `_write` tokenises here: the workflow does no I/O and keeps no text
+index)."""
 _OPEN_WRITE = _write_statement(opening=True)
 _CHANGE_WRITE = _write_statement(opening=False)
 
@@ -261,7 +265,15 @@ async def _write(
         statement,
         # No key may be named like a column the statement does not set: an UPDATE
         # would set that column from it.
-        {**row(state), "ticket_id": state.id, "event_seq": event.seq, **values},
+        {
+            **row(state),
+            # Tokenised on every write, not only when the text changed: the cost per
+            # ticket is a fraction of a millisecond (docs/benchmarks.md, "Search").
+            "search": document(state.subject, state.description),
+            "ticket_id": state.id,
+            "event_seq": event.seq,
+            **values,
+        },
     )
     if number is None:
         number = await conn.scalar(select(_tickets.c.number).where(_tickets.c.id == state.id))

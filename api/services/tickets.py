@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, cast, false, func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -32,7 +33,7 @@ from api.schemas import (
     UserRef,
 )
 from api.text import sanitise
-from models import Group, Service, Ticket, TicketEventRow, User
+from models import Group, Service, Ticket, TicketEventRow, User, search
 from workflows.choices import COMMENT_KINDS, Status, TicketType
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket.actions import legal_actions
@@ -264,7 +265,13 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
     return value, number
 
 
-def _filtered(principal: Principal, filters: TicketFilters) -> Select[Ticket, str, str, str, str]:
+def _filtered(
+    principal: Principal, filters: TicketFilters, match: str = "indexed"
+) -> Select[Ticket, str, str, str, str]:
+    """The tickets `filters` select. `match` says how the search text is matched:
+    "indexed" (`@@`, which the planner may answer from the GIN index), "scanned"
+    (the same match as a function the index cannot answer, for rows read in order
+    anyway) or "ignored"."""
     query = _WITH_NAMES.where(visible_to(principal))
     if filters.queue == "mine":
         query = query.where(Ticket.assignee_id == principal.id)
@@ -288,15 +295,23 @@ def _filtered(principal: Principal, filters: TicketFilters) -> Select[Ticket, st
         query = query.where(Ticket.assignee_id == filters.assignee_id)
     if filters.requester_id is not None:
         query = query.where(Ticket.requester_id == filters.requester_id)
-    if filters.q:
-        text = filters.q.strip()
-        conditions: list[ColumnElement[bool]] = [
-            Ticket.search.op("@@")(func.websearch_to_tsquery("simple", text))
-        ]
-        number = text.lstrip("#")
+    if filters.q and match != "ignored":
+        typed = filters.q.strip()
+        conditions: list[ColumnElement[bool]] = []
+        # Tokenised by the same module as the projection's write (models/search.py);
+        # text without a word (only punctuation) matches no ticket by its text.
+        words = search.query(typed)
+        if words is not None:
+            tsquery = cast(words, TSQUERY)
+            conditions.append(
+                Ticket.search.op("@@")(tsquery)
+                if match == "indexed"
+                else func.ts_match_vq(Ticket.search, tsquery)
+            )
+        number = typed.lstrip("#")
         if number.isdigit() and len(number) < 18:
             conditions.append(Ticket.number == int(number))
-        query = query.where(or_(*conditions))
+        query = query.where(or_(*conditions) if conditions else false())
     return query
 
 
@@ -307,16 +322,24 @@ async def list_tickets(
     descending = filters.sort.startswith("-")
     column_name = filters.sort.lstrip("-")
     column = _SORT_COLUMNS[column_name]
-    query = _filtered(principal, filters)
+    key = tuple_(column, Ticket.number)
+    after: Any = None
     if cursor:
         value, number = _decode_cursor(cursor, column_name)
-        key = tuple_(column, Ticket.number)
-        query = query.where(key < (value, number) if descending else key > (value, number))
-    if descending:
-        query = query.order_by(column.desc(), Ticket.number.desc())
+        after = key < (value, number) if descending else key > (value, number)
+
+    def page(match: str, *conditions: Any, by: Any = column) -> _Page:
+        query = _filtered(principal, filters, match)
+        for condition in (after, *conditions):
+            if condition is not None:
+                query = query.where(condition)
+        order = (by.desc(), Ticket.number.desc()) if descending else (by.asc(), Ticket.number.asc())
+        return query.order_by(*order)
+
+    if filters.q and column_name == "updated_at":
+        rows = await _search_newest_first(session, page, filters.limit + 1, descending)
     else:
-        query = query.order_by(column.asc(), Ticket.number.asc())
-    rows = (await session.execute(query.limit(filters.limit + 1))).all()
+        rows = list((await session.execute(page("indexed").limit(filters.limit + 1))).all())
     items = [present_found(row, principal) for row in rows[: filters.limit]]
     next_cursor = None
     if len(rows) > filters.limit:
@@ -324,6 +347,49 @@ async def list_tickets(
         value = getattr(last, column_name)
         next_cursor = _encode_cursor(NEVER if value is None else value, last.number)
     return TicketPage(items=items, next_cursor=next_cursor)
+
+
+_Page = Select[Ticket, str, str, str, str]
+SEARCH_WINDOW = 1000
+"""Newest tickets a search reads in order before it asks the text index instead."""
+
+
+async def _search_newest_first(
+    session: AsyncSession, page: Callable[..., _Page], wanted: int, descending: bool
+) -> list[Any]:
+    """A search's page in (updated_at, number) order, planned by what is known of the
+    match rather than by PostgreSQL's estimate of it.
+
+    The planner estimates a phrase (a Japanese word's bigrams, a quoted phrase) as
+    if its words were independent: it fetched and sorted thousands of matches of a
+    common Japanese word it thought rare, and walked tens of thousands of rows for an
+    English phrase it thought common (docs/benchmarks.md, "Search"). So: first read
+    the newest SEARCH_WINDOW tickets in order and match each (a common word fills
+    the page there); only if they hold less than a page, ask the GIN index for the
+    older matches, which are then known to be rare enough to fetch and sort.
+    """
+    key = tuple_(Ticket.updated_at, Ticket.number)
+    bound = (
+        await session.execute(
+            page("ignored")
+            .with_only_columns(Ticket.updated_at, Ticket.number)
+            .offset(SEARCH_WINDOW - 1)
+            .limit(1)
+        )
+    ).first()
+    if bound is None:  # fewer tickets than the window: reading them all in order is cheap
+        return list((await session.execute(page("scanned").limit(wanted))).all())
+    edge = (bound.updated_at, bound.number)
+    inside = key >= edge if descending else key <= edge
+    rows = list((await session.execute(page("scanned", inside).limit(wanted))).all())
+    if len(rows) == wanted:
+        return rows
+    # Sorted by an expression no index provides, so the planner cannot walk an index
+    # in order for them: it takes the matches from the GIN index and sorts them.
+    unordered = Ticket.updated_at + text("interval '0'")
+    beyond = key < edge if descending else key > edge
+    rest = page("indexed", beyond, by=unordered).limit(wanted - len(rows))
+    return rows + list((await session.execute(rest)).all())
 
 
 async def count_tickets(session: AsyncSession, principal: Principal, filters: TicketFilters) -> int:
