@@ -36,7 +36,9 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
 }
 """What each kind's templates may use; `ticket` has the ticket's fields (number, subject, ...)."""
 
-TICKET_FIELDS = tuple(attr.key for attr in Ticket.__mapper__.column_attrs)
+TICKET_FIELDS = tuple(attr.key for attr in Ticket.__mapper__.column_attrs if not attr.deferred)
+"""The ticket's fields a template may read: its columns, less the search index (deferred:
+never loaded with a row, and nothing a person reads)."""
 
 
 def template_name(language: str, kind: str, part: str) -> str:
