@@ -5,9 +5,9 @@ which statuses, which rule its validator runs besides the message's field rules,
 changes the state (its timeline event, whom it notifies, whether it is mailed), what the
 workflow loads before applying it, and how the API and the web offer it. From this one
 table come the workflow's dispatch and validator (`workflows.ticket.workflow`),
-`legal_actions`, the ticket client's update names (`api.tickets.client`), the API's
+`legal_actions`, the ticket client's update names (`api.ticket_client`), the API's
 action routes and their OpenAPI schema (`api.routers.ticket_actions`) and the web UI's
-action forms (`web.tickets`).
+action forms (`web.actions`).
 
 Adding an action: its message (`workflows.ticket.messages`, fields with their rules),
 its rule and transition (one of the topic modules), one declaration here, its test.

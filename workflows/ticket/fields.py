@@ -9,7 +9,7 @@ The rule binds where a message is read:
   message naming the field, before anything is written;
 - the API derives each action's request body from the message and turns every rule
   into that body's JSON-schema constraint, so a bad field is refused at the door with a
-  422 and the OpenAPI schema says what is allowed (`api.tickets.actions`);
+  422 and the OpenAPI schema says what is allowed (`api.ticket_requests`);
 - a `Ref` names what an id must point at; the API looks it up before the update is sent.
 
 Plain data and functions, no I/O.
