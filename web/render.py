@@ -25,6 +25,7 @@ from workflows.choices import (
     Status,
     TicketType,
 )
+from workflows.sla import CLOCK_LABELS
 from workflows.ticket.rules import DONE, WORKING
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -56,6 +57,7 @@ env.globals.update(
     TYPE_CHOICES={t.value: c for t, c in TYPE_CHOICES.items()},
     PRIORITY_CHOICES=PRIORITY_CHOICES,
     ROLE_CHOICES=ROLE_CHOICES,
+    CLOCK_LABELS={clock.value: label for clock, label in CLOCK_LABELS.items()},
     LEVEL_CHOICES=LEVEL_CHOICES,
     RESOLUTION_CHOICES={r.value: c for r, c in RESOLUTION_CHOICES.items()},
     STATUSES=[s.value for s in Status],

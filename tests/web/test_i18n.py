@@ -517,3 +517,48 @@ def formats_for_fa(at: datetime) -> str:
         return formats.instant(at)
     finally:
         i18n.read_as(previous)
+
+
+# ------------------------------------------------------------------ the timeline
+
+_EVENT_DATA: dict[str, dict[str, object]] = {
+    "classified": {"impact": {"to": 1}, "urgency": {"to": 2}, "priority": {"from": 3, "to": 1}},
+    "assigned": {"group_id": {"to": 1}, "assignee_id": {"to": 2}},
+    "pended": {"reason": "Waiting for the part"},
+    "resolved": {"resolution_code": "solved"},
+    "closed": {"automatic": True},
+    "attached": {"filename": "log.txt"},
+    "parent_linked": {"parent": {"from": None, "to": 12}},
+    "priority_raised": {"priority": {"from": 3, "to": 2}},
+    "offered": {"agent_id": 2},
+    "offer_expired": {"agent_id": 2},
+    "consult_asked": {"colleague_id": 2, "message": "Any idea?"},
+    "consult_answered": {"body": "Yes"},
+    "reminder_set": {"at": "2027-03-20T12:00:00+00:00"},
+    "sla_warning": {"clock": "resolution", "percent": 75},
+    "sla_breached": {"clock": "first_response"},
+    "sla_escalated": {"clock": "next_update", "level": 2},
+    "idle": {"level": 1, "since": "2027-03-20T12:00:00+00:00"},
+    "customer_reminded": {"reminder": 2, "left": 1, "number": 7, "subject": "Printer"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", *TRANSLATED])
+def test_every_timeline_event_is_a_sentence_in_every_language(language: str, reading: None) -> None:
+    from types import SimpleNamespace
+
+    from web.render import env
+    from workflows.choices import EventKind
+
+    macros = env.get_template("_macros.html").module
+    names = ("Maryam", {1: "L2", 2: "Reza"}, {1: "L2"})
+    for kind in EventKind:
+        event = SimpleNamespace(kind=kind, data=_EVENT_DATA.get(kind.value, {}))
+        i18n.read_as(Reader())
+        english = str(macros.event_text(event, *names))
+        i18n.read_as(Reader(language=language))
+        text = str(macros.event_text(event, *names))
+        # The bare fallback shows the kind's code (`sla_warning`); a sentence never does.
+        assert "_" not in kind.value or kind.value not in text, (language, kind, text)
+        if language != "en":
+            assert text != english, (language, kind, text)
