@@ -25,7 +25,7 @@ from api.services import sla as service
 from web import sla_forms as forms
 from web.common import TicketNumber, WebAdmin, WebStaff, WebUser
 from web.formats import number
-from web.i18n import _, gettext, ngettext
+from web.i18n import N_, _, gettext, ngettext
 from web.render import page
 from workflows.choices import Role, Status, TicketType
 from workflows.sla import ReopenRule
@@ -122,8 +122,10 @@ def _calendar_page(
     target: str = DEFAULT_PREVIEW,
     saved: bool = False,
     status: int = 200,
+    **more: Any,
 ) -> Response:
     context = {
+        **more,
         "user": user,
         "form": form,
         "calendar": calendar,
@@ -141,10 +143,22 @@ def _calendar_page(
     return response
 
 
+WORK_WEEKS: dict[str, tuple[str, frozenset[int]]] = {
+    "mon-fri": (N_("Monday to Friday"), frozenset({0, 1, 2, 3, 4})),
+    "sat-wed": (N_("Saturday to Wednesday"), frozenset({5, 6, 0, 1, 2})),
+    "sun-thu": (N_("Sunday to Thursday"), frozenset({6, 0, 1, 2, 3})),
+}
+"""The working weeks a new calendar may start from (days Monday first): the one of most of
+Europe and the Americas, Iran's, and that of Saudi Arabia, the Emirates and Egypt."""
+
+
 @router.get("/admin/calendars/new")
-async def new_calendar(request: Request, user: WebAdmin) -> Response:
-    form = {f"week.{i}": "09:00-17:00" if i < 5 else "" for i in range(7)}
-    return _calendar_page(request, user, {"timezone": "UTC", **form})
+async def new_calendar(request: Request, user: WebAdmin, week: str = "mon-fri") -> Response:
+    days = WORK_WEEKS.get(week, WORK_WEEKS["mon-fri"])[1]
+    form = {f"week.{i}": "09:00-17:00" if i in days else "" for i in range(7)}
+    return _calendar_page(
+        request, user, {"timezone": "UTC", **form}, work_weeks=WORK_WEEKS, chosen_week=week
+    )
 
 
 async def _save_calendar(

@@ -671,3 +671,22 @@ def test_pages_render_for_an_admin(admin_web: httpx.Client) -> None:
         assert r.status_code == 200, path
     assert admin_web.get("/admin/calendars/2147483000").status_code == 404
     assert admin_web.get("/admin/jobs/bulk-" + "0" * 32).status_code == 404
+
+
+def test_a_new_calendar_starts_from_the_working_week_of_its_country(
+    admin_web: httpx.Client,
+) -> None:
+    """Iran works Saturday to Wednesday; Saudi Arabia, the Emirates and Egypt Sunday to
+    Thursday: a new calendar can start from either instead of Monday to Friday."""
+    days = range(7)  # Monday first
+    weeks = {
+        "sat-wed": {5, 6, 0, 1, 2},
+        "sun-thu": {6, 0, 1, 2, 3},
+        "mon-fri": {0, 1, 2, 3, 4},
+        "no-such-week": {0, 1, 2, 3, 4},
+    }
+    for week, working in weeks.items():
+        page = admin_web.get("/admin/calendars/new", params={"week": week}).text
+        filled = {day for day in days if input_value(page, f"week.{day}")}
+        assert filled == working, (week, filled)
+    assert 'href="/admin/calendars/new?week=sat-wed"' in page
