@@ -86,7 +86,15 @@ def refused(
 
 
 def not_found(what: str) -> ApiError:
+    """404 for `what` (English only; `missing` is the same written as a message id)."""
     return ApiError(404, f"{what} not found", code="not_found")
+
+
+def missing(message_id: str, **params: Param) -> ApiError:
+    """404 whose message id names what was not found ("ticket #%(number)s not found")."""
+    return ApiError(
+        404, english(message_id, params), code="not_found", message_id=message_id, params=params
+    )
 
 
 def from_violation(exc: RuleViolation) -> ApiError:
