@@ -68,6 +68,7 @@ def invalid(problems: list[tuple[str, str]], prefix: str = "") -> ApiError:
 def refused(
     status: int,
     message_id: str,
+    /,
     *,
     field: str | None = None,
     code: str = "error",

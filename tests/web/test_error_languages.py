@@ -7,9 +7,17 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from collections.abc import Iterator
 
+import pytest
+
+from api.errors import ApiError, from_violation, refused
 from tests.factories import Directory, Person, browser_session, csrf_of
 from web import i18n
+from web.errors import error_text
+from web.i18n import Reader
+from workflows.ticket.errors import ViolationKind, refuse
+from workflows.ticket.rules import REFUSED
 
 
 def alert(page: str) -> tuple[str, str]:
@@ -117,3 +125,43 @@ def test_an_arabic_admin_reads_a_refused_setting_in_arabic(
     assert answer.json()["detail"] == (
         f"domains: {domain} belongs to the organisation {first!r} already; remove it there first"
     )
+
+
+@pytest.fixture
+def reading() -> Iterator[None]:
+    yield
+    i18n.read_as(Reader())
+
+
+def test_an_error_is_written_for_its_reader(reading: None) -> None:
+    exc = from_violation(
+        refuse(
+            ViolationKind.ILLEGAL_STATE,
+            REFUSED["close"][0],
+            number=12,
+            status="open",
+            allowed=["resolved"],
+        )
+    )
+    assert exc.detail == "cannot close ticket #12 while it is open; allowed when resolved"
+    # English readers read the API's own text.
+    assert error_text(exc) == exc.detail
+    i18n.read_as(Reader(language="ja"))
+    assert error_text(exc) == (
+        f"状態が「{tr('ja', 'Open')}」のため、チケット #12 をクローズできません"
+        f"（可能な状態: {tr('ja', 'Resolved')}）"
+    )
+    i18n.read_as(Reader(language="ar"))
+    allowed = refused(
+        409, REFUSED["resolve"][0], number=7, status="closed", allowed=["new", "open"]
+    )
+    assert f"{tr('ar', 'New')} و{tr('ar', 'Open')}" in error_text(allowed)
+
+
+def test_an_error_whose_translation_does_not_fit_is_shown_in_english(reading: None) -> None:
+    i18n.read_as(Reader(language="fa"))
+    # A parameter the raise site forgot: the page still shows the error, in English.
+    broken = ApiError(409, "cannot close ticket #3", message_id=REFUSED["close"][0], params={})
+    assert error_text(broken) == "cannot close ticket #3"
+    # An error without an id is looked up as it stands (routes that translated it already).
+    assert error_text(ApiError(422, "the file is empty")) == "فایل خالی است"
