@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
+from api.errors import ApiError, refused
 from api.schemas import (
     MAX_INT,
     NOTIFICATION_KINDS,
@@ -36,7 +36,7 @@ from web.common import (
 from web.errors import error_text
 from web.i18n import _
 from web.render import page
-from workflows.choices import Channel, Role, TicketType
+from workflows.choices import N_, Channel, Role, TicketType
 
 router = APIRouter(include_in_schema=False)
 
@@ -180,7 +180,7 @@ async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> 
     values: dict[str, str | list[str]] = {**texts, **lists}
     try:
         if not texts["group_id"].isdigit():
-            raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
+            raise refused(422, N_("choose a group"), field="group_id", code="invalid_field")
         body = validated(
             RoutingRuleBody,
             {
