@@ -92,6 +92,9 @@ FORM_ERRORS: dict[str, str] = {
 field. A `value_error` carries its own text (a validator of ours wrote it), kept as it is.
 An error of any other type is shown in pydantic's English."""
 
+TOO_SHORT = N_("%(field)s: must be at least %(min_length)s characters")
+"""A text shorter than its minimum above one ("must not be empty" is for a minimum of one)."""
+
 
 def form_error(exc: ValidationError) -> ApiError:
     """The first problem pydantic found in a form, as the 422 that names the form field:
@@ -104,6 +107,8 @@ def problem(first: ErrorDetails, field: str | None) -> ApiError:
     """One problem pydantic found, in `field`, as the 422 a page shows (`form_error`)."""
     detail = f"{field}: {first['msg']}" if field else first["msg"]
     message_id = FORM_ERRORS.get(first["type"]) if field else None
+    if first["type"] == "string_too_short" and (first.get("ctx") or {}).get("min_length") != 1:
+        message_id = TOO_SHORT
     if message_id is None or field is None:
         return ApiError(422, detail, field=field, code="invalid_field")
     return ApiError(
@@ -121,7 +126,7 @@ def _context(error: ErrorDetails) -> dict[str, Param]:
     text of our own validator."""
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     params: dict[str, Param] = {}
-    for name in ("max_length", "gt", "ge", "lt", "le"):
+    for name in ("max_length", "min_length", "gt", "ge", "lt", "le"):
         if name in ctx:
             limit = ctx[name]
             params[name] = limit if isinstance(limit, int) else str(limit)

@@ -8,13 +8,15 @@ import html
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Literal
 
 import pytest
+from pydantic import BaseModel, Field, ValidationError
 
 from api.errors import ApiError, from_violation, refused
 from tests.factories import Directory, Person, browser_session, csrf_of
 from web import i18n
-from web.errors import error_text
+from web.errors import error_text, form_error
 from web.i18n import Reader
 from workflows.ticket.errors import ViolationKind, refuse
 from workflows.ticket.rules import REFUSED
@@ -165,3 +167,35 @@ def test_an_error_whose_translation_does_not_fit_is_shown_in_english(reading: No
     assert error_text(broken) == "cannot close ticket #3"
     # An error without an id is looked up as it stands (routes that translated it already).
     assert error_text(ApiError(422, "the file is empty")) == "فایل خالی است"
+
+
+class _Form(BaseModel):
+    subject: str = Field(min_length=3, max_length=5)
+    hours: int = Field(ge=1)
+    kind: Literal["incident", "service_request"] = "incident"
+
+
+def _form_error(data: dict[str, object]) -> ApiError:
+    with pytest.raises(ValidationError) as caught:
+        _Form.model_validate_strings(data)
+    return form_error(caught.value)
+
+
+def test_a_form_error_names_the_field_in_the_reader_s_language(reading: None) -> None:
+    too_long = _form_error({"subject": "abcdefg", "hours": "2"})
+    # The page's English stays pydantic's, as before.
+    assert too_long.detail == "subject: String should have at most 5 characters"
+    assert too_long.field == "subject"
+    i18n.read_as(Reader(language="ja"))
+    assert error_text(too_long) == "subject: 5 文字以内で入力してください"
+    assert error_text(_form_error({"subject": "ab", "hours": "2"})) == (
+        "subject: 3 文字以上で入力してください"
+    )
+    i18n.read_as(Reader(language="fa"))
+    assert error_text(_form_error({"subject": "abcd", "hours": "0"})) == (
+        "hours: باید دست‌کم ۱ باشد"
+    )
+    i18n.read_as(Reader(language="ar"))
+    assert error_text(_form_error({"subject": "abcd", "hours": "2", "kind": "x"})) == (
+        "kind: يجب أن يكون أحد القيم التالية: incident وservice_request"
+    )
