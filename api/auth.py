@@ -10,10 +10,10 @@ from fastapi import Request
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from api.errors import ApiError
+from api.errors import refused
 from api.security import digest, new_secret, same
 from models import ApiToken, GroupMember, Organisation, User, WebSession
-from workflows.choices import Role
+from workflows.choices import N_, Role
 from workflows.ticket.messages import Actor
 
 SESSION_COOKIE = "tempodesk_session"
@@ -134,7 +134,7 @@ async def authenticate(
     if token is not None:
         row = (await session.execute(_BY_TOKEN, {"digest": digest(token)})).one_or_none()
         if row is None:
-            raise ApiError(401, "the bearer token is unknown or revoked", code="unauthenticated")
+            raise refused(401, N_("the bearer token is unknown or revoked"), code="unauthenticated")
         now = datetime.now(UTC)
         if row.last_used_at is None or now - row.last_used_at > _TOKEN_TOUCH_INTERVAL:
             await session.execute(
@@ -166,7 +166,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not sent or principal.csrf_token is None or not same(sent, principal.csrf_token):
-        raise ApiError(403, "the CSRF token is missing or wrong; reload the page", code="csrf")
+        raise refused(403, N_("the CSRF token is missing or wrong; reload the page"), code="csrf")
 
 
 async def start_session(session: AsyncSession, user_id: int, hours: int) -> str:

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.auth import Principal, authenticate, check_csrf
-from api.errors import ApiError
+from api.errors import refused
 from api.live import NotificationHub
 from api.settings import Settings
+from workflows.choices import N_
 from workflows.ticket.client import TicketClient
 
 
@@ -54,9 +55,9 @@ async def _authenticated(request: Request) -> Principal:
     async with reader.connect() as conn:
         principal = await authenticate(request, conn)
     if principal is None:
-        raise ApiError(
+        raise refused(
             401,
-            "authentication required: send 'Authorization: Bearer <token>' or log in",
+            N_("authentication required: send 'Authorization: Bearer <token>' or log in"),
             code="unauthenticated",
         )
     await check_csrf(request, principal)
@@ -85,13 +86,13 @@ LiveDep = Annotated[NotificationHub, Depends(_live)]
 
 async def _staff(user: CurrentUser) -> Principal:
     if not user.is_staff:
-        raise ApiError(403, "only agents, managers and admins may do this", code="forbidden")
+        raise refused(403, N_("only agents, managers and admins may do this"), code="forbidden")
     return user
 
 
 async def _admin(user: CurrentUser) -> Principal:
     if not user.is_admin:
-        raise ApiError(403, "only admins may do this", code="forbidden")
+        raise refused(403, N_("only admins may do this"), code="forbidden")
     return user
 
 

@@ -6,6 +6,7 @@ Every error body is `{"detail": <message a person can act on>, "field": <name or
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import Param, RuleViolation, ViolationKind, english
 
 STATUS_BY_KIND = {
     ViolationKind.ILLEGAL_STATE: 409,
@@ -26,6 +27,10 @@ STATUS_BY_KIND = {
 
 
 class ApiError(Exception):
+    """An answer other than success. `detail` is English: the JSON API's `detail`. Raised
+    with a catalogue message id (`refused`), `message_id` and `params` let the web UI write
+    it in its reader's language (`web.i18n.error_text`)."""
+
     def __init__(
         self,
         status: int,
@@ -34,6 +39,8 @@ class ApiError(Exception):
         field: str | None = None,
         code: str = "error",
         errors: list[dict[str, str]] | None = None,
+        message_id: str | None = None,
+        params: Mapping[str, Param] | None = None,
     ):
         super().__init__(detail)
         self.status = status
@@ -41,6 +48,8 @@ class ApiError(Exception):
         self.field = field
         self.code = code
         self.errors = errors
+        self.message_id = message_id
+        self.params: dict[str, Param] = dict(params or {})
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"detail": self.detail, "field": self.field, "code": self.code}
@@ -56,14 +65,50 @@ def invalid(problems: list[tuple[str, str]], prefix: str = "") -> ApiError:
     return ApiError(422, detail, field=errors[0]["field"], code="invalid_field", errors=errors)
 
 
+def refused(
+    status: int,
+    message_id: str,
+    /,
+    *,
+    field: str | None = None,
+    code: str = "error",
+    **params: Param,
+) -> ApiError:
+    """An `ApiError` written as a catalogue message id (marked with `N_`) and its
+    parameters; its English `detail` is the id filled in."""
+    return ApiError(
+        status,
+        english(message_id, params),
+        field=field,
+        code=code,
+        message_id=message_id,
+        params=params,
+    )
+
+
 def not_found(what: str) -> ApiError:
+    """404 for `what` (English only; `missing` is the same written as a message id)."""
     return ApiError(404, f"{what} not found", code="not_found")
+
+
+def missing(message_id: str, **params: Param) -> ApiError:
+    """404 whose message id names what was not found ("ticket #%(number)s not found")."""
+    return ApiError(
+        404, english(message_id, params), code="not_found", message_id=message_id, params=params
+    )
 
 
 def from_violation(exc: RuleViolation) -> ApiError:
     """A refused change (by the rules, the ticket's workflow or the engine) as the API error
     a person sees."""
-    return ApiError(STATUS_BY_KIND[exc.kind], exc.message, field=exc.field, code=exc.kind.value)
+    return ApiError(
+        STATUS_BY_KIND[exc.kind],
+        exc.message,
+        field=exc.field,
+        code=exc.kind.value,
+        message_id=exc.message_id,
+        params=exc.params,
+    )
 
 
 def _field_of(loc: tuple[Any, ...]) -> str | None:

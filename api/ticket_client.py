@@ -30,7 +30,13 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from workflows import ids
 from workflows.ticket.actions import OPEN, action_for
 from workflows.ticket.client import Opened, TicketClosed
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import (
+    ENGINE_UNAVAILABLE,
+    TIMED_OUT,
+    RuleViolation,
+    ViolationKind,
+    refuse,
+)
 from workflows.ticket.messages import OpenTicket, TicketInput, TicketState
 from workflows.ticket.workflow import TicketWorkflow
 
@@ -56,20 +62,28 @@ def refusal(exc: Exception) -> RuleViolation:
     else (a bug) is raised as it is."""
     if isinstance(exc, WorkflowUpdateFailedError) and isinstance(exc.cause, ApplicationError):
         cause = exc.cause
-        field = cause.details[0] if cause.details and isinstance(cause.details[0], str) else None
+        details = cause.details
+        field = details[0] if details and isinstance(details[0], str) else None
+        # An older worker sends the field only; then the refusal is its English message.
+        message_id = details[1] if len(details) > 2 and isinstance(details[1], str) else None
+        params = details[2] if message_id is not None and isinstance(details[2], dict) else None
         if cause.type in _KINDS:
-            return RuleViolation(ViolationKind(cause.type), cause.message, field)
+            return RuleViolation(
+                ViolationKind(cause.type),
+                cause.message,
+                field,
+                message_id=message_id,
+                params=params,
+            )
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         return TicketClosed()
     if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return RuleViolation(ViolationKind.TIMEOUT, "the ticket did not answer in time; try again")
+        return refuse(ViolationKind.TIMEOUT, TIMED_OUT)
     if isinstance(exc, RPCError) and exc.status in (
         RPCStatusCode.UNAVAILABLE,
         RPCStatusCode.RESOURCE_EXHAUSTED,
     ):
-        return RuleViolation(
-            ViolationKind.UNAVAILABLE, "the workflow engine is unavailable; try again"
-        )
+        return refuse(ViolationKind.UNAVAILABLE, ENGINE_UNAVAILABLE)
     raise exc
 
 

@@ -2,7 +2,8 @@
 
 The pages (`web.i18n`), the API's live notifications and the worker's mail all
 translate through these, so one catalogue per language serves them all. They are
-gettext `.po` files in `models/locale/<language>/LC_MESSAGES/messages.po`, read with
+gettext `.po` files in `models/locale/<language>/LC_MESSAGES/messages.po` (and fragments
+beside it, such as `errors.po`, until they are merged into it), read with
 Babel and compiled in memory once per process (nothing to build or ship beside them;
 fuzzy entries are left out: they are not translations yet). docs/i18n.md says how
 to update them and how to add a language.
@@ -15,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -38,6 +40,23 @@ RIGHT_TO_LEFT = frozenset(
 )
 
 
+def read_catalogue(language: str) -> Catalog:
+    """The catalogue of `language` as translators wrote it: `messages.po`, plus the
+    fragments beside it (a topic translated on its own branch, e.g. `errors.po`) until they
+    are merged into it. An entry of `messages.po` wins over a fragment's."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    with (folder / f"{DOMAIN}.po").open("rb") as po:
+        catalog = read_po(po, locale=language, domain=DOMAIN)
+    for fragment in sorted(folder.glob("*.po")):
+        if fragment.stem == DOMAIN:
+            continue
+        with fragment.open("rb") as po:
+            for message in read_po(po, locale=language):
+                if message.id and message.id not in catalog:
+                    catalog[message.id] = message
+    return catalog
+
+
 @cache
 def translations(language: str) -> NullTranslations:
     """The compiled catalogue of `language`; none (the ids as they are) for English and
@@ -45,8 +64,7 @@ def translations(language: str) -> NullTranslations:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == SOURCE_LANGUAGE or not path.exists():
         return NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=language, domain=DOMAIN)
+    catalog = read_catalogue(language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

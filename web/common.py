@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import (
@@ -26,6 +27,7 @@ from api.schemas import (
 )
 from api.services import notifications
 from web import i18n
+from web.errors import error_text, form_error, problem
 from web.i18n import _
 from web.render import page
 
@@ -129,15 +131,9 @@ def validated(model: type[M], data: dict[str, Any]) -> M:
 
 
 def invalid(exc: ValidationError) -> ApiError:
-    """The first problem pydantic found, as the 422 that names the form field."""
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or None
-    return ApiError(
-        422,
-        f"{field}: {first['msg']}" if field else first["msg"],
-        field=field,
-        code="invalid_field",
-    )
+    """The first problem pydantic found, as the 422 that names the form field (in the
+    reader's language where the page shows it: `web.errors.form_error`)."""
+    return form_error(exc)
 
 
 def form_dict(form: Any, *, drop: tuple[str, ...] = (CSRF_FIELD,)) -> dict[str, Any]:
@@ -178,7 +174,7 @@ def install_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> Response:
         if request.url.path.startswith("/api/"):
             return api_error_response(exc)
-        return error_page(request, exc.status, exc.detail)
+        return error_page(request, exc.status, error_text(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -203,7 +199,7 @@ def install_handlers(app: FastAPI) -> None:
         else:
             field = ".".join(str(p) for p in loc[1:]) or None
             status = 422
-            message = f"{field}: {first['msg']}" if field else str(first["msg"])
+            message = error_text(problem(cast(ErrorDetails, first), field))
         return error_page(request, status, message)
 
     api_server_error = cast(Handler | None, app.exception_handlers.get(Exception))

@@ -21,7 +21,7 @@ from api.schemas import MAX_INT, OrganisationCreate, UserUpdate
 from api.services import directory
 from web import i18n
 from web.common import WebAdmin, WebUser, see_other, validated
-from web.i18n import gettext
+from web.errors import error_text
 from web.render import page
 from workflows.choices import DATE_CALENDAR_CHOICES, DIGITS_CHOICES
 
@@ -86,7 +86,7 @@ async def add_organisation(request: Request, user: WebAdmin, session: SessionDep
             session,
             form=form,
             status_code=exc.status,
-            error=gettext(exc.detail),
+            error=error_text(exc),
             error_field=exc.field,
         )
     return see_other(f"/admin/organisations?done=added+{created.name}")
@@ -120,7 +120,7 @@ async def save_organisation(
             "user": user,
             "organisation_id": organisation_id,
             "form": form,
-            "error": gettext(exc.detail),
+            "error": error_text(exc),
             "error_field": exc.field,
         }
         return page(request, "admin/organisation.html", context, exc.status)
@@ -209,7 +209,7 @@ async def set_language(
             session,
             settings,
             status_code=exc.status,
-            error=gettext(exc.detail),
+            error=error_text(exc),
             error_field=exc.field,
         )
     return see_other(f"/admin/people?done=saved+{changed.email}")
@@ -266,7 +266,7 @@ async def save_own_language(
             session,
             settings,
             status_code=exc.status,
-            error=exc.detail,
+            error=error_text(exc),
             error_field=exc.field,
         )
     # The page answering this form is the first to be read with the new settings.

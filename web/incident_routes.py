@@ -28,6 +28,7 @@ from web.common import (
     see_other,
     validated,
 )
+from web.errors import error_text
 from web.i18n import _
 from web.render import page
 from workflows.alerts import AlertAction
@@ -75,7 +76,7 @@ async def _admin_page(
         "created": created,
         "flash": flash,
         "values": values or {},
-        "error": error.detail if error else None,
+        "error": error_text(error) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "incidents/integrations.html", context, error.status if error else 200)
@@ -281,7 +282,7 @@ async def _edit_page(
         "services": await list_services(session),
         "mapping_fields": MAPPING_FIELDS,
         "saved": saved,
-        "error": error.detail if error else None,
+        "error": error_text(error) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "incidents/integration.html", context, error.status if error else 200)

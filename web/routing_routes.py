@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
+from api.errors import ApiError, refused
 from api.schemas import (
     MAX_INT,
     NOTIFICATION_KINDS,
@@ -33,9 +33,10 @@ from web.common import (
     see_other,
     validated,
 )
-from web.i18n import _, gettext
+from web.errors import error_text
+from web.i18n import _
 from web.render import page
-from workflows.choices import Channel, Role, TicketType
+from workflows.choices import N_, Channel, Role, TicketType
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,7 +58,7 @@ async def _tasks_page(
         "availability": await service.get_availability(session, user),
         "calendars": await list_calendars(session),
         "now": datetime.now(UTC),
-        "error": gettext(error.detail) if error else None,
+        "error": error_text(error) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "routing/tasks.html", context, error.status if error else status_code)
@@ -104,7 +105,7 @@ async def teams(
         "open_counts": open_counts,
         "offered": offered,
         "can_reassign": user.role in (Role.MANAGER, Role.ADMIN),
-        "error": gettext(error.detail) if error else None,
+        "error": error_text(error) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "routing/teams.html", context, error.status if error else 200)
@@ -149,7 +150,7 @@ async def _rules_page(
         "types": [t.value for t in TicketType],
         "channels": [c.value for c in Channel],
         "values": values or {},
-        "error": gettext(error.detail) if error else None,
+        "error": error_text(error) if error else None,
         "error_field": error.field if error else None,
     }
     return page(request, "routing/rules.html", context, error.status if error else 200)
@@ -179,7 +180,7 @@ async def create_rule(request: Request, user: WebAdmin, session: SessionDep) -> 
     values: dict[str, str | list[str]] = {**texts, **lists}
     try:
         if not texts["group_id"].isdigit():
-            raise ApiError(422, "choose a group", field="group_id", code="invalid_field")
+            raise refused(422, N_("choose a group"), field="group_id", code="invalid_field")
         body = validated(
             RoutingRuleBody,
             {
@@ -269,7 +270,7 @@ async def _prefs_error(
         "user": user,
         "prefs": await service.get_prefs(session, user),
         "kinds": NOTIFICATION_KINDS,
-        "error": gettext(error.detail),
+        "error": error_text(error),
         "error_field": error.field,
     }
     return page(request, "routing/prefs.html", context, error.status)

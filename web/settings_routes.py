@@ -19,6 +19,7 @@ from api.schemas import (
 )
 from api.services import desk, directory
 from web.common import WebAdmin, WebUser, parse, see_other
+from web.errors import error_text
 from web.formats import number
 from web.i18n import _, gettext
 from web.render import page
@@ -52,7 +53,7 @@ async def create_token(request: Request, user: WebUser, session: SessionDep) -> 
             {
                 "user": user,
                 "tokens": tokens,
-                "error": gettext(exc.detail),
+                "error": error_text(exc),
                 "error_field": exc.field,
             },
             exc.status,
@@ -145,7 +146,7 @@ async def save_admin_settings(request: Request, user: WebAdmin, session: Session
             "user": user,
             "matrix": matrix,
             "hours": hours,
-            "error": gettext(exc.detail),
+            "error": error_text(exc),
             "error_field": exc.field,
         }
         return page(request, "admin/settings.html", context, exc.status)

@@ -24,6 +24,7 @@ from api.services import notifications as notices
 from api.services import sla as service
 from web import sla_forms as forms
 from web.common import TicketNumber, WebAdmin, WebStaff, WebUser
+from web.errors import error_text
 from web.formats import number
 from web.i18n import N_, _, gettext, ngettext
 from web.render import page
@@ -53,7 +54,7 @@ def see_other(url: str) -> RedirectResponse:
 
 def _pairs(exc: ApiError) -> list[tuple[str, str]]:
     """The (field, message) problems an ApiError from the service carries."""
-    items = exc.errors or [{"field": exc.field or "", "message": exc.detail}]
+    items = exc.errors or [{"field": exc.field or "", "message": error_text(exc)}]
     return [(item.get("field") or "", item["message"]) for item in items]
 
 
@@ -209,7 +210,7 @@ async def edit_calendar(
     except ValueError as exc:
         errors["target"] = str(exc)
     except ApiError as exc:
-        errors["target"] = gettext(exc.detail)
+        errors["target"] = error_text(exc)
     return _calendar_page(
         request,
         user,

@@ -25,6 +25,7 @@ from api.schemas import (
 from api.services import attachments, directory, incidents, ticket_actions
 from api.services import tickets as service
 from web.common import TicketNumber, WebStaff, WebUser, form_dict, parse, see_other, without_blank
+from web.errors import error_text
 from web.i18n import N_, _
 from web.render import page
 from workflows.choices import (
@@ -177,7 +178,7 @@ async def new_ticket(
             context = {"user": user}
         context.update(
             values=data,
-            error=exc.detail,
+            error=error_text(exc),
             error_field=exc.field,
             # Keep the key: no ticket was opened, and a retry must still open only one.
             # A key the service refused cannot succeed, though; the retry gets a new one.
@@ -205,7 +206,7 @@ async def ticket_page(
         "ticket": ticket,
         "events": await service.timeline(session, user, number),
         "attachments": await attachments.list_attachments(session, user, number),
-        "error": error.detail if error else None,
+        "error": error_text(error) if error else None,
         "error_field": error.field if error else None,
         # Input goes back only into the form it came from: a failed internal note
         # must not reappear in the reply box, one click away from the customer.

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import AdminUser, SessionDep, StaffUser, TemporalDep
-from api.errors import ApiError
+from api.errors import ApiError, refused
 from api.schemas import (
     MAX_INT,
     BulkJobPublic,
@@ -24,6 +24,7 @@ from api.schemas import (
 )
 from api.services import sla as service
 from api.services import sla_io
+from workflows.choices import N_
 
 router = APIRouter(tags=["sla"])
 
@@ -92,11 +93,12 @@ def _instant(field: str, value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise ApiError(
+        raise refused(
             422,
-            f"{field} must be an ISO 8601 instant such as 2026-03-02T09:00:00+01:00",
+            N_("%(name)s must be an ISO 8601 instant such as 2026-03-02T09:00:00+01:00"),
             field=field,
             code="invalid_field",
+            name=field,
         ) from None
 
 
@@ -226,7 +228,7 @@ async def import_sla(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, "the file must be UTF-8 text", code="bad_request") from exc
+        raise refused(400, N_("the file must be UTF-8 text"), code="bad_request") from exc
     try:
         changes = await sla_io.import_text(session, text, dry_run=dry_run)
     except sla_io.ImportRejected as exc:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, TicketsDep
-from api.errors import ApiError
+from api.errors import refused
 from api.schemas import (
     MAX_BIGINT,
     MAX_INT,
@@ -27,7 +27,7 @@ from api.schemas import (
 )
 from api.services import attachments, ticket_actions
 from api.services import tickets as service
-from workflows.choices import PRIORITIES, Status, TicketType
+from workflows.choices import N_, PRIORITIES, Status, TicketType
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -73,8 +73,8 @@ async def list_tickets(
     """List tickets the caller may see, filtered and keyset-paginated."""
     for p in priority:
         if p not in PRIORITIES:
-            raise ApiError(
-                422, "priority must be one of 1..5", field="priority", code="invalid_field"
+            raise refused(
+                422, N_("priority must be one of 1..5"), field="priority", code="invalid_field"
             )
     filters = service.TicketFilters(
         queue=queue,

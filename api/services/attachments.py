@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from api.auth import Principal
-from api.errors import ApiError, not_found
+from api.errors import missing, refused
 from api.schemas import AttachmentPublic
 from api.services import tickets as views
 from api.services.ticket_actions import act
 from models import Attachment, Ticket
+from workflows.choices import N_
 from workflows.ticket.client import TicketClient
 from workflows.ticket.messages import Attach
 
@@ -63,16 +64,17 @@ async def add_attachment(
     while chunk := await upload.read(_CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise ApiError(
+            raise refused(
                 413,
-                f"file is larger than the limit of {max_bytes // 1024} KiB",
+                N_("file is larger than the limit of %(limit)s KiB"),
                 field="file",
                 code="too_large",
+                limit=max_bytes // 1024,
             )
         hasher.update(chunk)
         chunks.append(chunk)
     if size == 0:
-        raise ApiError(422, "the file is empty", field="file", code="invalid_field")
+        raise refused(422, N_("the file is empty"), field="file", code="invalid_field")
     content_type = (upload.content_type or "").split(";")[0].strip().lower()
     if not _MIME.match(content_type):
         content_type = "application/octet-stream"
@@ -140,7 +142,7 @@ async def get_attachment(
         )
     )
     if attachment is None:
-        raise not_found("attachment")
+        raise missing(N_("attachment not found"))
     return attachment
 
 

@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.auth import Principal
-from api.errors import ApiError
+from api.errors import refused
 from api.schemas import BulkJobPublic, BulkReassign
 from api.services.sla import get_job
 from api.services.ticket_actions import check_people
 from models import BulkJob, Ticket
 from workflows import ids
 from workflows.bulk import BulkAction, BulkInput, BulkKind, BulkTarget, BulkWorkflow
-from workflows.choices import OPEN_STATUSES, Role
+from workflows.choices import N_, OPEN_STATUSES, Role
 
 
 async def reassign(
@@ -24,18 +24,18 @@ async def reassign(
 ) -> BulkJobPublic:
     """Reassign the chosen open tickets as one bulk job (managers and admins)."""
     if principal.role not in (Role.MANAGER, Role.ADMIN):
-        raise ApiError(403, "only managers and admins reassign in bulk", code="forbidden")
+        raise refused(403, N_("only managers and admins reassign in bulk"), code="forbidden")
     if body.numbers is None and body.from_assignee_id is None and body.from_group_id is None:
-        raise ApiError(
+        raise refused(
             422,
-            "name the tickets: numbers, from_assignee_id or from_group_id",
+            N_("name the tickets: numbers, from_assignee_id or from_group_id"),
             field="numbers",
             code="invalid_field",
         )
     if body.group_id is None and body.assignee_id is None:
-        raise ApiError(
+        raise refused(
             422,
-            "say where they go: group_id, assignee_id or both",
+            N_("say where they go: group_id, assignee_id or both"),
             field="group_id",
             code="invalid_field",
         )

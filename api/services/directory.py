@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
-from api.errors import ApiError, not_found
+from api.errors import missing, refused
 from api.mail.languages import check_language
 from api.schemas import (
     GroupCreate,
@@ -29,7 +29,7 @@ from api.schemas import (
 )
 from api.security import digest, hash_password, new_api_token, verify_password
 from models import ApiToken, Group, GroupMember, Organisation, OrganisationDomain, User
-from workflows.choices import DateCalendar, Digits, Role
+from workflows.choices import N_, DateCalendar, Digits, Role
 
 
 @cache
@@ -85,11 +85,13 @@ async def create_user(
         body.organisation_id is not None
         and await session.get(Organisation, body.organisation_id) is None
     ):
-        raise ApiError(
+        raise refused(
             422,
-            f"organisation_id {body.organisation_id} is not an organisation",
+            N_("%(name)s %(value)s is not an organisation"),
             field="organisation_id",
             code="invalid_field",
+            name="organisation_id",
+            value=body.organisation_id,
         )
     if body.role == Role.CUSTOMER and body.organisation_id is None:
         body.organisation_id = await organisation_for_email(session, email)
@@ -106,8 +108,12 @@ async def create_user(
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise ApiError(
-            409, f"a user with email {email} already exists", field="email", code="conflict"
+        raise refused(
+            409,
+            N_("a user with email %(email)s already exists"),
+            field="email",
+            code="conflict",
+            email=email,
         ) from exc
     return user_public(user)
 
@@ -125,7 +131,7 @@ async def users_by_id(session: AsyncSession, ids: Iterable[int]) -> list[UserPub
 async def get_user(session: AsyncSession, user_id: int) -> UserPublic:
     user = await session.get(User, user_id)
     if user is None:
-        raise not_found(f"user {user_id}")
+        raise missing(N_("user %(id)s not found"), id=user_id)
     return user_public(user)
 
 
@@ -140,23 +146,33 @@ async def update_user(
     """Change the fields the body names; 404 for an unknown id, 422 on `language`."""
     user = await session.get(User, user_id)
     if user is None:
-        raise not_found(f"user {user_id}")
+        raise missing(N_("user %(id)s not found"), id=user_id)
     given = body.model_fields_set
     if "name" in given:
         if body.name is None:
-            raise ApiError(422, "name must not be empty", field="name", code="invalid_field")
+            raise refused(
+                422,
+                N_("%(name)s must not be empty"),
+                field="name",
+                code="invalid_field",
+                name="name",
+            )
         user.name = body.name
     if "language" in given:
         await check_language(session, body.language, templates_dir, default_language)
         user.language = body.language
     if "timezone" in given:
         if body.timezone is not None and body.timezone not in _zones():
-            raise ApiError(
+            raise refused(
                 422,
-                f"timezone: {body.timezone!r} is not a time zone; use an IANA name such as "
-                "Asia/Tehran or Europe/Berlin",
+                N_(
+                    "%(name)s: %(value)s is not a time zone; use an IANA name such as "
+                    "Asia/Tehran or Europe/Berlin"
+                ),
                 field="timezone",
                 code="invalid_field",
+                name="timezone",
+                value=repr(body.timezone),
             )
         user.timezone = body.timezone
     if "date_calendar" in given:
@@ -206,11 +222,14 @@ def _clean_domains(domains: list[str]) -> list[str]:
             valid = validate_email(f"postmaster@{domain.strip()}", check_deliverability=False)
         except EmailNotValidError as exc:
             reason = str(exc).replace("after the @-sign ", "")
-            raise ApiError(
+            raise refused(
                 422,
-                f"domains: {domain!r} is not a mail domain: {reason}",
+                N_("%(name)s: %(value)s is not a mail domain: %(reason)s"),
                 field="domains",
                 code="invalid_field",
+                name="domains",
+                value=repr(domain),
+                reason=str(reason),
             ) from None
         cleaned[valid.ascii_domain] = None
     return list(cleaned)
@@ -232,12 +251,17 @@ async def _claim_domains(
         )
     ).first()
     if taken is not None:
-        raise ApiError(
+        raise refused(
             409,
-            f"domains: {taken[0]} belongs to the organisation {taken[1]!r} already; "
-            "remove it there first",
+            N_(
+                "%(name)s: %(domain)s belongs to the organisation %(organisation)s already; "
+                "remove it there first"
+            ),
             field="domains",
             code="conflict",
+            name="domains",
+            domain=str(taken[0]),
+            organisation=repr(taken[1]),
         )
 
 
@@ -248,7 +272,13 @@ async def _check_name(session: AsyncSession, name: str, organisation_id: int | N
         )
     )
     if clash is not None:
-        raise ApiError(409, f"an organisation named {name!r} exists", field="name", code="conflict")
+        raise refused(
+            409,
+            N_("an organisation named %(value)s exists"),
+            field="name",
+            code="conflict",
+            value=repr(name),
+        )
 
 
 async def _commit_organisation(session: AsyncSession) -> None:
@@ -258,9 +288,9 @@ async def _commit_organisation(session: AsyncSession) -> None:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise ApiError(
+        raise refused(
             409,
-            "another organisation took this name or one of these domains just now",
+            N_("another organisation took this name or one of these domains just now"),
             field="domains",
             code="conflict",
         ) from exc
@@ -287,7 +317,7 @@ async def replace_organisation(
     """Change name, domains and sharing; domains left out of the list are released."""
     org = await session.get(Organisation, organisation_id)
     if org is None:
-        raise not_found(f"organisation {organisation_id}")
+        raise missing(N_("organisation %(id)s not found"), id=organisation_id)
     domains = _clean_domains(body.domains)
     await _check_name(session, body.name, organisation_id)
     await _claim_domains(session, organisation_id, domains)
@@ -314,7 +344,7 @@ async def _domains_by_organisation(session: AsyncSession) -> dict[int, list[str]
 async def get_organisation(session: AsyncSession, organisation_id: int) -> OrganisationPublic:
     org = await session.get(Organisation, organisation_id)
     if org is None:
-        raise not_found(f"organisation {organisation_id}")
+        raise missing(N_("organisation %(id)s not found"), id=organisation_id)
     domains = await session.scalars(
         select(OrganisationDomain.domain).where(
             OrganisationDomain.organisation_id == organisation_id
@@ -360,20 +390,29 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
     for user_id in body.member_ids:
         user = await session.get(User, user_id)
         if user is None or user.role == Role.CUSTOMER:
-            raise ApiError(
-                422, f"member {user_id} is not an agent", field="member_ids", code="invalid_field"
+            raise refused(
+                422,
+                N_("member %(id)s is not an agent"),
+                field="member_ids",
+                code="invalid_field",
+                id=user_id,
             )
     if body.lead_id is not None:
         lead = await session.get(User, body.lead_id)
         if lead is None or lead.role == Role.CUSTOMER:
-            raise ApiError(
-                422, f"lead {body.lead_id} is not an agent", field="lead_id", code="invalid_field"
+            raise refused(
+                422,
+                N_("lead %(id)s is not an agent"),
+                field="lead_id",
+                code="invalid_field",
+                id=body.lead_id,
             )
     unknown = sorted(set(body.skills) - set(body.member_ids))
     if unknown:
-        raise ApiError(
+        raise refused(
             422,
-            f"skills for {unknown[0]}, who is not a member",
+            N_("skills for %(id)s, who is not a member"),
+            id=unknown[0],
             field="skills",
             code="invalid_field",
         )
@@ -390,8 +429,12 @@ async def create_group(session: AsyncSession, body: GroupCreate) -> GroupPublic:
         await session.flush()
     except IntegrityError as exc:
         await session.rollback()
-        raise ApiError(
-            409, f"a group named {body.name!r} exists", field="name", code="conflict"
+        raise refused(
+            409,
+            N_("a group named %(value)s exists"),
+            field="name",
+            code="conflict",
+            value=repr(body.name),
         ) from exc
     for user_id in sorted(set(body.member_ids)):
         session.add(
@@ -445,7 +488,7 @@ async def revoke_token(session: AsyncSession, principal: Principal, token_id: in
     """Revoke a token (own, or anyone's for an admin). Revoking twice is harmless."""
     token = await session.get(ApiToken, token_id)
     if token is None or (token.user_id != principal.id and not principal.is_admin):
-        raise not_found(f"token {token_id}")
+        raise missing(N_("token %(id)s not found"), id=token_id)
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         await session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
-from api.errors import ApiError
+from api.errors import refused
 from api.schemas import (
     AlertEventPublic,
     AlertLink,
@@ -22,7 +22,7 @@ from api.services.ticket_actions import act
 from api.services.tickets import get_row, get_ticket, visible_to
 from models import Alert, AlertEvent, Ticket
 from workflows.alerts import WORKING
-from workflows.choices import AlertStatus, TicketType
+from workflows.choices import N_, AlertStatus, TicketType
 from workflows.ticket.client import TicketClient
 from workflows.ticket.errors import ViolationKind
 from workflows.ticket.messages import AddNote
@@ -66,22 +66,31 @@ async def link_alert(
     in its timeline; the alert's next events feed it."""
     target = await get_row(session, principal, number)
     if target.type != TicketType.INCIDENT.value:
-        raise ApiError(409, f"#{number} is not an incident", code=ViolationKind.ILLEGAL_STATE)
-    if target.status not in WORKING:
-        raise ApiError(
+        raise refused(
             409,
-            f"#{number} is {target.status}; link alerts to a working incident",
+            N_("#%(number)s is not an incident"),
             code=ViolationKind.ILLEGAL_STATE,
+            number=number,
+        )
+    if target.status not in WORKING:
+        raise refused(
+            409,
+            N_("#%(number)s is %(status)s; link alerts to a working incident"),
+            code=ViolationKind.ILLEGAL_STATE,
+            number=number,
+            status=str(target.status),
         )
     alert = await session.scalar(
         select(Alert).where(Alert.integration_id == body.integration_id, Alert.key == body.key)
     )
     if alert is None:
-        raise ApiError(
+        raise refused(
             404,
-            f"no alert {body.key!r} from integration {body.integration_id}",
+            N_("no alert %(key)s from integration %(integration)s"),
             field="key",
             code="not_found",
+            key=repr(body.key),
+            integration=body.integration_id,
         )
     previous = await session.scalar(select(Ticket.number).where(Ticket.id == alert.ticket_id))
     if alert.ticket_id != target.id:

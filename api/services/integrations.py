@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError, invalid
+from api.errors import ApiError, invalid, refused
 from api.schemas import (
     IntegrationBody,
     IntegrationCreated,
@@ -26,7 +26,7 @@ from api.schemas import (
 from api.security import digest, new_secret
 from api.services.sla import check_service
 from models import Group, Integration, User
-from workflows.choices import Role
+from workflows.choices import N_, Role
 
 INTEGRATION_TOKEN_PREFIX = "tdi_"
 
@@ -56,7 +56,7 @@ def _public(row: Integration) -> IntegrationPublic:
 async def integration_row(session: AsyncSession, integration_id: int) -> Integration:
     row = await session.get(Integration, integration_id)
     if row is None:
-        raise ApiError(404, f"no integration {integration_id}", code="not_found")
+        raise refused(404, N_("no integration %(id)s"), code="not_found", id=integration_id)
     return row
 
 
@@ -160,8 +160,12 @@ async def _commit_named(session: AsyncSession, name: str) -> None:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise ApiError(
-            409, f"an integration named {name!r} exists", field="name", code="conflict"
+        raise refused(
+            409,
+            N_("an integration named %(value)s exists"),
+            field="name",
+            code="conflict",
+            value=repr(name),
         ) from exc
 
 
@@ -180,8 +184,8 @@ async def update_integration(
 ) -> IntegrationPublic:
     row = await integration_row(session, integration_id)
     if body.kind != row.kind:
-        raise ApiError(
-            422, "the kind of an integration cannot change", field="kind", code="invalid_field"
+        raise refused(
+            422, N_("the kind of an integration cannot change"), field="kind", code="invalid_field"
         )
     await _check_references(session, body)
     apply_body(row, body)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from api.auth import Principal
-from api.errors import ApiError
+from api.errors import ApiError, refused
 from api.schemas import (
     AttentionPublic,
     AvailabilityBody,
@@ -23,7 +23,7 @@ from api.schemas import (
 )
 from models import Calendar, Group, Ticket, TicketEventRow, User
 from models.secrets import SecretKeyError, encrypt
-from workflows.choices import OPEN_STATUSES, EventKind, Status
+from workflows.choices import N_, OPEN_STATUSES, EventKind, Status
 
 
 async def my_offers(session: AsyncSession, principal: Principal) -> list[OfferPublic]:
@@ -52,11 +52,12 @@ async def set_availability(
     user = await session.get(User, principal.id)
     assert user is not None
     if body.calendar_id is not None and await session.get(Calendar, body.calendar_id) is None:
-        raise ApiError(
+        raise refused(
             422,
-            f"calendar {body.calendar_id} does not exist",
+            N_("calendar %(id)s does not exist"),
             field="calendar_id",
             code="invalid_field",
+            id=body.calendar_id,
         )
     user.availability = body.availability
     user.max_open_tickets = body.max_open_tickets

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError, invalid
+from api.errors import ApiError, invalid, refused
 from api.schemas import RoutingRuleBody, RoutingRulePublic
 from api.services.sla import check_service
 from models import Group, Organisation, RoutingRuleRow
+from workflows.choices import N_
 
 
 def _public(row: RoutingRuleRow) -> RoutingRulePublic:
@@ -33,7 +34,7 @@ async def list_rules(session: AsyncSession) -> list[RoutingRulePublic]:
 async def _row(session: AsyncSession, rule_id: int) -> RoutingRuleRow:
     row = await session.get(RoutingRuleRow, rule_id)
     if row is None:
-        raise ApiError(404, f"no routing rule {rule_id}", code="not_found")
+        raise refused(404, N_("no routing rule %(id)s"), code="not_found", id=rule_id)
     return row
 
 
@@ -94,8 +95,12 @@ async def delete_rule(session: AsyncSession, rule_id: int) -> None:
 async def reorder(session: AsyncSession, ids: list[int]) -> list[RoutingRulePublic]:
     rows = {r.id: r for r in await session.scalars(select(RoutingRuleRow))}
     if sorted(ids) != sorted(rows):
-        raise ApiError(
-            422, "ids must name every routing rule exactly once", field="ids", code="invalid_field"
+        raise refused(
+            422,
+            N_("%(name)s must name every routing rule exactly once"),
+            field="ids",
+            code="invalid_field",
+            name="ids",
         )
     for position, rule_id in enumerate(ids, start=1):
         rows[rule_id].position = position

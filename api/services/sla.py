@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.auth import Principal
-from api.errors import ApiError, invalid, not_found
+from api.errors import ApiError, invalid, missing, refused
 from api.schemas import (
     BulkJobPublic,
     CalendarPreview,
@@ -40,7 +40,7 @@ from models import (
 from workflows import ids
 from workflows.bulk import BulkAction, BulkInput, BulkKind, BulkTarget, BulkWorkflow
 from workflows.business_time import CalendarError, add_business_time, next_opening
-from workflows.choices import OPEN_STATUSES, Role
+from workflows.choices import N_, OPEN_STATUSES, Role
 from workflows.sla import EscalationKind
 from workflows.sla_config import (
     CalendarSpec,
@@ -80,7 +80,7 @@ async def _calendar_public(session: AsyncSession, calendar: Calendar) -> Calenda
 async def _calendar_row(session: AsyncSession, calendar_id: int) -> Calendar:
     calendar = await session.get(Calendar, calendar_id)
     if calendar is None:
-        raise not_found(f"calendar {calendar_id}")
+        raise missing(N_("calendar %(id)s not found"), id=calendar_id)
     return calendar
 
 
@@ -162,11 +162,15 @@ async def delete_calendar(session: AsyncSession, calendar_id: int) -> None:
         )
     )
     if names:
-        raise ApiError(
+        raise refused(
             409,
-            f"calendar {calendar.name!r} is used by SLA policies {', '.join(names)}; "
-            "give them another calendar first",
+            N_(
+                "calendar %(calendar)s is used by SLA policies %(policies)s; "
+                "give them another calendar first"
+            ),
             code="in_use",
+            calendar=repr(calendar.name),
+            policies=[str(name) for name in names],
         )
     await session.delete(calendar)
     await session.commit()
@@ -179,7 +183,13 @@ async def preview_calendar(
     spec = await calendar_spec_of(session, await _calendar_row(session, calendar_id))
     start = start or datetime.now(UTC)
     if start.tzinfo is None:
-        raise ApiError(422, "start needs a time zone offset", field="start", code="invalid_field")
+        raise refused(
+            422,
+            N_("%(name)s needs a time zone offset"),
+            field="start",
+            code="invalid_field",
+            name="start",
+        )
     calendar = resolve_calendar(spec, start.date())
     try:
         due = add_business_time(calendar, start, target)
@@ -284,7 +294,7 @@ async def _policy_public(session: AsyncSession, row: SlaPolicyRow) -> SlaPolicyP
 async def _policy_row(session: AsyncSession, policy_id: int) -> SlaPolicyRow:
     row = await session.get(SlaPolicyRow, policy_id)
     if row is None:
-        raise not_found(f"SLA policy {policy_id}")
+        raise missing(N_("SLA policy %(id)s not found"), id=policy_id)
     return row
 
 
@@ -370,11 +380,13 @@ async def delete_policy(session: AsyncSession, policy_id: int) -> None:
 async def reorder_policies(session: AsyncSession, order: list[int]) -> list[SlaPolicyPublic]:
     rows = {r.id: r for r in await session.scalars(select(SlaPolicyRow))}
     if sorted(order) != sorted(rows):
-        raise ApiError(
+        raise refused(
             422,
-            "ids must list every SLA policy exactly once: " + ", ".join(map(str, sorted(rows))),
+            N_("%(name)s must list every SLA policy exactly once: %(ids)s"),
             field="ids",
             code="invalid_field",
+            name="ids",
+            ids=[str(policy_id) for policy_id in sorted(rows)],
         )
     # The unique position constraint is checked at commit, so swapping is fine.
     for position, policy_id in enumerate(order, start=1):
@@ -433,7 +445,7 @@ async def get_job(session: AsyncSession, job_id: str) -> BulkJobPublic:
     session.expire_all()
     job = await session.get(BulkJob, job_id)
     if job is None:
-        raise not_found(f"bulk job {job_id}")
+        raise missing(N_("bulk job %(id)s not found"), id=job_id)
     return BulkJobPublic(
         id=job.id,
         kind=job.kind,
@@ -468,8 +480,12 @@ async def save_service(
         select(Service.id).where(Service.name == body.name, Service.id != (service_id or 0))
     )
     if taken is not None:
-        raise ApiError(
-            422, f"a service named {body.name!r} exists already", field="name", code="invalid_field"
+        raise refused(
+            422,
+            N_("a service named %(value)s exists already"),
+            field="name",
+            code="invalid_field",
+            value=repr(body.name),
         )
     if service_id is None:
         service = Service()
@@ -477,7 +493,7 @@ async def save_service(
     else:
         found = await session.get(Service, service_id)
         if found is None:
-            raise not_found(f"service {service_id}")
+            raise missing(N_("service %(id)s not found"), id=service_id)
         service = found
     service.name, service.description, service.active = body.name, body.description, body.active
     await session.commit()
@@ -489,9 +505,11 @@ async def check_service(session: AsyncSession, service_id: int | None) -> None:
         return
     service = await session.get(Service, service_id)
     if service is None or not service.active:
-        raise ApiError(
+        raise refused(
             422,
-            f"service_id {service_id} is not an active service",
+            N_("%(name)s %(value)s is not an active service"),
             field="service_id",
             code="invalid_field",
+            name="service_id",
+            value=service_id,
         )

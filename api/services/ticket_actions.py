@@ -18,16 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
-from api.errors import ApiError, from_violation
+from api.errors import ApiError, from_violation, refused
 from api.schemas import CommentCreate, TicketCreate, TicketPublic
 from api.services import tickets as views
 from api.services.sla import check_service
 from api.ticket_requests import message_of, request_model
 from models import Attachment, Group, Ticket, User
-from workflows.choices import Channel, Role, Status
+from workflows.choices import N_, Channel, Role, Status
 from workflows.ticket.actions import ACTIONS, Action, check_open
 from workflows.ticket.client import TicketClient, TicketClosed
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import Param, RuleViolation, ViolationKind
 from workflows.ticket.fields import Ref, RefKind, rules_of
 from workflows.ticket.messages import OpenTicket
 from workflows.ticket.projection import state_of
@@ -39,9 +39,10 @@ def check_idempotency_key(key: str | None) -> str | None:
     if key is None:
         return None
     if not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError(
+        raise refused(
             422,
-            "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
+            N_("%(name)s must be 1 to 200 printable ASCII characters without spaces"),
+            name="Idempotency-Key",
             field="Idempotency-Key",
             code="invalid_field",
         )
@@ -71,11 +72,11 @@ async def _check_reference(
     the ticket the request is about; None for one being opened)."""
     if kind == RefKind.GROUP:
         if await session.get(Group, value) is None:
-            raise _invalid(field, f"{field} {value} is not a group")
+            raise _invalid(field, N_("%(name)s %(value)s is not a group"), value=value)
     elif kind == RefKind.AGENT:
         agent = await session.get(User, value)
         if agent is None or not agent.active or agent.role == Role.CUSTOMER:
-            raise _invalid(field, f"{field} {value} is not an active agent")
+            raise _invalid(field, N_("%(name)s %(value)s is not an active agent"), value=value)
     elif kind == RefKind.SERVICE:
         await check_service(session, value)
     elif kind == RefKind.MAJOR_INCIDENT:
@@ -83,10 +84,12 @@ async def _check_reference(
             select(Ticket).where(Ticket.number == value, views.visible_to(principal))
         )
         if parent is None:
-            raise _invalid(field, f"{field} {value} is not a ticket")
+            raise _invalid(field, N_("%(name)s %(value)s is not a ticket"), value=value)
         if not parent.major:
             raise _invalid(
-                field, f"{field}: #{parent.number} is not a major incident; declare it major first"
+                field,
+                N_("%(name)s: #%(number)s is not a major incident; declare it major first"),
+                number=parent.number,
             )
     elif kind == RefKind.PUBLIC_FILE and ticket is not None:
         public = set(
@@ -103,13 +106,20 @@ async def _check_reference(
             if attachment_id not in public:
                 raise _invalid(
                     field,
-                    f"{field}: {attachment_id} is not a public file of ticket #{ticket.number}; "
-                    "upload it to the ticket as visible to the customer first",
+                    N_(
+                        "%(name)s: %(attachment)s is not a public file of ticket #%(number)s; "
+                        "upload it to the ticket as visible to the customer first"
+                    ),
+                    attachment=attachment_id,
+                    number=ticket.number,
                 )
 
 
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(422, message, field=field, code=ViolationKind.INVALID_FIELD)
+def _invalid(field: str, message_id: str, **params: Param) -> ApiError:
+    """422 naming `field`; its message id names it as `%(name)s`."""
+    return refused(
+        422, message_id, field=field, code=ViolationKind.INVALID_FIELD, name=field, **params
+    )
 
 
 async def check_references(
@@ -160,7 +170,11 @@ async def create_ticket(
         else:
             requester = await session.get(User, requester_id)
             if requester is None or not requester.active:
-                raise _invalid("requester_id", f"requester_id {requester_id} is not an active user")
+                raise _invalid(
+                    "requester_id",
+                    N_("%(name)s %(value)s is not an active user"),
+                    value=requester_id,
+                )
             organisation_id = requester.organisation_id
         await check_people(session, principal, group_id=body.group_id, assignee_id=body.assignee_id)
         await check_service(session, body.service_id)
@@ -171,8 +185,12 @@ async def create_ticket(
             if getattr(body, name) is not None and not (
                 name == "requester_id" and body.requester_id == principal.id
             ):
-                raise ApiError(
-                    403, f"customers cannot set {name}", field=name, code=ViolationKind.FORBIDDEN
+                raise refused(
+                    403,
+                    N_("customers cannot set %(name)s"),
+                    field=name,
+                    code=ViolationKind.FORBIDDEN,
+                    name=name,
                 )
         requester_id = principal.id
         organisation_id = principal.organisation_id
@@ -284,8 +302,12 @@ async def _closed(
     if request is not None and await tickets.applied(ticket.id, request):
         await session.refresh(ticket)
         return views.present_found(found, principal)
-    closed = f"ticket #{ticket.number} is closed and can no longer change; open a new ticket"
-    raise ApiError(409, closed, code=ViolationKind.ILLEGAL_STATE)
+    raise refused(
+        409,
+        N_("ticket #%(number)s is closed and can no longer change; open a new ticket"),
+        code=ViolationKind.ILLEGAL_STATE,
+        number=ticket.number,
+    )
 
 
 async def comment(
@@ -311,7 +333,7 @@ async def comment(
     if body.attachment_ids:
         raise _invalid(
             "attachment_ids",
-            "attachment_ids go with public replies only; upload internal files on their own",
+            N_("%(name)s go with public replies only; upload internal files on their own"),
         )
     note = _NOTE_BODY.model_validate({"body": body.body})
     return await take(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from api.auth import Principal
-from api.errors import ApiError, not_found
+from api.errors import missing, refused
 from api.schemas import (
     CommentPublic,
     EventPublic,
@@ -34,7 +34,7 @@ from api.schemas import (
 )
 from api.text import sanitise
 from models import Group, Service, Ticket, TicketEventRow, User, search
-from workflows.choices import COMMENT_KINDS, Status, TicketType
+from workflows.choices import COMMENT_KINDS, N_, Status, TicketType
 from workflows.sla import CLOCK_LABELS, ClockName
 from workflows.ticket.actions import legal_actions
 from workflows.ticket.messages import TicketState
@@ -205,7 +205,7 @@ async def get_row(session: AsyncSession, principal: Principal, number: int) -> T
         select(Ticket).where(Ticket.number == number, visible_to(principal))
     )
     if ticket is None:
-        raise not_found(f"ticket #{number}")
+        raise missing(N_("ticket #%(number)s not found"), number=number)
     return ticket
 
 
@@ -216,7 +216,7 @@ async def with_names(session: AsyncSession, principal: Principal, number: int) -
         await session.execute(_WITH_NAMES.where(Ticket.number == number, visible_to(principal)))
     ).one_or_none()
     if found is None:
-        raise not_found(f"ticket #{number}")
+        raise missing(N_("ticket #%(number)s not found"), number=number)
     return found
 
 
@@ -227,7 +227,7 @@ async def get_ticket(session: AsyncSession, principal: Principal, number: int) -
 async def by_workflow_id(session: AsyncSession, principal: Principal, wid: str) -> TicketPublic:
     found = (await session.execute(_WITH_NAMES.where(Ticket.id == wid))).one_or_none()
     if found is None:
-        raise ApiError(503, "the ticket was not saved; try again", code="unavailable")
+        raise refused(503, N_("the ticket was not saved; try again"), code="unavailable")
     return present_found(found, principal)
 
 
@@ -259,8 +259,12 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, int]:
         if not isinstance(number, int):
             raise ValueError(number)
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ApiError(
-            422, "cursor is not one this API handed out", field="cursor", code="invalid_field"
+        raise refused(
+            422,
+            N_("%(name)s is not one this API handed out"),
+            field="cursor",
+            code="invalid_field",
+            name="cursor",
         ) from exc
     return value, number
 

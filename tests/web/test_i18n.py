@@ -15,7 +15,6 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 
 from models import catalogues
 from tests.factories import Directory, Person, browser_session, csrf_of
@@ -54,9 +53,8 @@ MESSAGES = _extracted()
 
 
 def _catalogue(language: str) -> Catalog:
-    path = catalogues.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as po:
-        return read_po(po, locale=language)
+    # messages.po and its fragments (errors.po) as the desk reads them.
+    return catalogues.read_catalogue(language)
 
 
 # ------------------------------------------------------------------ catalogues

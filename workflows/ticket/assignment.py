@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.choices import Audience, EventKind, NotificationKind, Status
+from workflows.choices import N_, Audience, EventKind, NotificationKind, Status
 from workflows.routing import Offer, RoutingState, Strategy
 from workflows.ticket import notices
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import ViolationKind, refuse
 from workflows.ticket.messages import (
     SYSTEM,
     AcceptOffer,
@@ -29,16 +29,16 @@ from workflows.ticket.messages import (
     TicketEvent,
     TicketState,
 )
-from workflows.ticket.rules import WORKING, Change, advance, event, label
+from workflows.ticket.rules import WORKING, Change, advance, event, refuse_on
 
 # ---------------------------------------------------------------- assignment and transfer
 
 
 def check_assign(state: TicketState, msg: Assign, now: datetime) -> None:
     if (msg.group_id, msg.assignee_id) == (state.group_id, state.assignee_id):
-        raise RuleViolation(
+        raise refuse(
             ViolationKind.INVALID_FIELD,
-            "group_id and assignee_id are already set to these values",
+            N_("group_id and assignee_id are already set to these values"),
             "assignee_id",
         )
 
@@ -164,9 +164,13 @@ def apply_route(state: TicketState, decision: RouteDecision, now: datetime) -> C
 def _offered_to(state: TicketState, actor: Actor) -> None:
     offer = state.routing.offer
     if offer is None:
-        raise RuleViolation(ViolationKind.ILLEGAL_STATE, f"{label(state)} is not offered to anyone")
+        raise refuse_on(
+            state, ViolationKind.ILLEGAL_STATE, N_("ticket #%(number)s is not offered to anyone")
+        )
     if actor.user_id != offer.agent_id:
-        raise RuleViolation(ViolationKind.FORBIDDEN, f"{label(state)} is offered to someone else")
+        raise refuse_on(
+            state, ViolationKind.FORBIDDEN, N_("ticket #%(number)s is offered to someone else")
+        )
 
 
 def check_accept_offer(state: TicketState, msg: AcceptOffer, now: datetime) -> None:
@@ -218,8 +222,8 @@ def _offer_withdrawn(
 
 def check_consult(state: TicketState, msg: Consult, now: datetime) -> None:
     if msg.colleague_id == msg.actor.user_id:
-        raise RuleViolation(
-            ViolationKind.INVALID_FIELD, "ask a colleague, not yourself", "colleague_id"
+        raise refuse(
+            ViolationKind.INVALID_FIELD, N_("ask a colleague, not yourself"), "colleague_id"
         )
 
 
@@ -245,12 +249,14 @@ def apply_consult(state: TicketState, msg: Consult, now: datetime) -> Change:
 def check_answer_consult(state: TicketState, msg: AnswerConsult, now: datetime) -> None:
     consult = next((c for c in state.consults if c.seq == msg.consult_seq), None)
     if consult is None:
-        raise RuleViolation(
+        raise refuse_on(
+            state,
             ViolationKind.ILLEGAL_STATE,
-            f"there is no open question {msg.consult_seq} on {label(state)}",
+            N_("there is no open question %(question)s on ticket #%(number)s"),
+            question=msg.consult_seq,
         )
     if consult.colleague_id != msg.actor.user_id:
-        raise RuleViolation(ViolationKind.FORBIDDEN, "the question was asked of someone else")
+        raise refuse(ViolationKind.FORBIDDEN, N_("the question was asked of someone else"))
 
 
 def apply_answer_consult(state: TicketState, msg: AnswerConsult, now: datetime) -> Change:
@@ -280,9 +286,13 @@ def apply_answer_consult(state: TicketState, msg: AnswerConsult, now: datetime) 
 
 def check_set_reminder(state: TicketState, msg: SetReminder, now: datetime) -> None:
     if msg.at is not None and msg.at <= now:
-        raise RuleViolation(ViolationKind.INVALID_FIELD, "at must be in the future", "at")
+        raise refuse(
+            ViolationKind.INVALID_FIELD, N_("%(name)s must be in the future"), "at", name="at"
+        )
     if msg.at is None and state.remind_at is None:
-        raise RuleViolation(ViolationKind.ILLEGAL_STATE, f"{label(state)} has no reminder")
+        raise refuse_on(
+            state, ViolationKind.ILLEGAL_STATE, N_("ticket #%(number)s has no reminder")
+        )
 
 
 def apply_set_reminder(

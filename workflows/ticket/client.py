@@ -10,7 +10,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import CLOSED, RuleViolation, ViolationKind
 from workflows.ticket.messages import OpenTicket, TicketState
 
 
@@ -25,8 +25,8 @@ class Opened:
 class TicketClosed(RuleViolation):
     """The ticket's workflow has ended: a closed ticket can no longer change."""
 
-    def __init__(self, message: str = "the ticket is closed and can no longer change") -> None:
-        super().__init__(ViolationKind.ILLEGAL_STATE, message)
+    def __init__(self) -> None:
+        super().__init__(ViolationKind.ILLEGAL_STATE, CLOSED, message_id=CLOSED)
 
 
 class TicketClient(Protocol):

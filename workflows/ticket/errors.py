@@ -4,7 +4,15 @@ and alert jobs to a recorded refusal)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import TypeAlias
+
+from workflows.choices import N_
+
+Param: TypeAlias = str | int | list[str]
+"""A refusal's parameter: a value, or a list of values (shown as a list in the reader's
+language). Parameters cross Temporal as JSON, so they stay plain."""
 
 
 class ViolationKind(StrEnum):
@@ -22,15 +30,62 @@ class ViolationKind(StrEnum):
     """The ticket did not answer in time; the change may still be applied (HTTP 504)."""
 
 
-class RuleViolation(Exception):
-    """A refused change: what kind, a message a person can act on, the field at fault."""
+def english(message_id: str, params: Mapping[str, Param]) -> str:
+    """A message id filled in English: the id is the English text, a list is comma-joined."""
+    values = {
+        name: ", ".join(map(str, value)) if isinstance(value, list) else value
+        for name, value in params.items()
+    }
+    return message_id % values
 
-    def __init__(self, kind: ViolationKind, message: str, field: str | None = None) -> None:
+
+class RuleViolation(Exception):
+    """A refused change: what kind, a message a person can act on, the field at fault.
+
+    `message` is English (the API answers with it, logs show it). Where the refusal was
+    raised with a catalogue message id (`refuse`), `message_id` and `params` let a page
+    write it in its reader's language (docs/i18n.md)."""
+
+    def __init__(
+        self,
+        kind: ViolationKind,
+        message: str,
+        field: str | None = None,
+        *,
+        message_id: str | None = None,
+        params: Mapping[str, Param] | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.field = field
+        self.message_id = message_id
+        self.params: dict[str, Param] = dict(params or {})
 
+    def details(self) -> Sequence[object]:
+        """What the workflow's `ApplicationError` carries: the field first (as every worker
+        has sent it), then the message id and its parameters when there is one."""
+        if self.message_id is None:
+            return (self.field,)
+        return (self.field, self.message_id, self.params)
+
+
+def refuse(
+    kind: ViolationKind, message_id: str, field: str | None = None, **params: Param
+) -> RuleViolation:
+    """A refusal written as a catalogue message id (marked with `N_`) and its parameters;
+    its English `message` is the id filled in."""
+    return RuleViolation(
+        kind, english(message_id, params), field, message_id=message_id, params=params
+    )
+
+
+CLOSED = N_("the ticket is closed and can no longer change")
+NOT_OPEN = N_("the ticket is not open yet")
+NOT_SAVED = N_("the ticket could not be saved; nothing was changed, try again")
+CONFIG_UNREADABLE = N_("the desk settings could not be read; try again")
+TIMED_OUT = N_("the ticket did not answer in time; try again")
+ENGINE_UNAVAILABLE = N_("the workflow engine is unavailable; try again")
 
 RETRYABLE = frozenset({ViolationKind.UNAVAILABLE, ViolationKind.TIMEOUT})
 """Refusals a retry may mend: nothing was decided, the ticket or the engine was away."""

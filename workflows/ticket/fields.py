@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from workflows.choices import LEVELS
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.choices import LEVELS, N_
+from workflows.ticket.errors import ViolationKind, refuse
 
 SUBJECT_MAX = 200
 BODY_MAX = 65_536
@@ -55,10 +55,13 @@ class OneOf:
 
 @dataclass(frozen=True, slots=True)
 class Items:
-    """A list of at most `maximum` distinct entries, each `what`."""
+    """A list of at most `maximum` distinct entries, each `what`; `too_many` and `twice` are
+    its refusals' message ids (whole sentences: "files" is no parameter of a sentence)."""
 
     maximum: int
     what: str
+    too_many: str
+    twice: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,23 +100,36 @@ def text(value: str, field: str, *, maximum: int, required: bool = True) -> str:
     """The trimmed text, or `RuleViolation` naming `field`."""
     stripped = value.strip()
     if required and not stripped:
-        raise RuleViolation(ViolationKind.INVALID_FIELD, f"{field} must not be empty", field)
+        raise refuse(
+            ViolationKind.INVALID_FIELD, N_("%(name)s must not be empty"), field, name=field
+        )
     if len(value) > maximum:
-        raise RuleViolation(
-            ViolationKind.INVALID_FIELD, f"{field} is longer than {maximum} characters", field
+        raise refuse(
+            ViolationKind.INVALID_FIELD,
+            N_("%(name)s is longer than %(maximum)s characters"),
+            field,
+            name=field,
+            maximum=maximum,
         )
     if "\x00" in value:
         # The projection (PostgreSQL text/JSONB) cannot store NUL characters.
-        raise RuleViolation(ViolationKind.INVALID_FIELD, f"{field} contains a NUL character", field)
+        raise refuse(
+            ViolationKind.INVALID_FIELD,
+            N_("%(name)s contains a NUL character"),
+            field,
+            name=field,
+        )
     return stripped
 
 
 def level(value: int, field: str) -> None:
     if value not in LEVELS:
-        raise RuleViolation(
+        raise refuse(
             ViolationKind.INVALID_FIELD,
-            f"{field} must be one of {', '.join(map(str, LEVELS))} (1 = high)",
+            N_("%(name)s must be one of %(values)s (1 = high)"),
             field,
+            name=field,
+            values=[str(v) for v in LEVELS],
         )
 
 
@@ -124,25 +140,26 @@ def _check(rule: object, value: Any, field: str) -> None:
         level(value, field)
     elif isinstance(rule, OneOf):
         if value not in {c.value for c in rule.choices}:
-            raise RuleViolation(
+            raise refuse(
                 ViolationKind.INVALID_FIELD,
-                f"{field} must be one of " + ", ".join(c.value for c in rule.choices),
+                N_("%(name)s must be one of %(values)s"),
                 field,
+                name=field,
+                values=[c.value for c in rule.choices],
             )
     elif isinstance(rule, Items):
         if len(value) > rule.maximum:
-            raise RuleViolation(
-                ViolationKind.INVALID_FIELD,
-                f"{field} takes at most {rule.maximum} {rule.what}",
-                field,
+            raise refuse(
+                ViolationKind.INVALID_FIELD, rule.too_many, field, name=field, maximum=rule.maximum
             )
         if len(set(value)) != len(value):
-            raise RuleViolation(
-                ViolationKind.INVALID_FIELD, f"{field} names one of its {rule.what} twice", field
-            )
+            raise refuse(ViolationKind.INVALID_FIELD, rule.twice, field, name=field)
     elif isinstance(rule, Aware) and isinstance(value, datetime) and value.utcoffset() is None:
-        raise RuleViolation(
-            ViolationKind.INVALID_FIELD, f"{field} needs a time zone, e.g. +01:00", field
+        raise refuse(
+            ViolationKind.INVALID_FIELD,
+            N_("%(name)s needs a time zone, e.g. +01:00"),
+            field,
+            name=field,
         )
 
 

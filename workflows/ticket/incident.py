@@ -6,17 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from workflows.choices import EventKind, Status, TicketType
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.choices import N_, EventKind, Status, TicketType
+from workflows.ticket.errors import ViolationKind, refuse
 from workflows.ticket.messages import Acknowledge, LinkParent, SetMajor, TicketEvent, TicketState
-from workflows.ticket.rules import advance, event, label
+from workflows.ticket.rules import advance, event, refuse_on
 
 
-def _incident_only(state: TicketState, what: str) -> None:
+def _incident_only(state: TicketState, message_id: str) -> None:
     if state.type != TicketType.INCIDENT:
-        raise RuleViolation(
-            ViolationKind.ILLEGAL_STATE, f"only incidents {what}; {label(state)} is not one"
-        )
+        raise refuse_on(state, ViolationKind.ILLEGAL_STATE, message_id)
 
 
 def apply_acknowledge(
@@ -32,14 +30,20 @@ def apply_acknowledge(
 
 
 def check_set_major(state: TicketState, msg: SetMajor, now: datetime) -> None:
-    _incident_only(state, "can be major")
+    _incident_only(state, N_("only incidents can be major; ticket #%(number)s is not one"))
     if msg.major == state.major:
-        already = "already a major incident" if msg.major else "not a major incident"
-        raise RuleViolation(ViolationKind.ILLEGAL_STATE, f"{label(state)} is {already}")
+        already = (
+            N_("ticket #%(number)s is already a major incident")
+            if msg.major
+            else N_("ticket #%(number)s is not a major incident")
+        )
+        raise refuse_on(state, ViolationKind.ILLEGAL_STATE, already)
     if msg.major and state.parent_number is not None:
-        raise RuleViolation(
+        raise refuse_on(
+            state,
             ViolationKind.ILLEGAL_STATE,
-            f"{label(state)} is a child of #{state.parent_number}; unlink it first",
+            N_("ticket #%(number)s is a child of #%(parent)s; unlink it first"),
+            parent=state.parent_number,
         )
 
 
@@ -53,18 +57,25 @@ def apply_set_major(
 
 
 def check_link_parent(state: TicketState, msg: LinkParent, now: datetime) -> None:
-    _incident_only(state, "can be children of a major incident")
+    _incident_only(
+        state,
+        N_("only incidents can be children of a major incident; ticket #%(number)s is not one"),
+    )
     if msg.parent_number is not None and msg.parent_number == state.number:
-        raise RuleViolation(
-            ViolationKind.INVALID_FIELD, "an incident cannot be its own parent", "parent_number"
+        raise refuse(
+            ViolationKind.INVALID_FIELD,
+            N_("an incident cannot be its own parent"),
+            "parent_number",
         )
     if msg.parent_number is not None and state.major:
-        raise RuleViolation(
-            ViolationKind.ILLEGAL_STATE, f"{label(state)} is major; a major incident has no parent"
+        raise refuse_on(
+            state,
+            ViolationKind.ILLEGAL_STATE,
+            N_("ticket #%(number)s is major; a major incident has no parent"),
         )
     if msg.parent_number == state.parent_number:
-        raise RuleViolation(
-            ViolationKind.ILLEGAL_STATE, f"{label(state)} is already linked that way"
+        raise refuse_on(
+            state, ViolationKind.ILLEGAL_STATE, N_("ticket #%(number)s is already linked that way")
         )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.choices import EventKind, Role, Status
+from workflows.choices import N_, EventKind, Role, Status
 from workflows.priority import priority_for
 from workflows.sla import SlaPolicy
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import ViolationKind, refuse
 from workflows.ticket.fields import check_fields
 from workflows.ticket.messages import (
     Actor,
@@ -32,7 +32,7 @@ from workflows.ticket.messages import (
     TicketEvent,
     TicketState,
 )
-from workflows.ticket.rules import advance, event, is_staff, label, policy_ref, start_sla
+from workflows.ticket.rules import advance, event, is_staff, policy_ref, refuse_on, start_sla
 
 # ---------------------------------------------------------------- opening
 
@@ -40,11 +40,16 @@ from workflows.ticket.rules import advance, event, is_staff, label, policy_ref, 
 def check_open(msg: OpenTicket) -> None:
     check_fields(msg)
     if msg.requester_id is None:
-        raise RuleViolation(ViolationKind.INVALID_FIELD, "requester_id is required", "requester_id")
+        raise refuse(
+            ViolationKind.INVALID_FIELD,
+            N_("%(name)s is required"),
+            "requester_id",
+            name="requester_id",
+        )
     if msg.actor.role == Role.CUSTOMER and msg.requester_id != msg.actor.user_id:
-        raise RuleViolation(
+        raise refuse(
             ViolationKind.FORBIDDEN,
-            "customers can open tickets only for themselves",
+            N_("customers can open tickets only for themselves"),
             "requester_id",
         )
 
@@ -107,10 +112,11 @@ def apply_open(
 def check_reply(state: TicketState, msg: Reply, now: datetime) -> None:
     for attachment_id in msg.attachment_ids:
         if attachment_id not in state.attachment_ids:
-            raise RuleViolation(
+            raise refuse(
                 ViolationKind.INVALID_FIELD,
-                f"attachment {attachment_id} is not on this ticket; upload it first",
+                N_("attachment %(attachment)s is not on this ticket; upload it first"),
                 "attachment_ids",
+                attachment=attachment_id,
             )
 
 
@@ -141,10 +147,12 @@ def apply_add_note(
 
 def check_attach(state: TicketState, msg: Attach, now: datetime) -> None:
     if msg.size <= 0:
-        raise RuleViolation(ViolationKind.INVALID_FIELD, "the file is empty", "file")
+        raise refuse(ViolationKind.INVALID_FIELD, N_("the file is empty"), "file")
     if msg.attachment_id in state.attachment_ids:
-        raise RuleViolation(
-            ViolationKind.INVALID_FIELD, "this attachment is already on the ticket", "attachment_id"
+        raise refuse(
+            ViolationKind.INVALID_FIELD,
+            N_("this attachment is already on the ticket"),
+            "attachment_id",
         )
 
 
@@ -179,9 +187,9 @@ def classify_message(request: ClassifyRequest, actor: Actor, state: TicketState)
 
 def check_classify(state: TicketState, msg: Classify, now: datetime) -> None:
     if (msg.impact, msg.urgency, msg.service_id) == (state.impact, state.urgency, state.service_id):
-        raise RuleViolation(
+        raise refuse(
             ViolationKind.INVALID_FIELD,
-            "impact, urgency and service are already set to these values",
+            N_("impact, urgency and service are already set to these values"),
             "impact",
         )
 
@@ -270,9 +278,10 @@ def reopen_window(state: TicketState, actor: Actor, now: datetime) -> None:
     """Customers may reopen only within the reopen window; staff at any time."""
     window_over = state.reopen_until is not None and now >= state.reopen_until
     if actor.role == Role.CUSTOMER and window_over:
-        raise RuleViolation(
+        raise refuse_on(
+            state,
             ViolationKind.ILLEGAL_STATE,
-            f"the reopen window of {label(state)} has ended; open a new ticket instead",
+            N_("the reopen window of ticket #%(number)s has ended; open a new ticket instead"),
         )
 
 

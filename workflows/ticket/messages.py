@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.business_time import BusinessCalendar
 from workflows.choices import (
+    N_,
     Audience,
     Channel,
     EventKind,
@@ -211,9 +212,16 @@ class Reply(ActionMessage):
 
     actor: Actor
     body: Body
-    attachment_ids: Annotated[list[str], Items(20, "files"), Ref(RefKind.PUBLIC_FILE)] = Field(
-        default_factory=list
-    )
+    attachment_ids: Annotated[
+        list[str],
+        Items(
+            20,
+            "files",
+            N_("%(name)s takes at most %(maximum)s files"),
+            N_("%(name)s names one of its files twice"),
+        ),
+        Ref(RefKind.PUBLIC_FILE),
+    ] = Field(default_factory=list)
     """Files already on the ticket that go with the reply (an agent's is mailed with them)."""
 
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from workflows import sla as clocks
-from workflows.choices import EventKind, Role, Status
+from workflows.choices import N_, EventKind, Role, Status
 from workflows.sla import SlaPolicy
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import Param, RuleViolation, ViolationKind, english, refuse
 from workflows.ticket.messages import SYSTEM, Actor, NotifyRequest, TicketEvent, TicketState
 
 WORKING = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
@@ -43,6 +43,136 @@ def label(state: TicketState) -> str:
     return f"ticket #{state.number}" if state.number is not None else "the ticket"
 
 
+TICKET = "ticket #%(number)s"
+"""How a refusal's message id names its ticket (what `label` writes in English)."""
+
+
+def refuse_on(
+    state: TicketState,
+    kind: ViolationKind,
+    message_id: str,
+    field: str | None = None,
+    **params: Param,
+) -> RuleViolation:
+    """A refusal about `state` whose message id names it as "ticket #%(number)s"."""
+    if state.number is None:
+        # Only a ticket its projection has not numbered yet (the pure rules' own tests);
+        # English as before, and no id: no page shows such a ticket.
+        return RuleViolation(kind, english(message_id.replace(TICKET, label(state)), params), field)
+    return refuse(kind, message_id, field, number=state.number, **params)
+
+
+REFUSED: dict[str, tuple[str, str]] = {
+    "reply to": (
+        N_("cannot reply to ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot reply to a ticket"),
+    ),
+    "add a note to": (
+        N_(
+            "cannot add a note to ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot add a note to a ticket"),
+    ),
+    "change impact/urgency of": (
+        N_(
+            "cannot change impact/urgency of ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot change impact/urgency of a ticket"),
+    ),
+    "assign": (
+        N_("cannot assign ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot assign a ticket"),
+    ),
+    "set pending": (
+        N_(
+            "cannot set pending ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"
+        ),
+        N_("customers cannot set pending a ticket"),
+    ),
+    "resume": (
+        N_("cannot resume ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot resume a ticket"),
+    ),
+    "resolve": (
+        N_("cannot resolve ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot resolve a ticket"),
+    ),
+    "reopen": (
+        N_("cannot reopen ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot reopen a ticket"),
+    ),
+    "close": (
+        N_("cannot close ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot close a ticket"),
+    ),
+    "attach a file to": (
+        N_(
+            "cannot attach a file to ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot attach a file to a ticket"),
+    ),
+    "change the SLA policy of": (
+        N_(
+            "cannot change the SLA policy of ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot change the SLA policy of a ticket"),
+    ),
+    "acknowledge": (
+        N_(
+            "cannot acknowledge ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"
+        ),
+        N_("customers cannot acknowledge a ticket"),
+    ),
+    "change the major flag of": (
+        N_(
+            "cannot change the major flag of ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot change the major flag of a ticket"),
+    ),
+    "link": (
+        N_("cannot link ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot link a ticket"),
+    ),
+    "consult a colleague on": (
+        N_(
+            "cannot consult a colleague on ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot consult a colleague on a ticket"),
+    ),
+    "answer a question on": (
+        N_(
+            "cannot answer a question on ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot answer a question on a ticket"),
+    ),
+    "set a reminder on": (
+        N_(
+            "cannot set a reminder on ticket #%(number)s while it is %(status)s; "
+            "allowed when %(allowed)s"
+        ),
+        N_("customers cannot set a reminder on a ticket"),
+    ),
+    "accept": (
+        N_("cannot accept ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot accept a ticket"),
+    ),
+    "decline": (
+        N_("cannot decline ticket #%(number)s while it is %(status)s; allowed when %(allowed)s"),
+        N_("customers cannot decline a ticket"),
+    ),
+}
+"""Per action (by `Permission.label`): its refusal in a status that forbids it, and to a
+customer. Whole sentences, one per action, so each language puts the verb where its
+grammar wants it."""
+
+
 Gate = Callable[[TicketState, Actor, datetime], None]
 """A who-and-when rule beyond the statuses; raises `RuleViolation`."""
 
@@ -65,8 +195,12 @@ def permit(state: TicketState, permission: Permission, actor: Actor, now: dateti
         allowed = permission.staff
     elif actor.role == Role.CUSTOMER:
         if not is_party(state, actor):
-            raise RuleViolation(ViolationKind.FORBIDDEN, f"you are not a party to {label(state)}")
+            raise refuse_on(
+                state, ViolationKind.FORBIDDEN, N_("you are not a party to ticket #%(number)s")
+            )
         if not permission.customer:
+            if permission.label in REFUSED:
+                raise refuse(ViolationKind.FORBIDDEN, REFUSED[permission.label][1])
             raise RuleViolation(
                 ViolationKind.FORBIDDEN, f"customers cannot {permission.label} a ticket"
             )
@@ -77,6 +211,14 @@ def permit(state: TicketState, permission: Permission, actor: Actor, now: dateti
         )
     if state.status not in allowed:
         ordered = [s.value for s in Status if s in allowed]
+        if permission.label in REFUSED:
+            raise refuse_on(
+                state,
+                ViolationKind.ILLEGAL_STATE,
+                REFUSED[permission.label][0],
+                status=state.status.value,
+                allowed=ordered,
+            )
         raise RuleViolation(
             ViolationKind.ILLEGAL_STATE,
             f"cannot {permission.label} {label(state)} while it is {state.status.value}; "

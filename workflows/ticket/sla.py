@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from workflows import sla as clocks
-from workflows.choices import PRIORITIES, Audience, EventKind, NotificationKind
+from workflows.choices import N_, PRIORITIES, Audience, EventKind, NotificationKind
 from workflows.sla import (
     Checkpoint,
     CheckpointKind,
@@ -20,7 +20,7 @@ from workflows.sla import (
     SlaPolicy,
 )
 from workflows.ticket import notices
-from workflows.ticket.errors import RuleViolation, ViolationKind
+from workflows.ticket.errors import ViolationKind
 from workflows.ticket.messages import (
     SYSTEM,
     ApplySlaPolicy,
@@ -28,7 +28,7 @@ from workflows.ticket.messages import (
     TicketEvent,
     TicketState,
 )
-from workflows.ticket.rules import advance, event, label, policy_ref, start_sla
+from workflows.ticket.rules import advance, event, policy_ref, refuse_on, start_sla
 
 CHECKPOINT_EVENTS = {
     CheckpointKind.WARNING: EventKind.SLA_WARNING,
@@ -62,10 +62,12 @@ def facts_changed_policy(
 def check_apply_sla_policy(state: TicketState, msg: ApplySlaPolicy, now: datetime) -> None:
     current = state.sla.policy if state.sla is not None else None
     if current is not None and (current.id, current.version) == (msg.policy.id, msg.policy.version):
-        raise RuleViolation(
+        raise refuse_on(
+            state,
             ViolationKind.ILLEGAL_STATE,
-            f"{label(state)} already follows version {current.version} of SLA policy "
-            f"{current.name!r}",
+            N_("ticket #%(number)s already follows version %(version)s of SLA policy %(policy)s"),
+            version=current.version,
+            policy=repr(current.name),
         )
 
 
@@ -143,8 +145,10 @@ def apply_sla_checkpoint(
 
 def check_raise_priority(state: TicketState) -> None:
     if state.priority <= min(PRIORITIES):
-        raise RuleViolation(
-            ViolationKind.ILLEGAL_STATE, f"{label(state)} already has the highest priority"
+        raise refuse_on(
+            state,
+            ViolationKind.ILLEGAL_STATE,
+            N_("ticket #%(number)s already has the highest priority"),
         )
 
 

@@ -62,7 +62,13 @@ with workflow.unsafe.imports_passed_through():
         apply_route,
         needs_routing,
     )
-    from workflows.ticket.errors import RuleViolation, ViolationKind
+    from workflows.ticket.errors import (
+        CONFIG_UNREADABLE,
+        NOT_OPEN,
+        NOT_SAVED,
+        RuleViolation,
+        ViolationKind,
+    )
     from workflows.ticket.followup import (
         apply_customer_reminder,
         apply_idle,
@@ -119,7 +125,6 @@ _PERSIST_TIMEOUT = timedelta(seconds=30)
 _PERSIST_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=2)
 )
-_NOT_SAVED = "the ticket could not be saved; nothing was changed, try again"
 
 _DONE_UPDATES_KEPT = 100
 """How many applied update ids a run hands to the next: a retry that can cross a
@@ -127,7 +132,9 @@ continue-as-new is one in flight at that moment, so the last few suffice."""
 
 
 def _rejected(exc: RuleViolation) -> ApplicationError:
-    return ApplicationError(exc.message, exc.field, type=exc.kind.value, non_retryable=True)
+    # details[0] stays the field, as older workers send it; the message id and its
+    # parameters follow, so a page can write the refusal in its reader's language.
+    return ApplicationError(exc.message, *exc.details(), type=exc.kind.value, non_retryable=True)
 
 
 def _invalid(message: str) -> ApplicationError:
@@ -281,7 +288,7 @@ class TicketWorkflow:
                 OPEN_TICKET,
                 ProjectOpening(ticket_id=workflow.info().workflow_id, open=msg, at=workflow.now()),
                 ProjectedOpening,
-                _NOT_SAVED,
+                NOT_SAVED,
             )
             self._state = opened.state
             self._wake = True
@@ -294,7 +301,7 @@ class TicketWorkflow:
             PERSIST_TICKET,
             ProjectTicket(state=change.state, event=change.event, notify=change.notify),
             ProjectionResult,
-            _NOT_SAVED,
+            NOT_SAVED,
         )
         self._state = change.state
         if change.notify and saved.deliver:
@@ -549,7 +556,7 @@ class TicketWorkflow:
     def _require_state(self) -> TicketState:
         if self._state is None:
             raise ApplicationError(
-                "the ticket is not open yet", type=ViolationKind.ILLEGAL_STATE.value
+                NOT_OPEN, None, NOT_OPEN, {}, type=ViolationKind.ILLEGAL_STATE.value
             )
         return self._state
 
@@ -566,12 +573,11 @@ class TicketWorkflow:
         return info.id if info is not None else ""
 
     async def _config(self) -> DeskConfig:
-        return await self._local(
-            LOAD_DESK_CONFIG, None, DeskConfig, "the desk settings could not be read; try again"
-        )
+        return await self._local(LOAD_DESK_CONFIG, None, DeskConfig, CONFIG_UNREADABLE)
 
     async def _local(self, name: str, arg: object, result_type: type[R], failure: str) -> R:
-        """Run a projection activity locally: no round trip through the server."""
+        """Run a projection activity locally: no round trip through the server. `failure` is
+        the refusal's message id (no parameters)."""
         try:
             result: R = await workflow.execute_local_activity(
                 name,
@@ -583,5 +589,5 @@ class TicketWorkflow:
             return result
         except _ACTIVITY_FAILED as exc:
             raise ApplicationError(
-                failure, type=ViolationKind.UNAVAILABLE.value, non_retryable=True
+                failure, None, failure, {}, type=ViolationKind.UNAVAILABLE.value, non_retryable=True
             ) from exc
