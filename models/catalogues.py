@@ -2,8 +2,7 @@
 
 The pages (`web.i18n`), the API's live notifications and the worker's mail all
 translate through these, so one catalogue per language serves them all. They are
-gettext `.po` files in `models/locale/<language>/LC_MESSAGES/messages.po` (and fragments
-beside it, such as `errors.po`, until they are merged into it), read with
+gettext `.po` files in `models/locale/<language>/LC_MESSAGES/messages.po`, read with
 Babel and compiled in memory once per process (nothing to build or ship beside them;
 fuzzy entries are left out: they are not translations yet). docs/i18n.md says how
 to update them and how to add a language.
@@ -41,20 +40,9 @@ RIGHT_TO_LEFT = frozenset(
 
 
 def read_catalogue(language: str) -> Catalog:
-    """The catalogue of `language` as translators wrote it: `messages.po`, plus the
-    fragments beside it (a topic translated on its own branch, e.g. `errors.po`) until they
-    are merged into it. An entry of `messages.po` wins over a fragment's."""
-    folder = LOCALE_DIR / language / "LC_MESSAGES"
-    with (folder / f"{DOMAIN}.po").open("rb") as po:
-        catalog = read_po(po, locale=language, domain=DOMAIN)
-    for fragment in sorted(folder.glob("*.po")):
-        if fragment.stem == DOMAIN:
-            continue
-        with fragment.open("rb") as po:
-            for message in read_po(po, locale=language):
-                if message.id and message.id not in catalog:
-                    catalog[message.id] = message
-    return catalog
+    """The catalogue of `language` as translators wrote it."""
+    with (LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+        return read_po(po, locale=language, domain=DOMAIN)
 
 
 @cache

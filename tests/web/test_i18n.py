@@ -53,7 +53,6 @@ MESSAGES = _extracted()
 
 
 def _catalogue(language: str) -> Catalog:
-    # messages.po and its fragments (errors.po) as the desk reads them.
     return catalogues.read_catalogue(language)
 
 
