@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflows.ticket.errors import Param, RuleViolation, ViolationKind, english
+from workflows.ticket.errors import Param, RuleViolation, Sentence, ViolationKind, english
 
 STATUS_BY_KIND = {
     ViolationKind.ILLEGAL_STATE: 409,
@@ -41,6 +41,7 @@ class ApiError(Exception):
         errors: list[dict[str, str]] | None = None,
         message_id: str | None = None,
         params: Mapping[str, Param] | None = None,
+        problems: list[str] | None = None,
     ):
         super().__init__(detail)
         self.status = status
@@ -50,6 +51,9 @@ class ApiError(Exception):
         self.errors = errors
         self.message_id = message_id
         self.params: dict[str, Param] = dict(params or {})
+        self.problems = problems
+        """The sentences a one-field `detail` joins with "; ", for a page to say each in
+        its reader's language."""
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"detail": self.detail, "field": self.field, "code": self.code}
@@ -63,6 +67,14 @@ def invalid(problems: list[tuple[str, str]], prefix: str = "") -> ApiError:
     errors = [{"field": prefix + field, "message": message} for field, message in problems]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return ApiError(422, detail, field=errors[0]["field"], code="invalid_field", errors=errors)
+
+
+def as_problem(error: ApiError) -> str:
+    """An error as one problem of a list that `invalid` answers: its English detail, which
+    keeps its message id where it has one (so a page can still translate it)."""
+    if error.message_id is None:
+        return error.detail
+    return Sentence(error.message_id, **error.params)
 
 
 def refused(

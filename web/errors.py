@@ -9,6 +9,7 @@ the refusal in Persian (docs/i18n.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from babel.lists import format_list
@@ -17,9 +18,9 @@ from pydantic_core import ErrorDetails
 
 from api.errors import ApiError
 from web.formats import digits
-from web.i18n import current, gettext
+from web.i18n import _, current, gettext
 from workflows.choices import N_, STATUS_CHOICES
-from workflows.ticket.errors import Param, RuleViolation
+from workflows.ticket.errors import Param, RuleViolation, Sentence
 
 STATUS_PARAMETERS = frozenset({"status", "allowed"})
 """Parameters that hold a ticket status's value (or a list of them): a reader sees each as
@@ -38,12 +39,47 @@ def error_text(error: ApiError | RuleViolation) -> str:
     catalogue's mistake must not fail the page). An error without an id is looked up as it
     stands, as pages did before ids (some routes raise already translated text)."""
     english = error.detail if isinstance(error, ApiError) else error.message
-    if error.message_id is None:
-        return gettext(english)
-    translated = gettext(error.message_id)
-    if translated == error.message_id:
+    if error.message_id is not None:
+        return _translated(english, error.message_id, error.params)
+    if isinstance(error, ApiError) and error.errors:
+        # `invalid`: every field at fault, each problem in the reader's language.
+        return problems_text([(e["field"], e["message"]) for e in error.errors])
+    if isinstance(error, ApiError) and error.problems:
+        return _joined([problem_text(message) for message in error.problems])
+    return gettext(english)
+
+
+def problem_text(message: str) -> str:
+    """One problem of a list (`workflows.ticket.errors.Sentence`) in the reader's language;
+    a plain text is looked up as it stands."""
+    if isinstance(message, Sentence):
+        return _translated(message, message.message_id, message.params)
+    return gettext(message)
+
+
+def problems_text(problems: list[tuple[str, str]]) -> str:
+    """(field, message) problems as one text, each "field: problem" in the reader's words
+    (the English is `invalid`'s detail)."""
+    return _joined(
+        [
+            _("%(field)s: %(message)s", field=field, message=problem_text(message))
+            for field, message in problems
+        ]
+    )
+
+
+def _joined(texts: list[str]) -> str:
+    joined = texts[0] if texts else ""
+    for text in texts[1:]:
+        joined = _("%(first)s; %(more)s", first=joined, more=text)
+    return joined
+
+
+def _translated(english: str, message_id: str, params: Mapping[str, Param]) -> str:
+    translated = gettext(message_id)
+    if translated == message_id:
         return english
-    values = {name: _parameter(name, value) for name, value in error.params.items()}
+    values = {name: _parameter(name, value) for name, value in params.items()}
     try:
         return translated % values
     except (KeyError, ValueError, TypeError):

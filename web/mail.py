@@ -19,6 +19,7 @@ from api.mail.schemas import MailboxCreate
 from api.schemas import MAX_BIGINT, MAX_INT
 from api.services import mail as service
 from web.common import WebAdmin
+from web.errors import error_text, form_error
 from web.i18n import _, gettext
 from web.render import page
 
@@ -81,9 +82,7 @@ def _mailbox(form: dict[str, str]) -> MailboxCreate:
     try:
         return MailboxCreate.model_validate_strings(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(422, f"{field}: {first['msg']}", field=field, code="invalid_field") from None
+        raise form_error(exc) from None
 
 
 @router.post("/admin/mail/mailboxes")
@@ -105,7 +104,7 @@ async def add_mailbox(
             session,
             form=form,
             status_code=exc.status,
-            error=gettext(exc.detail),
+            error=error_text(exc),
             error_field=exc.field,
         )
     return RedirectResponse(f"/admin/mail?done=added+{created.name}", status_code=303)
@@ -155,7 +154,7 @@ async def save_mailbox(
             "user": user,
             "mailbox_id": mailbox_id,
             "form": form,
-            "error": gettext(exc.detail),
+            "error": error_text(exc),
             "error_field": exc.field,
         }
         return page(request, "admin/mailbox.html", context, exc.status)

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, refused
 from api.mail.schemas import TemplateKind, TemplatePart
 from api.services import mail_templates as service
 from models.mail_templates import TEMPLATE_KINDS, TEMPLATE_MAX_CHARS, TEMPLATE_PARTS
 from web.common import WebAdmin
+from web.errors import error_text
 from web.formats import number
-from web.i18n import _, gettext
+from web.i18n import N_, _
 from web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -140,7 +141,9 @@ async def _text(request: Request) -> str:
 def _checked(text: str) -> str:
     """The form's text with the API body's limits (the API checks them in its schema)."""
     if not text.strip():
-        raise ApiError(422, "body: the text is empty", field="body", code="invalid_field")
+        raise refused(
+            422, N_("%(name)s: the text is empty"), field="body", code="invalid_field", name="body"
+        )
     if len(text) > TEMPLATE_MAX_CHARS:
         raise ApiError(
             422,
@@ -153,8 +156,12 @@ def _checked(text: str) -> str:
             code="invalid_field",
         )
     if "\x00" in text:
-        raise ApiError(
-            422, "body: must not contain NUL characters", field="body", code="invalid_field"
+        raise refused(
+            422,
+            N_("%(name)s: must not contain NUL characters"),
+            field="body",
+            code="invalid_field",
+            name="body",
         )
     return text
 
@@ -185,7 +192,7 @@ async def save_template(
     except ApiError as exc:
         return await _editor(
             request, user, session, settings, language, kind, part,
-            status_code=exc.status, text=text, error=gettext(exc.detail), error_field=exc.field,
+            status_code=exc.status, text=text, error=error_text(exc), error_field=exc.field,
         )  # fmt: skip
     return RedirectResponse(
         f"/admin/mail-templates/{language}/{kind}/{part}?done=saved", status_code=303
@@ -208,7 +215,7 @@ async def preview_template(
     except ApiError as exc:
         return await _editor(
             request, user, session, settings, language, kind, part,
-            status_code=exc.status, text=text, error=gettext(exc.detail), error_field=exc.field,
+            status_code=exc.status, text=text, error=error_text(exc), error_field=exc.field,
         )  # fmt: skip
     return await _editor(
         request, user, session, settings, language, kind, part, text=text, preview=shown.rendered

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from web.i18n import N_, _
-from workflows.business_time import WorkRange
+from workflows.business_time import WITHOUT_DAY, WorkRange
 from workflows.choices import PRIORITIES, Status, TicketType
 from workflows.sla import (
     ClockName,
@@ -26,6 +26,7 @@ from workflows.sla import (
     Targets,
 )
 from workflows.sla_config import CalendarSpec, Conditions, DaySpec, PolicySpec
+from workflows.ticket.errors import Sentence
 
 WEEKDAY_NAMES = [
     N_("Monday"),
@@ -242,12 +243,20 @@ def calendar_problem(field: str, message: str) -> tuple[str, str]:
     """
     found = _WEEKDAY_PROBLEM.match(message)
     if field == "week" and found:
-        return f"week.{found.group(1)}", found.group(2)
+        return f"week.{found.group(1)}", _without_day(message, found.group(2))
     if field == "days" and _DAY_PROBLEM.match(message):
         return "special_days", message
     if field.startswith("days"):
         return "days", message
     return field, message
+
+
+def _without_day(message: str, rest: str) -> str:
+    """A weekday's problem without its "weekday n: ", as the sentence a page translates."""
+    if isinstance(message, Sentence) and message.message_id in WITHOUT_DAY:
+        params = {k: v for k, v in message.params.items() if k not in ("weekday", "day")}
+        return Sentence(WITHOUT_DAY[message.message_id], **params)
+    return rest
 
 
 # ---------------------------------------------------------------- policies

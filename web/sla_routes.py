@@ -24,9 +24,9 @@ from api.services import notifications as notices
 from api.services import sla as service
 from web import sla_forms as forms
 from web.common import TicketNumber, WebAdmin, WebStaff, WebUser
-from web.errors import error_text
+from web.errors import error_text, problem_text
 from web.formats import number
-from web.i18n import N_, _, gettext, ngettext
+from web.i18n import N_, _, ngettext
 from web.render import page
 from workflows.choices import Role, Status, TicketType
 from workflows.sla import ReopenRule
@@ -68,8 +68,7 @@ def _errors(
     """
     found = dict(unreadable)
     for field, message in problems:
-        # The service's messages are catalogue messages as they stand (no parameters).
-        message = gettext(message)
+        message = problem_text(message)
         key = field_of(field)
         if key in unreadable:
             continue

@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
+from workflows.choices import N_
+from workflows.ticket.errors import Param, Sentence
+
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -61,28 +64,62 @@ def always_open(name: str = "24x7") -> BusinessCalendar:
 
 
 def calendar_problems(calendar: BusinessCalendar) -> list[str]:
-    """Everything wrong with a calendar, in words a process owner can act on."""
+    """Everything wrong with a calendar, in words a process owner can act on (each a
+    `Sentence`, so a page can say it in its reader's language)."""
     problems: list[str] = []
     try:
         ZoneInfo(calendar.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"timezone {calendar.timezone!r} is not an IANA time zone")
+        problems.append(
+            Sentence(
+                N_("timezone %(timezone)s is not an IANA time zone"),
+                timezone=repr(calendar.timezone),
+            )
+        )
     if len(calendar.week) != 7:
-        problems.append("week must have 7 days, Monday first")
-    days = [("weekday " + str(i), r) for i, r in enumerate(calendar.week)]
-    days += [(d.isoformat(), r) for d, r in calendar.special_days.items()]
-    for label, ranges in days:
-        previous_end = -1
-        for r in ranges:
-            if not 0 <= r.start < r.end <= MINUTES_PER_DAY:
-                problems.append(
-                    f"{label}: range {r.start}-{r.end} must lie in 0-1440 and end after it starts"
-                )
-            elif r.start < previous_end:
-                problems.append(f"{label}: ranges overlap or are not in order")
-            previous_end = max(previous_end, r.end)
+        problems.append(Sentence(N_("week must have 7 days, Monday first")))
+    for index, ranges in enumerate(calendar.week):
+        problems += _range_problems(ranges, weekday=index)
+    for day, ranges in calendar.special_days.items():
+        problems += _range_problems(ranges, day=day.isoformat())
     if calendar.last_day < calendar.first_day:
-        problems.append("last_day is before first_day")
+        problems.append(Sentence(N_("last_day is before first_day")))
+    return problems
+
+
+RANGE_OUT_OF_BOUNDS = N_("range %(start)s-%(end)s must lie in 0-1440 and end after it starts")
+RANGES_OUT_OF_ORDER = N_("ranges overlap or are not in order")
+WITHOUT_DAY = {
+    N_(
+        "weekday %(weekday)s: range %(start)s-%(end)s must lie in 0-1440 and end after it starts"
+    ): RANGE_OUT_OF_BOUNDS,
+    N_("%(day)s: range %(start)s-%(end)s must lie in 0-1440 and end after it starts"): (
+        RANGE_OUT_OF_BOUNDS
+    ),
+    N_("weekday %(weekday)s: ranges overlap or are not in order"): RANGES_OUT_OF_ORDER,
+    N_("%(day)s: ranges overlap or are not in order"): RANGES_OUT_OF_ORDER,
+}
+"""A day's range problem (its sentence names the day) and the same problem shown next to
+the day's own field (where naming the day again would be noise)."""
+
+
+def _range_problems(ranges: list[WorkRange], **day: Param) -> list[str]:
+    """A day's working ranges out of bounds or out of order; `day` is `weekday=` (0 is
+    Monday) or `day=` (an ISO date), each with its own sentences."""
+    weekday = "weekday" in day
+    named = {
+        bare: sentence
+        for sentence, bare in WITHOUT_DAY.items()
+        if sentence.startswith("weekday") == weekday
+    }
+    problems: list[str] = []
+    previous_end = -1
+    for r in ranges:
+        if not 0 <= r.start < r.end <= MINUTES_PER_DAY:
+            problems.append(Sentence(named[RANGE_OUT_OF_BOUNDS], start=r.start, end=r.end, **day))
+        elif r.start < previous_end:
+            problems.append(Sentence(named[RANGES_OUT_OF_ORDER], **day))
+        previous_end = max(previous_end, r.end)
     return problems
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from workflows.choices import LEVELS, PRIORITIES
+from workflows.choices import LEVELS, N_, PRIORITIES
+from workflows.ticket.errors import Sentence
 
 DEFAULT_MATRIX: list[list[int]] = [[1, 2, 3], [2, 3, 4], [3, 4, 5]]
 """Rows are impact 1..3, columns urgency 1..3."""
@@ -12,13 +13,27 @@ def matrix_problems(matrix: list[list[int]]) -> list[str]:
     """Everything wrong with a matrix, in words a process owner can act on."""
     problems: list[str] = []
     if len(matrix) != len(LEVELS) or any(len(row) != len(LEVELS) for row in matrix):
-        return [f"priority_matrix must have {len(LEVELS)} rows of {len(LEVELS)} priorities"]
+        return [
+            Sentence(
+                N_("priority_matrix must have %(rows)s rows of %(columns)s priorities"),
+                rows=len(LEVELS),
+                columns=len(LEVELS),
+            )
+        ]
     for i, row in enumerate(matrix, start=1):
         for u, value in enumerate(row, start=1):
             if value not in PRIORITIES:
                 problems.append(
-                    f"priority_matrix impact {i} urgency {u}: {value!r} is not one of "
-                    f"{', '.join(map(str, PRIORITIES))}"
+                    Sentence(
+                        N_(
+                            "priority_matrix impact %(impact)s urgency %(urgency)s: "
+                            "%(value)s is not one of %(allowed_values)s"
+                        ),
+                        impact=i,
+                        urgency=u,
+                        value=repr(value),
+                        allowed_values=[str(p) for p in PRIORITIES],
+                    )
                 )
     return problems
 

@@ -16,7 +16,7 @@ import holidays
 from pydantic import BaseModel, Field
 
 from workflows.business_time import BusinessCalendar, WorkRange, calendar_problems
-from workflows.choices import PRIORITIES, Status, TicketType
+from workflows.choices import N_, PRIORITIES, Status, TicketType
 from workflows.sla import (
     DEFAULT_PAUSE_STATUSES,
     DEFAULT_WARNINGS,
@@ -26,6 +26,7 @@ from workflows.sla import (
     SlaPolicy,
     Targets,
 )
+from workflows.ticket.errors import Sentence
 
 SPAN_BEFORE = timedelta(days=7)
 SPAN_AFTER = timedelta(days=2 * 366)
@@ -35,37 +36,50 @@ longer than that refreshes it."""
 PAUSABLE = (Status.NEW, Status.OPEN, Status.PENDING)
 
 Problem = tuple[str, str]
-"""(field, message) — the field as a dotted path, the message in words a person can act on."""
+"""(field, message) — the field as a dotted path, the message in words a person can act on
+(a `Sentence`: English text that a page can say in its reader's language)."""
 
 MAX_ID = 2**31 - 1
 NAME_MAX = 200
 LONGEST_TARGET = timedelta(days=3650)
 MAX_REMINDERS = 20
 """More reminders than this is nagging, not service."""
+PRIORITY_RANGE = N_("priorities run from 1 to 5")
 
 
 def _text_problems(field: str, value: str, maximum: int, *, required: bool) -> list[Problem]:
     if required and not value.strip():
-        return [(field, f"{field} must not be empty")]
+        return [(field, Sentence(N_("%(field)s must not be empty"), field=field))]
     if len(value) > maximum:
-        return [(field, f"{field} is longer than {maximum} characters")]
+        return [
+            (
+                field,
+                Sentence(
+                    N_("%(field)s is longer than %(maximum)s characters"),
+                    field=field,
+                    maximum=maximum,
+                ),
+            )
+        ]
     if "\x00" in value:
-        return [(field, f"{field} contains a NUL character")]
+        return [(field, Sentence(N_("%(field)s contains a NUL character"), field=field))]
     return []
 
 
 def _id_problems(field: str, values: list[int]) -> list[Problem]:
     bad = [v for v in values if not 1 <= v <= MAX_ID]
-    return [(field, f"{bad[0]} is not an id")] if bad else []
+    return [(field, Sentence(N_("%(value)s is not an id"), value=str(bad[0])))] if bad else []
 
 
 def _duration_problems(field: str, value: timedelta | None, *, zero_ok: bool) -> list[Problem]:
     if value is None:
         return []
     if value < timedelta(0) or (value == timedelta(0) and not zero_ok):
-        return [(field, "must be longer than zero" if not zero_ok else "cannot be negative")]
+        if zero_ok:
+            return [(field, Sentence(N_("cannot be negative")))]
+        return [(field, Sentence(N_("must be longer than zero")))]
     if value > LONGEST_TARGET:
-        return [(field, "cannot be longer than ten years")]
+        return [(field, Sentence(N_("cannot be longer than ten years")))]
     return []
 
 
@@ -94,21 +108,33 @@ class CalendarSpec(BaseModel):
 def holiday_problems(country: str | None, subdivision: str | None) -> list[Problem]:
     if country is None:
         if subdivision is not None:
-            return [("holiday_subdivision", "a subdivision needs a holiday_country")]
+            return [("holiday_subdivision", Sentence(N_("a subdivision needs a holiday_country")))]
         return []
     supported = holidays.list_supported_countries()
     if country not in supported:
-        message = f"{country!r} is not a country code the holidays package knows"
         if country.upper() in supported:
             # Codes are stored as given (YAML round-trips them), so say the fix, not guess.
-            message += f"; {country.upper()!r} is"
+            message = Sentence(
+                N_("%(country)s is not a country code the holidays package knows; %(fix)s is"),
+                country=repr(country),
+                fix=repr(country.upper()),
+            )
+        else:
+            message = Sentence(
+                N_("%(country)s is not a country code the holidays package knows"),
+                country=repr(country),
+            )
         return [("holiday_country", message)]
     if subdivision is not None and subdivision not in supported[country]:
         return [
             (
                 "holiday_subdivision",
-                f"{subdivision!r} is not a subdivision of {country}; one of "
-                + ", ".join(supported[country][:30]),
+                Sentence(
+                    N_("%(subdivision)s is not a subdivision of %(country)s; one of %(choices)s"),
+                    subdivision=repr(subdivision),
+                    country=country,
+                    choices=list(supported[country][:30]),
+                ),
             )
         ]
     return []
@@ -135,10 +161,10 @@ def calendar_spec_problems(spec: CalendarSpec) -> list[Problem]:
         problems.append((field, message))
     days = [d.day for d in spec.days]
     if len(days) != len(set(days)):
-        problems.append(("days", "a day is listed twice"))
+        problems.append(("days", Sentence(N_("a day is listed twice"))))
     has_hours = any(spec.week) or any(d.hours for d in spec.days)
     if not has_hours:
-        problems.append(("week", "the calendar has no working hours at all"))
+        problems.append(("week", Sentence(N_("the calendar has no working hours at all"))))
     problems += holiday_problems(spec.holiday_country, spec.holiday_subdivision)
     return problems
 
@@ -232,7 +258,7 @@ def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
         problems += _id_problems(field, ids_)
     for priority, targets in spec.targets.items():
         if priority not in PRIORITIES:
-            problems.append((f"targets.{priority}", "priorities run from 1 to 5"))
+            problems.append((f"targets.{priority}", Sentence(PRIORITY_RANGE)))
         for clock in ("first_response", "next_update", "resolution"):
             field = f"targets.{priority}.{clock}"
             problems += _duration_problems(field, getattr(targets, clock), zero_ok=False)
@@ -241,49 +267,77 @@ def policy_spec_problems(spec: PolicySpec) -> list[Problem]:
         for t in spec.targets.values()
         for c in ("first_response", "next_update", "resolution")
     ):
-        problems.append(("targets", "give at least one target for at least one priority"))
+        problems.append(
+            ("targets", Sentence(N_("give at least one target for at least one priority")))
+        )
     for status in spec.pause_statuses:
         if status not in PAUSABLE:
             problems.append(
-                ("pause_statuses", f"{status.value} cannot pause a clock; use new, open or pending")
+                (
+                    "pause_statuses",
+                    Sentence(
+                        N_("%(status)s cannot pause a clock; use new, open or pending"),
+                        status=status.value,
+                    ),
+                )
             )
     if len(set(spec.warnings)) != len(spec.warnings) or any(not 0 < w < 100 for w in spec.warnings):
-        problems.append(("warnings", "warnings are distinct percentages between 1 and 99"))
+        problems.append(
+            ("warnings", Sentence(N_("warnings are distinct percentages between 1 and 99")))
+        )
     previous = timedelta(-1)
     for index, level in enumerate(spec.escalations, start=1):
         where = f"escalations.{index}"
         if level.after < timedelta(0):
-            problems.append((f"{where}.after", "an escalation comes at or after the breach"))
+            problems.append(
+                (f"{where}.after", Sentence(N_("an escalation comes at or after the breach")))
+            )
         elif level.after > LONGEST_TARGET:
-            problems.append((f"{where}.after", "cannot be more than ten years after the breach"))
+            problems.append(
+                (f"{where}.after", Sentence(N_("cannot be more than ten years after the breach")))
+            )
         elif level.after <= previous:
-            problems.append((f"{where}.after", "escalation levels must come in order, later each"))
+            problems.append(
+                (f"{where}.after", Sentence(N_("escalation levels must come in order, later each")))
+            )
         previous = level.after
         if not level.actions:
-            problems.append((f"{where}.actions", "an escalation level needs at least one action"))
+            problems.append(
+                (f"{where}.actions", Sentence(N_("an escalation level needs at least one action")))
+            )
         if not level.clocks:
-            problems.append((f"{where}.clocks", "name the targets this level escalates"))
+            problems.append(
+                (f"{where}.clocks", Sentence(N_("name the targets this level escalates")))
+            )
         for action in level.actions:
             given = [i for i in (action.user_id, action.group_id) if i is not None]
             problems += _id_problems(f"{where}.actions", given)
             if action.kind == EscalationKind.NOTIFY_USER and action.user_id is None:
-                problems.append((f"{where}.actions", "notify_user needs a user_id"))
+                problems.append((f"{where}.actions", Sentence(N_("notify_user needs a user_id"))))
             if action.kind == EscalationKind.REASSIGN and action.group_id is None:
-                problems.append((f"{where}.actions", "reassign needs a group_id"))
+                problems.append((f"{where}.actions", Sentence(N_("reassign needs a group_id"))))
     problems += _duration_problems("idle_after", spec.idle_after, zero_ok=False)
     problems += _duration_problems(
         "remind_customer_after", spec.remind_customer_after, zero_ok=False
     )
     if spec.close_after_reminders is not None:
         if not 1 <= spec.close_after_reminders <= MAX_REMINDERS:
-            problems.append(("close_after_reminders", f"give a number from 1 to {MAX_REMINDERS}"))
+            problems.append(
+                (
+                    "close_after_reminders",
+                    Sentence(N_("give a number from 1 to %(maximum)s"), maximum=MAX_REMINDERS),
+                )
+            )
         elif spec.remind_customer_after is None:
             problems.append(
-                ("close_after_reminders", "closing after reminders needs remind_customer_after")
+                (
+                    "close_after_reminders",
+                    Sentence(N_("closing after reminders needs remind_customer_after")),
+                )
             )
     for priority in spec.conditions.priorities:
         if priority not in PRIORITIES:
-            problems.append(("conditions.priorities", "priorities run from 1 to 5"))
+            problems.append(("conditions.priorities", Sentence(PRIORITY_RANGE)))
     return problems
 
 

@@ -25,7 +25,13 @@ async def get_settings(session: AsyncSession) -> DeskSettings:
 async def put_settings(session: AsyncSession, body: DeskSettings) -> DeskSettings:
     problems = matrix_problems(body.priority_matrix)
     if problems:
-        raise ApiError(422, "; ".join(problems), field="priority_matrix", code="invalid_field")
+        raise ApiError(
+            422,
+            "; ".join(problems),
+            field="priority_matrix",
+            code="invalid_field",
+            problems=problems,
+        )
     for key, value in (
         (PRIORITY_MATRIX, body.priority_matrix),
         (REOPEN_WINDOW, body.reopen_window_seconds),

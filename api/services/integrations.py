@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError, invalid, refused
+from api.errors import ApiError, as_problem, invalid, refused
 from api.schemas import (
     IntegrationBody,
     IntegrationCreated,
@@ -27,6 +27,7 @@ from api.security import digest, new_secret
 from api.services.sla import check_service
 from models import Group, Integration, User
 from workflows.choices import N_, Role
+from workflows.ticket.errors import Sentence
 
 INTEGRATION_TOKEN_PREFIX = "tdi_"
 
@@ -64,10 +65,10 @@ def mapping_problems(body: IntegrationBody) -> list[tuple[str, str]]:
     """What is wrong with a mapping, as (field, message) pairs."""
     if body.kind != "webhook":
         if body.mapping is not None:
-            return [("mapping", "only webhook integrations have a mapping")]
+            return [("mapping", Sentence(N_("only webhook integrations have a mapping")))]
         return []
     if body.mapping is None:
-        return [("mapping", "a webhook integration needs a mapping")]
+        return [("mapping", Sentence(N_("a webhook integration needs a mapping")))]
     problems: list[tuple[str, str]] = []
     for name in ("items", "dedup_key", "summary", "severity", "source", "status"):
         expression = getattr(body.mapping, name)
@@ -76,7 +77,12 @@ def mapping_problems(body: IntegrationBody) -> list[tuple[str, str]]:
         try:
             jmespath.compile(expression)
         except JMESPathError as exc:
-            message = f"{expression!r} is not a JMESPath expression: {exc}"
+            # The parser's own account of the fault is English: a parameter, as it stands.
+            message = Sentence(
+                N_("%(expression)s is not a JMESPath expression: %(fault)s"),
+                expression=repr(expression),
+                fault=str(exc),
+            )
             problems.append((f"mapping.{name}", message))
     return problems
 
@@ -88,7 +94,7 @@ async def _check_references(session: AsyncSession, body: IntegrationBody) -> Non
     ]
     for where, group_id in groups:
         if group_id is not None and await session.get(Group, group_id) is None:
-            problems.append((where, f"group {group_id} does not exist"))
+            problems.append((where, Sentence(N_("group %(id)s does not exist"), id=group_id)))
     services = [("service_id", body.service_id)] + [
         (f"rules.{i}.service_id", r.service_id) for i, r in enumerate(body.rules)
     ]
@@ -96,7 +102,7 @@ async def _check_references(session: AsyncSession, body: IntegrationBody) -> Non
         try:
             await check_service(session, service_id)
         except ApiError as exc:
-            problems.append((where, exc.detail))
+            problems.append((where, as_problem(exc)))
     if problems:
         raise invalid(problems)
 

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.auth import Principal
-from api.errors import ApiError, not_found
+from api.errors import ApiError, missing, refused
 from api.mail.process import MailProcessor, MailUnavailable
 from api.mail.schemas import (
     MailboxCreate,
@@ -24,6 +24,7 @@ from api.mail.schemas import (
 from api.services.tickets import get_row
 from models import Group, Mailbox, MailMessage, secrets
 from workflows import ids
+from workflows.choices import N_
 from workflows.mailbox import MailboxWorkflow, PollMailbox
 
 
@@ -50,51 +51,60 @@ async def start_polling(client: Client, mailbox_id: int) -> None:
 
 async def _check_group(session: AsyncSession, group_id: int | None) -> None:
     if group_id is not None and await session.get(Group, group_id) is None:
-        raise ApiError(
-            422, f"group_id {group_id} is not a group", field="group_id", code="invalid_field"
+        raise refused(
+            422,
+            N_("%(name)s %(value)s is not a group"),
+            field="group_id",
+            code="invalid_field",
+            name="group_id",
+            value=group_id,
         )
 
 
 def _values(body: MailboxCreate, secret_key: str | None, *, creating: bool) -> dict[str, Any]:
     """The row's columns; the password encrypted, or named, or (PUT, neither given) kept."""
     if body.password is not None and body.password_env is not None:
-        raise ApiError(
+        raise refused(
             422,
-            "give either password or password_env, not both",
+            N_("give either password or password_env, not both"),
             field="password",
             code="invalid_field",
         )
     if creating and body.password is None and body.password_env is None:
-        raise ApiError(
+        raise refused(
             422,
-            "password or password_env is required",
+            N_("password or password_env is required"),
             field="password_env",
             code="invalid_field",
         )
     if body.tls and body.starttls:
-        raise ApiError(
+        raise refused(
             422,
-            "choose tls (implicit TLS) or starttls, not both",
+            N_("choose tls (implicit TLS) or starttls, not both"),
             field="starttls",
             code="invalid_field",
         )
     if body.ca_certificate is not None:
         if not (body.tls or body.starttls):
-            raise ApiError(
+            raise refused(
                 422,
-                "ca_certificate needs tls or starttls: without TLS no certificate is checked",
+                N_("ca_certificate needs tls or starttls: without TLS no certificate is checked"),
                 field="ca_certificate",
                 code="invalid_field",
             )
         try:
             ssl.create_default_context(cadata=body.ca_certificate)
         except (ssl.SSLError, ValueError) as exc:
-            raise ApiError(
+            # The SSL library's account of the fault is English: a parameter, as it stands.
+            raise refused(
                 422,
-                f"ca_certificate is not a PEM certificate ({exc}); paste the CA's "
-                "-----BEGIN CERTIFICATE----- block",
+                N_(
+                    "ca_certificate is not a PEM certificate (%(fault)s); paste the CA's "
+                    "-----BEGIN CERTIFICATE----- block"
+                ),
                 field="ca_certificate",
                 code="invalid_field",
+                fault=str(exc),
             ) from None
     values = body.model_dump(exclude={"password"})
     values["address"] = str(body.address).lower()
@@ -120,7 +130,7 @@ async def list_mailboxes(session: AsyncSession) -> list[MailboxPublic]:
 async def get_mailbox(session: AsyncSession, mailbox_id: int) -> Mailbox:
     mailbox = await session.get(Mailbox, mailbox_id)
     if mailbox is None:
-        raise not_found(f"mailbox {mailbox_id}")
+        raise missing(N_("mailbox %(id)s not found"), id=mailbox_id)
     return mailbox
 
 
@@ -129,8 +139,12 @@ async def _save(session: AsyncSession, mailbox: Mailbox, name: str) -> None:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise ApiError(
-            409, f"a mailbox named {name!r} already exists", field="name", code="conflict"
+        raise refused(
+            409,
+            N_("a mailbox named %(name)s already exists"),
+            field="name",
+            code="conflict",
+            name=repr(name),
         ) from exc
     await session.refresh(mailbox)
 
@@ -196,7 +210,7 @@ async def list_quarantine(session: AsyncSession, limit: int) -> list[Quarantined
 async def quarantined(session: AsyncSession, message_id: int) -> MailMessage:
     message = await session.get(MailMessage, message_id)
     if message is None or message.status != "quarantined":
-        raise not_found(f"quarantined message {message_id}")
+        raise missing(N_("quarantined message %(id)s not found"), id=message_id)
     return message
 
 
@@ -208,8 +222,8 @@ async def reprocess(
     try:
         received = await processor.process(message_id)
     except MailUnavailable as exc:
-        raise ApiError(
-            503, "the desk cannot process mail right now; try again", code="unavailable"
+        raise refused(
+            503, N_("the desk cannot process mail right now; try again"), code="unavailable"
         ) from exc
     return Reprocessed(
         id=message_id,
@@ -246,5 +260,5 @@ async def ticket_mail(
 async def stored_message(session: AsyncSession, message_id: int) -> MailMessage:
     message = await session.get(MailMessage, message_id)
     if message is None:
-        raise not_found(f"mail message {message_id}")
+        raise missing(N_("mail message %(id)s not found"), id=message_id)
     return message

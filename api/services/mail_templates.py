@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
-from api.errors import ApiError
+from api.errors import refused
 from api.mail.languages import BUILT_IN, mail_languages
 from api.mail.schemas import (
     MailTemplatePartSummary,
@@ -40,6 +40,8 @@ from models.mail_templates import (
     template_environment,
     template_name,
 )
+from workflows.choices import N_
+from workflows.ticket.errors import Param
 
 
 def sample_context(kind: str, desk_name: str) -> dict[str, Any]:
@@ -82,20 +84,32 @@ def render(language: str, kind: str, part: str, body: str, desk_name: str) -> st
     name = template_name(language, kind, part)
     environment = template_environment(DictLoader({name: body}))
     variables = ", ".join(TEMPLATE_VARIABLES[kind])
+    # Jinja's account of the fault is English: a parameter, as it stands.
     try:
         return environment.get_template(name).render(sample_context(kind, desk_name)).strip()
     except TemplateSyntaxError as exc:
-        message = f"line {exc.lineno}: {exc.message}"
+        message_id = N_("%(name)s: line %(line)s: %(fault)s")
+        params: dict[str, Param] = {"line": str(exc.lineno), "fault": str(exc.message)}
     except UndefinedError as exc:
-        message = f"line {_line(exc)}: {exc.message}; a {kind} template may use {variables}"
-    except SecurityError as exc:
-        message = (
-            f"line {_line(exc)}: {exc} (mail templates run in a sandbox: "
-            f"they may use {variables} and plain filters and tests)"
+        message_id = N_(
+            "%(name)s: line %(line)s: %(fault)s; a %(kind)s template may use %(variables)s"
         )
+        params = {
+            "line": str(_line(exc)),
+            "fault": str(exc.message),
+            "kind": str(kind),
+            "variables": variables,
+        }
+    except SecurityError as exc:
+        message_id = N_(
+            "%(name)s: line %(line)s: %(fault)s (mail templates run in a sandbox: "
+            "they may use %(variables)s and plain filters and tests)"
+        )
+        params = {"line": str(_line(exc)), "fault": str(exc), "variables": variables}
     except Exception as exc:  # an admin's text may raise anything while rendering
-        message = f"line {_line(exc)}: {type(exc).__name__}: {exc}"
-    raise ApiError(422, f"body: {message}", field="body", code="invalid_field")
+        message_id = N_("%(name)s: line %(line)s: %(fault)s")
+        params = {"line": str(_line(exc)), "fault": f"{type(exc).__name__}: {exc}"}
+    raise refused(422, message_id, field="body", code="invalid_field", name="body", **params)
 
 
 def _file(root: Traversable | Path | None, name: str) -> str | None:

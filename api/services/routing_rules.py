@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError, invalid, refused
+from api.errors import ApiError, as_problem, invalid, refused
 from api.schemas import RoutingRuleBody, RoutingRulePublic
 from api.services.sla import check_service
 from models import Group, Organisation, RoutingRuleRow
 from workflows.choices import N_
+from workflows.ticket.errors import Sentence
 
 
 def _public(row: RoutingRuleRow) -> RoutingRulePublic:
@@ -41,16 +42,19 @@ async def _row(session: AsyncSession, rule_id: int) -> RoutingRuleRow:
 async def _check(session: AsyncSession, body: RoutingRuleBody) -> None:
     problems: list[tuple[str, str]] = []
     if await session.get(Group, body.group_id) is None:
-        problems.append(("group_id", f"group {body.group_id} does not exist"))
+        problems.append(("group_id", Sentence(N_("group %(id)s does not exist"), id=body.group_id)))
     for i, service_id in enumerate(body.conditions.service_ids):
         try:
             await check_service(session, service_id)
         except ApiError as exc:
-            problems.append((f"conditions.service_ids.{i}", exc.detail))
+            problems.append((f"conditions.service_ids.{i}", as_problem(exc)))
     for i, org_id in enumerate(body.conditions.organisation_ids):
         if await session.get(Organisation, org_id) is None:
             problems.append(
-                (f"conditions.organisation_ids.{i}", f"organisation {org_id} does not exist")
+                (
+                    f"conditions.organisation_ids.{i}",
+                    Sentence(N_("organisation %(id)s does not exist"), id=org_id),
+                )
             )
     if problems:
         raise invalid(problems)

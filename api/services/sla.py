@@ -50,6 +50,7 @@ from workflows.sla_config import (
     policy_spec_problems,
     resolve_calendar,
 )
+from workflows.ticket.errors import Sentence
 
 # ---------------------------------------------------------------- calendars
 
@@ -101,7 +102,9 @@ async def calendar_problems(
         select(Calendar.id).where(Calendar.name == spec.name, Calendar.id != (calendar_id or 0))
     )
     if taken is not None:
-        problems.append(("name", f"a calendar named {spec.name!r} exists already"))
+        problems.append(
+            ("name", Sentence(N_("a calendar named %(name)s exists already"), name=repr(spec.name)))
+        )
     return problems
 
 
@@ -244,7 +247,9 @@ async def _missing(session: AsyncSession, model: Any, wanted: list[int]) -> list
 async def _reference_problems(session: AsyncSession, spec: PolicySpec) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if await session.get(Calendar, spec.calendar_id) is None:
-        problems.append(("calendar_id", f"calendar {spec.calendar_id} does not exist"))
+        problems.append(
+            ("calendar_id", Sentence(N_("calendar %(id)s does not exist"), id=spec.calendar_id))
+        )
     for field, model, wanted in (
         ("conditions.service_ids", Service, spec.conditions.service_ids),
         ("conditions.organisation_ids", Organisation, spec.conditions.organisation_ids),
@@ -252,7 +257,9 @@ async def _reference_problems(session: AsyncSession, spec: PolicySpec) -> list[t
     ):
         missing = await _missing(session, model, wanted)
         if missing:
-            problems.append((field, f"no such id: {', '.join(map(str, missing))}"))
+            problems.append(
+                (field, Sentence(N_("no such id: %(ids)s"), ids=[str(i) for i in missing]))
+            )
     for index, level in enumerate(spec.escalations, start=1):
         for action in level.actions:
             where = f"escalations.{index}.actions"
@@ -261,11 +268,15 @@ async def _reference_problems(session: AsyncSession, spec: PolicySpec) -> list[t
                 and action.group_id is not None
                 and await session.get(Group, action.group_id) is None
             ):
-                problems.append((where, f"group {action.group_id} does not exist"))
+                problems.append(
+                    (where, Sentence(N_("group %(id)s does not exist"), id=action.group_id))
+                )
             if action.kind == EscalationKind.NOTIFY_USER and action.user_id is not None:
                 user = await session.get(User, action.user_id)
                 if user is None or user.role == Role.CUSTOMER:
-                    problems.append((where, f"user {action.user_id} is not staff"))
+                    problems.append(
+                        (where, Sentence(N_("user %(id)s is not staff"), id=action.user_id))
+                    )
     return problems
 
 
@@ -366,7 +377,9 @@ async def policy_problems(
         )
     )
     if taken is not None:
-        problems.append(("name", f"a policy named {spec.name!r} exists already"))
+        problems.append(
+            ("name", Sentence(N_("a policy named %(name)s exists already"), name=repr(spec.name)))
+        )
     return problems
 
 

@@ -39,6 +39,32 @@ def english(message_id: str, params: Mapping[str, Param]) -> str:
     return message_id % values
 
 
+class Sentence(str):
+    """A problem's English text that keeps its catalogue message id and parameters.
+
+    It is the English string wherever a string is wanted (the JSON API's `errors`, the
+    YAML import's lines, comparisons), so callers that join or compare problems are
+    unchanged; a page reads `message_id` and `params` to write it in its reader's
+    language (`web.errors.problem_text`)."""
+
+    message_id: str
+    params: dict[str, Param]
+
+    def __new__(cls, message_id: str, /, **params: Param) -> Sentence:
+        text = super().__new__(cls, english(message_id, params))
+        text.message_id = message_id
+        text.params = dict(params)
+        return text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its id: a copy keeps what a page needs to translate it.
+        return (_sentence, (self.message_id, self.params))
+
+
+def _sentence(message_id: str, params: dict[str, Param]) -> Sentence:
+    return Sentence(message_id, **params)
+
+
 class RuleViolation(Exception):
     """A refused change: what kind, a message a person can act on, the field at fault.
 
