@@ -433,7 +433,10 @@ async def yaml_import(request: Request, user: WebAdmin, session: SessionDep) -> 
         try:
             context["changes"] = await sla_io.import_text(session, text, dry_run=dry_run)
         except sla_io.ImportRejected as exc:
-            context["problems"] = exc.problems
+            # The checks the forms share say their problems in the reader's language here too.
+            context["problems"] = [
+                (where, problem_text(message)) for where, message in exc.problems
+            ]
     status = 422 if "problems" in context else 200
     if status == 422:
         context["error"] = _("The file was not applied: nothing changed. Fix every problem listed.")

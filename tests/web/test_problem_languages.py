@@ -139,3 +139,25 @@ def test_an_arabic_admin_reads_a_template_s_empty_text_in_arabic(
         r = browser.post(f"{path}/preview", data={"csrf_token": csrf_of(page), "body": "   "})
     assert r.status_code == 422, r.text
     assert alert(r.text) == "body: النص فارغ"
+
+
+def test_a_persian_admin_reads_the_problems_of_a_yaml_file_in_persian(
+    directory: Directory, admin: Person
+) -> None:
+    admin.api.ok("PATCH", "/users/me", json={"language": "fa"})
+    name = f"Mars {uuid.uuid4().hex[:8]}"
+    text = f"version: 1\ncalendars:\n  - name: {name}\n    timezone: Mars/Olympus\n"
+    with browser_session(directory.base_url, admin.email) as browser:
+        page = browser.get("/admin/sla-yaml").text
+        r = browser.post(
+            "/admin/sla-yaml",
+            data={"csrf_token": csrf_of(page), "action": "dry_run"},
+            files={"file": ("sla.yaml", text.encode(), "application/yaml")},
+        )
+    assert r.status_code == 422, r.text
+    problems = [
+        html.unescape(message)
+        for _, message in re.findall(r"<li><strong>([^<]*)</strong>: ([^<]*)</li>", r.text)
+    ]
+    assert "منطقهٔ زمانی 'Mars/Olympus' یک منطقهٔ زمانی IANA نیست" in problems, problems
+    assert "تقویم هیچ ساعت کاری‌ای ندارد" in problems, problems
