@@ -161,3 +161,28 @@ def test_a_persian_admin_reads_the_problems_of_a_yaml_file_in_persian(
     ]
     assert "منطقهٔ زمانی 'Mars/Olympus' یک منطقهٔ زمانی IANA نیست" in problems, problems
     assert "تقویم هیچ ساعت کاری‌ای ندارد" in problems, problems
+
+
+def test_a_japanese_admin_reads_every_problem_of_an_integration_in_japanese(
+    directory: Directory, admin: Person
+) -> None:
+    admin.api.ok("PATCH", "/users/me", json={"language": "ja"})
+    missing = 2_000_000_000
+    form = {"name": f"Hook {uuid.uuid4().hex[:6]}", "kind": "webhook", "group_id": str(missing)}
+    with browser_session(directory.base_url, admin.email) as browser:
+        page = browser.get("/admin/integrations").text
+        r = browser.post("/admin/integrations", data={"csrf_token": csrf_of(page), **form})
+    assert r.status_code == 422, r.text
+    assert alert(r.text) == (
+        "mapping: webhook 連携にはマッピングが必要です"
+        f" / group_id: グループ {missing} は存在しません"
+    )
+    # The JSON API lists the same problems in English.
+    answer = admin.api.post(
+        "/integrations",
+        json={"name": form["name"], "kind": "webhook", "group_id": missing},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == (
+        f"mapping: a webhook integration needs a mapping; group_id: group {missing} does not exist"
+    )
