@@ -30,7 +30,7 @@ from api.services import sla as sla_service
 from models import Calendar, Group, Integration, Organisation, Service, SlaPolicyRow, User
 from models.desk import PRIORITY_MATRIX, read_desk_settings
 from workflows.business_time import MINUTES_PER_DAY, WorkRange
-from workflows.choices import Status, TicketType
+from workflows.choices import N_, Status, TicketType
 from workflows.priority import matrix_problems
 from workflows.sla import (
     DEFAULT_WARNINGS,
@@ -42,6 +42,7 @@ from workflows.sla import (
     Targets,
 )
 from workflows.sla_config import CalendarSpec, Conditions, DaySpec, PolicySpec
+from workflows.ticket.errors import Sentence
 from workflows.ticket.messages import DeskConfig
 
 FORMAT_VERSION = 1
@@ -648,13 +649,16 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
         seen: set[str] = set()
         for index, item in enumerate(items):
             if item.name in seen:
-                reject((name, index, "name"), f"{item.name!r} appears twice")
+                reject(
+                    (name, index, "name"),
+                    Sentence(N_("%(name)s appears twice"), name=repr(item.name)),
+                )
             seen.add(item.name)
     if document.priority_matrix is not None:
         for message in matrix_problems(document.priority_matrix):
             reject(("priority_matrix",), message)
     if sum(p.default for p in document.policies) > 1:
-        reject(("policies",), "only one policy can be the default")
+        reject(("policies",), Sentence(N_("only one policy can be the default")))
     if problems:
         raise ImportRejected(problems)
 
@@ -701,7 +705,12 @@ async def import_text(session: AsyncSession, text: str, *, dry_run: bool) -> lis
         for index, doc_policy in enumerate(document.policies):
             path: tuple[Any, ...] = ("policies", index)
             if doc_policy.calendar not in calendar_ids:
-                reject((*path, "calendar"), f"no calendar {doc_policy.calendar!r} in this file")
+                reject(
+                    (*path, "calendar"),
+                    Sentence(
+                        N_("no calendar %(name)s in this file"), name=repr(doc_policy.calendar)
+                    ),
+                )
                 continue
             spec = await _policy_spec(resolver, doc_policy, calendar_ids[doc_policy.calendar], path)
             policy = existing_policies.get(spec.name)

@@ -162,6 +162,21 @@ def test_a_persian_admin_reads_the_problems_of_a_yaml_file_in_persian(
     assert "منطقهٔ زمانی 'Mars/Olympus' یک منطقهٔ زمانی IANA نیست" in problems, problems
     assert "تقویم هیچ ساعت کاری‌ای ندارد" in problems, problems
 
+    twice = f"version: 1\ncalendars:\n  - name: {name}\n  - name: {name}\n"
+    with browser_session(directory.base_url, admin.email) as browser:
+        page = browser.get("/admin/sla-yaml").text
+        r = browser.post(
+            "/admin/sla-yaml",
+            data={"csrf_token": csrf_of(page), "action": "dry_run"},
+            files={"file": ("sla.yaml", twice.encode(), "application/yaml")},
+        )
+    assert r.status_code == 422, r.text
+    problems = [
+        html.unescape(message)
+        for _, message in re.findall(r"<li><strong>([^<]*)</strong>: ([^<]*)</li>", r.text)
+    ]
+    assert problems == [f"'{name}' دو بار آمده است"]
+
 
 def test_a_japanese_admin_reads_every_problem_of_an_integration_in_japanese(
     directory: Directory, admin: Person
